@@ -1,0 +1,322 @@
+//! The Table port on DynamoDB. Reads are strongly consistent: commands validate against what
+//! was last written, and projectors read their own checkpoints.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
+use aws_sdk_dynamodb::types::{
+    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update,
+};
+use aws_sdk_dynamodb::Client;
+use huddle_ports::table::validate_transaction;
+use huddle_ports::{Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite};
+use std::collections::HashMap;
+
+type Attributes = HashMap<String, AttributeValue>;
+
+#[derive(Clone)]
+pub struct DynamoTable {
+    client: Client,
+    name: String,
+}
+
+impl DynamoTable {
+    pub fn new(client: Client, name: impl Into<String>) -> Self {
+        Self { client, name: name.into() }
+    }
+}
+
+fn to_attributes(item: &Item) -> Result<Attributes, TableError> {
+    serde_dynamo::to_item(item).map_err(|e| TableError::Invalid(format!("item not storable: {e}")))
+}
+
+fn to_value(value: &serde_json::Value) -> Result<AttributeValue, TableError> {
+    serde_dynamo::to_attribute_value(value)
+        .map_err(|e| TableError::Invalid(format!("value not storable: {e}")))
+}
+
+fn from_attributes(attributes: Attributes) -> Result<Item, TableError> {
+    serde_dynamo::from_item(attributes).map_err(|e| TableError::Unavailable(format!("unreadable item: {e}")))
+}
+
+fn key_attributes(key: &Key) -> Attributes {
+    HashMap::from([
+        ("pk".to_owned(), AttributeValue::S(key.pk.clone())),
+        ("sk".to_owned(), AttributeValue::S(key.sk.clone())),
+    ])
+}
+
+fn key_from(attributes: Option<Attributes>) -> Option<Key> {
+    let attributes = attributes?;
+    let text = |name: &str| attributes.get(name)?.as_s().ok().cloned();
+    Some(Key { pk: text("pk")?, sk: text("sk")? })
+}
+
+/// A condition as a DynamoDB expression with its names and values.
+struct Expression {
+    text: String,
+    names: HashMap<String, String>,
+    values: Attributes,
+}
+
+fn condition_expression(condition: &Condition) -> Result<Option<Expression>, TableError> {
+    Ok(match condition {
+        Condition::Always => None,
+        Condition::NotExists => Some(Expression {
+            text: "attribute_not_exists(pk)".into(),
+            names: HashMap::new(),
+            values: HashMap::new(),
+        }),
+        Condition::AttributeEquals { name, value } => Some(Expression {
+            text: "#cond = :cond".into(),
+            names: HashMap::from([("#cond".into(), name.clone())]),
+            values: HashMap::from([(":cond".into(), to_value(value)?)]),
+        }),
+    })
+}
+
+fn non_empty<T>(map: HashMap<String, T>) -> Option<HashMap<String, T>> {
+    (!map.is_empty()).then_some(map)
+}
+
+/// Maps the errors every operation can return; `ConditionalCheckFailed` is the caller's to map.
+fn service_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    error: SdkError<E, R>,
+) -> TableError {
+    match error.code() {
+        Some("ConditionalCheckFailedException") => TableError::ConditionFailed { index: None },
+        Some("TransactionConflictException") => TableError::TransactionConflict,
+        Some("ValidationException") => TableError::Invalid(error.message().unwrap_or_default().to_owned()),
+        _ => TableError::Unavailable(format!("{error:?}")),
+    }
+}
+
+fn transaction_error(error: SdkError<TransactWriteItemsError>) -> TableError {
+    if let Some(TransactWriteItemsError::TransactionCanceledException(cancelled)) = error.as_service_error() {
+        let reasons = cancelled.cancellation_reasons();
+        if let Some(index) = reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
+            return TableError::ConditionFailed { index: Some(index) };
+        }
+        if reasons.iter().any(|r| r.code() == Some("TransactionConflict")) {
+            return TableError::TransactionConflict;
+        }
+        return TableError::Unavailable(format!("transaction cancelled: {reasons:?}"));
+    }
+    service_error(error)
+}
+
+impl DynamoTable {
+    fn transact_item(&self, write: &TransactWrite) -> Result<TransactWriteItem, TableError> {
+        let built = |e: aws_sdk_dynamodb::error::BuildError| TableError::Invalid(e.to_string());
+        Ok(match write {
+            TransactWrite::Put { item, condition } => {
+                let expression = condition_expression(condition)?;
+                let (text, names, values) = split(expression);
+                TransactWriteItem::builder()
+                    .put(
+                        Put::builder()
+                            .table_name(&self.name)
+                            .set_item(Some(to_attributes(item)?))
+                            .set_condition_expression(text)
+                            .set_expression_attribute_names(names)
+                            .set_expression_attribute_values(values)
+                            .build()
+                            .map_err(built)?,
+                    )
+                    .build()
+            }
+            TransactWrite::Delete { key, condition } => {
+                let (text, names, values) = split(condition_expression(condition)?);
+                TransactWriteItem::builder()
+                    .delete(
+                        Delete::builder()
+                            .table_name(&self.name)
+                            .set_key(Some(key_attributes(key)))
+                            .set_condition_expression(text)
+                            .set_expression_attribute_names(names)
+                            .set_expression_attribute_values(values)
+                            .build()
+                            .map_err(built)?,
+                    )
+                    .build()
+            }
+            TransactWrite::Add { key, attribute, delta } => TransactWriteItem::builder()
+                .update(
+                    Update::builder()
+                        .table_name(&self.name)
+                        .set_key(Some(key_attributes(key)))
+                        .update_expression("ADD #attr :delta")
+                        .expression_attribute_names("#attr", attribute)
+                        .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
+                        .build()
+                        .map_err(built)?,
+                )
+                .build(),
+            TransactWrite::Check { key, condition } => {
+                let (text, names, values) = split(condition_expression(condition)?);
+                TransactWriteItem::builder()
+                    .condition_check(
+                        ConditionCheck::builder()
+                            .table_name(&self.name)
+                            .set_key(Some(key_attributes(key)))
+                            .condition_expression(
+                                text.unwrap_or_else(|| {
+                                    "attribute_exists(pk) OR attribute_not_exists(pk)".into()
+                                }),
+                            )
+                            .set_expression_attribute_names(names)
+                            .set_expression_attribute_values(values)
+                            .build()
+                            .map_err(built)?,
+                    )
+                    .build()
+            }
+        })
+    }
+}
+
+#[allow(clippy::type_complexity)]
+fn split(
+    expression: Option<Expression>,
+) -> (Option<String>, Option<HashMap<String, String>>, Option<Attributes>) {
+    match expression {
+        None => (None, None, None),
+        Some(e) => (Some(e.text), non_empty(e.names), non_empty(e.values)),
+    }
+}
+
+#[async_trait]
+impl Table for DynamoTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .set_key(Some(key_attributes(key)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(service_error)?;
+        output.item.map(from_attributes).transpose()
+    }
+
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        Key::of(&item).ok_or_else(|| TableError::Invalid("item without string pk and sk".into()))?;
+        let (text, names, values) = split(condition_expression(&condition)?);
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(to_attributes(&item)?))
+            .set_condition_expression(text)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .send()
+            .await
+            .map_err(service_error)?;
+        Ok(())
+    }
+
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), TableError> {
+        let (text, names, values) = split(condition_expression(&condition)?);
+        self.client
+            .delete_item()
+            .table_name(&self.name)
+            .set_key(Some(key_attributes(key)))
+            .set_condition_expression(text)
+            .set_expression_attribute_names(names)
+            .set_expression_attribute_values(values)
+            .send()
+            .await
+            .map_err(service_error)?;
+        Ok(())
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page, TableError> {
+        let mut values = HashMap::from([(":pk".to_owned(), AttributeValue::S(query.pk.clone()))]);
+        let s = |text: &String| AttributeValue::S(text.clone());
+        let key_condition = match &query.range {
+            SkRange::All => "pk = :pk",
+            SkRange::Prefix(prefix) => {
+                values.insert(":low".into(), s(prefix));
+                "pk = :pk AND begins_with(sk, :low)"
+            }
+            SkRange::Between(low, high) => {
+                values.insert(":low".into(), s(low));
+                values.insert(":high".into(), s(high));
+                "pk = :pk AND sk BETWEEN :low AND :high"
+            }
+            SkRange::AtLeast(low) => {
+                values.insert(":low".into(), s(low));
+                "pk = :pk AND sk >= :low"
+            }
+            SkRange::AtMost(high) => {
+                values.insert(":high".into(), s(high));
+                "pk = :pk AND sk <= :high"
+            }
+        };
+        let output = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression(key_condition)
+            .set_expression_attribute_values(Some(values))
+            .scan_index_forward(query.direction == Direction::Forward)
+            .limit(query.limit.clamp(1, i32::MAX as usize) as i32)
+            .set_exclusive_start_key(query.after.as_ref().map(key_attributes))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(service_error)?;
+        let items =
+            output.items.unwrap_or_default().into_iter().map(from_attributes).collect::<Result<_, _>>()?;
+        Ok(Page { items, next: key_from(output.last_evaluated_key) })
+    }
+
+    async fn scan(&self, after: Option<&Key>, limit: usize) -> Result<Page, TableError> {
+        let output = self
+            .client
+            .scan()
+            .table_name(&self.name)
+            .limit(limit.clamp(1, i32::MAX as usize) as i32)
+            .set_exclusive_start_key(after.map(key_attributes))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(service_error)?;
+        let items =
+            output.items.unwrap_or_default().into_iter().map(from_attributes).collect::<Result<_, _>>()?;
+        Ok(Page { items, next: key_from(output.last_evaluated_key) })
+    }
+
+    async fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError> {
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(key_attributes(key)))
+            .update_expression("ADD #attr :delta")
+            .expression_attribute_names("#attr", attribute)
+            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(service_error)?;
+        output
+            .attributes
+            .and_then(|mut attributes| attributes.remove(attribute))
+            .and_then(|value| value.as_n().ok().and_then(|n| n.parse().ok()))
+            .ok_or_else(|| TableError::Unavailable("ADD returned no number".into()))
+    }
+
+    async fn transact(&self, writes: Vec<TransactWrite>) -> Result<(), TableError> {
+        validate_transaction(&writes)?;
+        let items = writes.iter().map(|w| self.transact_item(w)).collect::<Result<Vec<_>, _>>()?;
+        self.client
+            .transact_write_items()
+            .set_transact_items(Some(items))
+            .send()
+            .await
+            .map_err(transaction_error)?;
+        Ok(())
+    }
+}

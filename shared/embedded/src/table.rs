@@ -1,0 +1,352 @@
+//! The Table port on SQLite, with a DynamoDB-Streams-shaped change feed.
+
+use crate::Database;
+use async_trait::async_trait;
+use aws_lambda_events::dynamodb::{EventRecord, StreamRecord, StreamViewType};
+use huddle_ports::table::validate_transaction;
+use huddle_ports::{Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite};
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::Value;
+
+/// One named table inside the embedded database.
+#[derive(Clone)]
+pub struct SqliteTable {
+    db: Database,
+    name: String,
+    /// Whether writes are recorded in the change feed (the table has a stream).
+    streamed: bool,
+}
+
+impl SqliteTable {
+    pub fn new(db: &Database, name: impl Into<String>, streamed: bool) -> Self {
+        Self { db: db.clone(), name: name.into(), streamed }
+    }
+
+    /// The change feed of this table; empty unless the table was opened with a stream.
+    pub fn change_feed(&self) -> ChangeFeed {
+        ChangeFeed { db: self.db.clone(), table: self.name.clone(), changes: self.db.watch_changes() }
+    }
+}
+
+fn storage_error(error: rusqlite::Error) -> TableError {
+    TableError::Unavailable(error.to_string())
+}
+
+fn parse_item(body: String) -> Result<Item, TableError> {
+    serde_json::from_str(&body).map_err(|e| TableError::Unavailable(format!("corrupt item: {e}")))
+}
+
+fn key_of(item: &Item) -> Result<Key, TableError> {
+    Key::of(item).ok_or_else(|| TableError::Invalid("item without string pk and sk".into()))
+}
+
+/// Reads and writes inside one SQLite connection (and so inside any open transaction).
+struct Tx<'c> {
+    conn: &'c Connection,
+    table: &'c SqliteTable,
+}
+
+impl Tx<'_> {
+    fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        self.conn
+            .prepare_cached("SELECT body FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3")
+            .and_then(|mut stmt| {
+                stmt.query_row(params![self.table.name, key.pk, key.sk], |row| row.get::<_, String>(0))
+                    .optional()
+            })
+            .map_err(storage_error)?
+            .map(parse_item)
+            .transpose()
+    }
+
+    fn write(&self, key: &Key, item: &Item, existed: bool) -> Result<(), TableError> {
+        let body = Value::Object(item.clone()).to_string();
+        self.conn
+            .prepare_cached("INSERT OR REPLACE INTO items (tbl, pk, sk, body) VALUES (?1, ?2, ?3, ?4)")
+            .and_then(|mut stmt| stmt.execute(params![self.table.name, key.pk, key.sk, body]))
+            .map_err(storage_error)?;
+        self.record_change(if existed { "MODIFY" } else { "INSERT" }, key, Some(&body))
+    }
+
+    fn remove(&self, key: &Key) -> Result<(), TableError> {
+        let removed = self
+            .conn
+            .prepare_cached("DELETE FROM items WHERE tbl = ?1 AND pk = ?2 AND sk = ?3")
+            .and_then(|mut stmt| stmt.execute(params![self.table.name, key.pk, key.sk]))
+            .map_err(storage_error)?;
+        if removed > 0 {
+            self.record_change("REMOVE", key, None)?;
+        }
+        Ok(())
+    }
+
+    fn record_change(&self, event_name: &str, key: &Key, new_image: Option<&str>) -> Result<(), TableError> {
+        if !self.table.streamed {
+            return Ok(());
+        }
+        let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
+        self.conn
+            .prepare_cached(
+                "INSERT INTO changes (tbl, event_name, pk, sk, new_image, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )
+            .and_then(|mut stmt| {
+                stmt.execute(params![self.table.name, event_name, key.pk, key.sk, new_image, now_ms])
+            })
+            .map_err(storage_error)?;
+        Ok(())
+    }
+
+    fn check(&self, key: &Key, condition: &Condition) -> Result<Option<Item>, Option<TableError>> {
+        let current = self.get(key).map_err(Some)?;
+        if condition.holds_for(current.as_ref()) {
+            Ok(current)
+        } else {
+            Err(None)
+        }
+    }
+
+    fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError> {
+        let current = self.get(key)?;
+        let existed = current.is_some();
+        let mut item = current.unwrap_or_else(|| {
+            let mut fresh = Item::new();
+            fresh.insert("pk".into(), key.pk.clone().into());
+            fresh.insert("sk".into(), key.sk.clone().into());
+            fresh
+        });
+        let old = match item.get(attribute) {
+            None => 0,
+            Some(value) => value
+                .as_i64()
+                .ok_or_else(|| TableError::Invalid(format!("attribute {attribute} is not an integer")))?,
+        };
+        let new = old
+            .checked_add(delta)
+            .ok_or_else(|| TableError::Invalid(format!("attribute {attribute} would overflow")))?;
+        item.insert(attribute.into(), new.into());
+        self.write(key, &item, existed)?;
+        Ok(new)
+    }
+
+    /// Apply one write whose condition already holds (`current` is what is stored now).
+    fn apply(&self, write: &TransactWrite, current: Option<Item>) -> Result<(), TableError> {
+        match write {
+            TransactWrite::Put { item, .. } => self.write(&key_of(item)?, item, current.is_some()),
+            TransactWrite::Delete { key, .. } => self.remove(key),
+            TransactWrite::Add { key, attribute, delta } => self.add(key, attribute, *delta).map(drop),
+            TransactWrite::Check { .. } => Ok(()),
+        }
+    }
+}
+
+impl SqliteTable {
+    fn with_tx<T>(&self, body: impl FnOnce(&Tx) -> Result<T, TableError>) -> Result<T, TableError> {
+        let mut conn = self.db.lock();
+        let sql_tx = conn.transaction().map_err(storage_error)?;
+        let result = body(&Tx { conn: &sql_tx, table: self })?;
+        sql_tx.commit().map_err(storage_error)?;
+        if self.streamed {
+            self.db.notify_changes();
+        }
+        Ok(result)
+    }
+}
+
+#[async_trait]
+impl Table for SqliteTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        let conn = self.db.lock();
+        Tx { conn: &conn, table: self }.get(key)
+    }
+
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        let key = key_of(&item)?;
+        self.with_tx(|tx| {
+            let current = tx
+                .check(&key, &condition)
+                .map_err(|e| e.unwrap_or(TableError::ConditionFailed { index: None }))?;
+            tx.write(&key, &item, current.is_some())
+        })
+    }
+
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), TableError> {
+        self.with_tx(|tx| {
+            tx.check(key, &condition)
+                .map_err(|e| e.unwrap_or(TableError::ConditionFailed { index: None }))?;
+            tx.remove(key)
+        })
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page, TableError> {
+        let (low, high, prefix) = bounds(&query.range);
+        let backward = query.direction == Direction::Backward;
+        let after = query.after.as_ref().map(|k| k.sk.as_str());
+        let sql = format!(
+            "SELECT body FROM items WHERE tbl = ?1 AND pk = ?2 AND sk >= ?3 AND (?4 IS NULL OR sk <= ?4) \
+             AND (?5 IS NULL OR substr(sk, 1, length(?5)) = ?5) AND (?6 IS NULL OR sk {} ?6) \
+             ORDER BY sk {} LIMIT ?7",
+            if backward { "<" } else { ">" },
+            if backward { "DESC" } else { "ASC" },
+        );
+        let bodies = {
+            let conn = self.db.lock();
+            let mut stmt = conn.prepare_cached(&sql).map_err(storage_error)?;
+            let rows = stmt
+                .query_map(
+                    params![self.name, query.pk, low, high, prefix, after, query.limit as i64],
+                    |row| row.get::<_, String>(0),
+                )
+                .map_err(storage_error)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(storage_error)?
+        };
+        let items = bodies.into_iter().map(parse_item).collect::<Result<Vec<_>, _>>()?;
+        Ok(page_of(items, query.limit))
+    }
+
+    async fn scan(&self, after: Option<&Key>, limit: usize) -> Result<Page, TableError> {
+        let (after_pk, after_sk) = match after {
+            Some(key) => (Some(key.pk.as_str()), key.sk.as_str()),
+            None => (None, ""),
+        };
+        let bodies = {
+            let conn = self.db.lock();
+            let mut stmt = conn
+                .prepare_cached(
+                    "SELECT body FROM items WHERE tbl = ?1 AND (?2 IS NULL OR pk > ?2 OR (pk = ?2 AND sk > ?3)) \
+                     ORDER BY pk, sk LIMIT ?4",
+                )
+                .map_err(storage_error)?;
+            let rows = stmt
+                .query_map(params![self.name, after_pk, after_sk, limit as i64], |row| {
+                    row.get::<_, String>(0)
+                })
+                .map_err(storage_error)?;
+            rows.collect::<Result<Vec<_>, _>>().map_err(storage_error)?
+        };
+        let items = bodies.into_iter().map(parse_item).collect::<Result<Vec<_>, _>>()?;
+        Ok(page_of(items, limit))
+    }
+
+    async fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError> {
+        self.with_tx(|tx| tx.add(key, attribute, delta))
+    }
+
+    async fn transact(&self, writes: Vec<TransactWrite>) -> Result<(), TableError> {
+        validate_transaction(&writes)?;
+        self.with_tx(|tx| {
+            let mut currents = Vec::with_capacity(writes.len());
+            for (index, write) in writes.iter().enumerate() {
+                let key = write.key().expect("validated");
+                let condition = match write {
+                    TransactWrite::Put { condition, .. }
+                    | TransactWrite::Delete { condition, .. }
+                    | TransactWrite::Check { condition, .. } => condition.clone(),
+                    TransactWrite::Add { .. } => Condition::Always,
+                };
+                currents.push(
+                    tx.check(&key, &condition)
+                        .map_err(|e| e.unwrap_or(TableError::ConditionFailed { index: Some(index) }))?,
+                );
+            }
+            for (write, current) in writes.iter().zip(currents) {
+                tx.apply(write, current)?;
+            }
+            Ok(())
+        })
+    }
+}
+
+/// A sort-key range as SQL parameters: inclusive low and high bounds, and a required prefix.
+fn bounds(range: &SkRange) -> (&str, Option<&str>, Option<&str>) {
+    match range {
+        SkRange::All => ("", None, None),
+        SkRange::Prefix(prefix) => (prefix, None, Some(prefix)),
+        SkRange::Between(low, high) => (low, Some(high), None),
+        SkRange::AtLeast(low) => (low, None, None),
+        SkRange::AtMost(high) => ("", Some(high), None),
+    }
+}
+
+/// A page as DynamoDB returns one: a full page names its last key, even if nothing follows.
+fn page_of(items: Vec<Item>, limit: usize) -> Page {
+    let next = if items.len() == limit { items.last().and_then(Key::of) } else { None };
+    Page { items, next }
+}
+
+/// Reads the change feed of one streamed table, oldest first.
+pub struct ChangeFeed {
+    db: Database,
+    table: String,
+    changes: tokio::sync::watch::Receiver<u64>,
+}
+
+impl ChangeFeed {
+    /// Up to `limit` changes with a sequence number above `after`, as DynamoDB Stream records.
+    pub fn read(&self, after: u64, limit: usize) -> Result<Vec<EventRecord>, TableError> {
+        let conn = self.db.lock();
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT seq, event_name, pk, sk, new_image, at_ms FROM changes \
+                 WHERE tbl = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3",
+            )
+            .map_err(storage_error)?;
+        let rows = stmt
+            .query_map(params![self.table, after as i64, limit as i64], |row| {
+                Ok((
+                    row.get::<_, i64>(0)?,
+                    row.get::<_, String>(1)?,
+                    row.get::<_, String>(2)?,
+                    row.get::<_, String>(3)?,
+                    row.get::<_, Option<String>>(4)?,
+                    row.get::<_, i64>(5)?,
+                ))
+            })
+            .map_err(storage_error)?;
+        let mut records = Vec::new();
+        for row in rows {
+            let (seq, event_name, pk, sk, new_image, at_ms) = row.map_err(storage_error)?;
+            records.push(self.record(seq, event_name, Key { pk, sk }, new_image, at_ms)?);
+        }
+        Ok(records)
+    }
+
+    /// Wait until a streamed table changed since the last wait (or `timeout` passes).
+    pub async fn changed(&mut self, timeout: std::time::Duration) {
+        let _ = tokio::time::timeout(timeout, self.changes.changed()).await;
+    }
+
+    fn record(
+        &self,
+        seq: i64,
+        event_name: String,
+        key: Key,
+        new_image: Option<String>,
+        at_ms: i64,
+    ) -> Result<EventRecord, TableError> {
+        let to_image = |value: Value| {
+            serde_dynamo::to_item(value).map_err(|e| TableError::Unavailable(format!("corrupt change: {e}")))
+        };
+        let size_bytes = new_image.as_ref().map_or(0, |body| body.len()) as i64;
+        let mut change = StreamRecord::default();
+        change.approximate_creation_date_time =
+            chrono::DateTime::from_timestamp_millis(at_ms).unwrap_or_default();
+        change.keys = to_image(serde_json::json!({"pk": key.pk, "sk": key.sk}))?;
+        if let Some(body) = new_image {
+            change.new_image = to_image(Value::Object(parse_item(body)?))?;
+        }
+        change.sequence_number = Some(format!("{seq:021}"));
+        change.size_bytes = size_bytes;
+        change.stream_view_type = Some(StreamViewType::NewImage);
+        let mut record = EventRecord::default();
+        record.aws_region = "local".into();
+        record.change = change;
+        record.event_id = seq.to_string();
+        record.event_name = event_name;
+        record.event_source = Some("aws:dynamodb".into());
+        record.event_version = Some("1.1".into());
+        record.event_source_arn =
+            Some(format!("arn:aws:dynamodb:local:000000000000:table/{}/stream/local", self.table));
+        record.table_name = Some(self.table.clone());
+        Ok(record)
+    }
+}

@@ -1,0 +1,88 @@
+use huddle_ports::Item;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use ulid::Ulid;
+
+/// One stored event with everything a consumer needs to route, order, trace and decode it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Envelope {
+    /// The aggregate's stream, e.g. `post#01J…`; the part before `#` is the stream type.
+    pub stream: String,
+    /// 1, 2, 3 … within the stream, without gaps.
+    pub version: u64,
+    pub event_id: Ulid,
+    pub event_type: String,
+    /// The payload's schema version; old versions are upcast on decode.
+    pub schema_version: u32,
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+    /// Who caused the event: an account id, or a system role such as `system:media`.
+    pub actor: Option<String>,
+    /// The request (or job) the event came from; it travels into every log line it causes.
+    pub correlation_id: String,
+    /// The event or request that directly caused this one.
+    pub causation_id: Option<String>,
+    pub payload: Value,
+}
+
+/// What the caller of an append knows about why events happen.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Metadata {
+    pub actor: Option<String>,
+    pub correlation_id: String,
+    pub causation_id: Option<String>,
+}
+
+impl Metadata {
+    pub fn new(correlation_id: impl Into<String>) -> Self {
+        Self { correlation_id: correlation_id.into(), ..Self::default() }
+    }
+    pub fn actor(mut self, actor: impl Into<String>) -> Self {
+        self.actor = Some(actor.into());
+        self
+    }
+    pub fn caused_by(mut self, causation_id: impl Into<String>) -> Self {
+        self.causation_id = Some(causation_id.into());
+        self
+    }
+}
+
+/// An event about to be appended: its type, schema version and JSON payload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEvent {
+    pub event_type: String,
+    pub schema_version: u32,
+    pub payload: Value,
+}
+
+pub(crate) const KIND_EVENT: &str = "event";
+
+/// The sort key of a version: zero-padded so string order is numeric order.
+pub(crate) fn version_sk(version: u64) -> String {
+    format!("{version:012}")
+}
+
+impl Envelope {
+    pub fn stream_type(&self) -> &str {
+        self.stream.split_once('#').map_or(self.stream.as_str(), |(kind, _)| kind)
+    }
+
+    pub(crate) fn to_item(&self) -> Item {
+        let Value::Object(mut item) = serde_json::to_value(self).expect("envelopes serialize") else {
+            unreachable!("an envelope serializes to an object")
+        };
+        item.insert("pk".into(), self.stream.clone().into());
+        item.insert("sk".into(), version_sk(self.version).into());
+        item.insert("kind".into(), KIND_EVENT.into());
+        item
+    }
+
+    /// The envelope stored in an events-table item; `None` for items that are not events.
+    pub fn from_item(item: &Item) -> Option<Result<Envelope, serde_json::Error>> {
+        if item.get("kind").and_then(Value::as_str) != Some(KIND_EVENT) {
+            return None;
+        }
+        Some(serde_json::from_value(Value::Object(item.clone())))
+    }
+}

@@ -1,0 +1,17 @@
+//! The event store: an append-only log of envelopes on the Table port.
+//!
+//! Layout in the events table: one partition per stream (`pk` = stream id such as `post#01J…`),
+//! one item per event (`sk` = the version, zero-padded so it sorts), plus one item per
+//! idempotency key (`pk` = `idempotency#<key>`). Only the items with `kind = "event"` are events;
+//! the fan-out and the replay scan skip the rest.
+
+mod envelope;
+mod schema;
+mod store;
+
+pub use envelope::{Envelope, Metadata, NewEvent};
+pub use schema::{decode, encode, DecodeError, EventSchema};
+pub use store::{
+    AppendError, Appended, CommittedStream, EventStore, ExpectedVersion, Idempotency, StreamWrite,
+    MAX_EVENT_BYTES,
+};

@@ -1,0 +1,381 @@
+use crate::envelope::{version_sk, KIND_EVENT};
+use crate::{Envelope, Metadata, NewEvent};
+use huddle_ports::table::MAX_TRANSACT_WRITES;
+use huddle_ports::{Condition, Item, Key, Query, SkRange, Table, TableError, TransactWrite};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use std::collections::HashSet;
+use std::ops::{Bound, RangeBounds};
+use std::sync::Arc;
+use std::time::Duration;
+use time::OffsetDateTime;
+use ulid::Ulid;
+
+/// The largest stored event (the envelope as JSON). Ten of them fit one SNS publish batch
+/// (256 KiB), so the fan-out never needs more than ⌈N/10⌉ calls; DynamoDB's item limit is 400 KB.
+pub const MAX_EVENT_BYTES: usize = 24 * 1024;
+
+/// How long an idempotency key keeps answering with its first result.
+const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How often an append with [`ExpectedVersion::Any`] retries after losing a race.
+const MAX_ATTEMPTS: u32 = 20;
+
+const IDEMPOTENCY_PREFIX: &str = "idempotency#";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExpectedVersion {
+    /// Append after whatever the stream holds.
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream must be exactly at this version (0 is the same as `NoStream`).
+    Exact(u64),
+}
+
+/// Events to append to one stream.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StreamWrite {
+    pub stream: String,
+    pub expected: ExpectedVersion,
+    pub events: Vec<NewEvent>,
+}
+
+/// Makes an append answer its first result when repeated.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Idempotency {
+    /// Unique per caller: the HTTP glue scopes the client's key with the caller's id.
+    pub key: String,
+    /// Stored with the key and returned on every repeat (the HTTP glue keeps its response here).
+    pub receipt: Option<Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CommittedStream {
+    pub stream: String,
+    pub first_version: u64,
+    pub last_version: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Appended {
+    pub streams: Vec<CommittedStream>,
+    pub receipt: Option<Value>,
+    /// True when the idempotency key was seen before and nothing was written.
+    pub replayed: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error("stream {stream} is at version {current}, expected {expected:?}")]
+    Conflict { stream: String, expected: ExpectedVersion, current: u64 },
+    #[error("event {event_type} is {bytes} bytes, over the limit of {limit}")]
+    EventTooLarge { event_type: String, bytes: usize, limit: usize },
+    #[error("invalid append: {0}")]
+    Invalid(String),
+    #[error("event store unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<TableError> for AppendError {
+    fn from(error: TableError) -> Self {
+        match error {
+            TableError::Invalid(message) => AppendError::Invalid(message),
+            other => AppendError::Unavailable(other.to_string()),
+        }
+    }
+}
+
+/// One attempt's transaction, with what each of its writes is for.
+struct Prepared {
+    transaction: Vec<TransactWrite>,
+    roles: Vec<Role>,
+    committed: Vec<CommittedStream>,
+}
+
+/// What a write in the append transaction is for, to tell which condition failed.
+enum Role {
+    Event(usize),
+    VersionCheck(usize),
+    Idempotency,
+}
+
+#[derive(Clone)]
+pub struct EventStore {
+    table: Arc<dyn Table>,
+}
+
+impl EventStore {
+    pub fn new(table: Arc<dyn Table>) -> Self {
+        Self { table }
+    }
+
+    /// Append to one stream.
+    pub async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+        metadata: &Metadata,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Appended, AppendError> {
+        let write = StreamWrite { stream: stream.to_owned(), expected, events };
+        self.append_all(vec![write], metadata, idempotency).await
+    }
+
+    /// Append to several streams atomically: all land, or none. Costs one transactional write,
+    /// plus one read per stream appended with [`ExpectedVersion::Any`] and one for the key.
+    pub async fn append_all(
+        &self,
+        writes: Vec<StreamWrite>,
+        metadata: &Metadata,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Appended, AppendError> {
+        validate(&writes, idempotency.is_some())?;
+        if let Some(key) = &idempotency {
+            if let Some(first) = self.idempotent_result(&key.key).await? {
+                return Ok(first);
+            }
+        }
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut bases = Vec::with_capacity(writes.len());
+            for write in &writes {
+                bases.push(match write.expected {
+                    ExpectedVersion::Any => self.head(&write.stream).await?,
+                    ExpectedVersion::NoStream => 0,
+                    ExpectedVersion::Exact(version) => version,
+                });
+            }
+            let Prepared { transaction, roles, committed } =
+                self.transaction(&writes, &bases, metadata, idempotency.as_ref())?;
+            let failed_role = match self.table.transact(transaction).await {
+                Ok(()) => {
+                    let receipt = idempotency.and_then(|key| key.receipt);
+                    return Ok(Appended { streams: committed, receipt, replayed: false });
+                }
+                Err(TableError::ConditionFailed { index }) => index.map(|i| &roles[i]),
+                Err(TableError::TransactionConflict) if attempt < MAX_ATTEMPTS => {
+                    backoff(attempt).await;
+                    continue;
+                }
+                Err(other) => return Err(other.into()),
+            };
+            match failed_role {
+                Some(Role::Idempotency) => {
+                    let key = &idempotency.as_ref().expect("an idempotency write").key;
+                    return self
+                        .idempotent_result(key)
+                        .await?
+                        .ok_or_else(|| AppendError::Unavailable("idempotency record vanished".into()));
+                }
+                Some(Role::Event(i) | Role::VersionCheck(i)) => {
+                    let write = &writes[*i];
+                    if write.expected == ExpectedVersion::Any && attempt < MAX_ATTEMPTS {
+                        continue;
+                    }
+                    let current = self.head(&write.stream).await?;
+                    return Err(AppendError::Conflict {
+                        stream: write.stream.clone(),
+                        expected: write.expected,
+                        current,
+                    });
+                }
+                None => return Err(self.unattributed_conflict(&writes, &bases).await),
+            }
+        }
+    }
+
+    fn transaction(
+        &self,
+        writes: &[StreamWrite],
+        bases: &[u64],
+        metadata: &Metadata,
+        idempotency: Option<&Idempotency>,
+    ) -> Result<Prepared, AppendError> {
+        let now = OffsetDateTime::now_utc();
+        let mut transaction = Vec::new();
+        let mut roles = Vec::new();
+        let mut committed = Vec::new();
+        for (index, (write, &base)) in writes.iter().zip(bases).enumerate() {
+            if base > 0 {
+                let exists = Condition::attribute_equals("kind", KIND_EVENT);
+                transaction.push(TransactWrite::Check {
+                    key: Key::new(&write.stream, version_sk(base)),
+                    condition: exists,
+                });
+                roles.push(Role::VersionCheck(index));
+            }
+            for (offset, event) in write.events.iter().enumerate() {
+                let envelope = Envelope {
+                    stream: write.stream.clone(),
+                    version: base + 1 + offset as u64,
+                    event_id: Ulid::new(),
+                    event_type: event.event_type.clone(),
+                    schema_version: event.schema_version,
+                    occurred_at: now,
+                    actor: metadata.actor.clone(),
+                    correlation_id: metadata.correlation_id.clone(),
+                    causation_id: metadata.causation_id.clone(),
+                    payload: event.payload.clone(),
+                };
+                let item = envelope.to_item();
+                let bytes = Value::Object(item.clone()).to_string().len();
+                if bytes > MAX_EVENT_BYTES {
+                    return Err(AppendError::EventTooLarge {
+                        event_type: event.event_type.clone(),
+                        bytes,
+                        limit: MAX_EVENT_BYTES,
+                    });
+                }
+                transaction.push(TransactWrite::Put { item, condition: Condition::NotExists });
+                roles.push(Role::Event(index));
+            }
+            committed.push(CommittedStream {
+                stream: write.stream.clone(),
+                first_version: base + 1,
+                last_version: base + write.events.len() as u64,
+            });
+        }
+        if let Some(key) = idempotency {
+            let expires_at = (now + IDEMPOTENCY_TTL).unix_timestamp();
+            let record = json!({
+                "pk": format!("{IDEMPOTENCY_PREFIX}{}", key.key),
+                "sk": "idempotency",
+                "kind": "idempotency",
+                "streams": committed,
+                "receipt": key.receipt,
+                "expires_at": expires_at,
+            });
+            let Value::Object(item) = record else { unreachable!("a JSON object") };
+            transaction.push(TransactWrite::Put { item, condition: Condition::NotExists });
+            roles.push(Role::Idempotency);
+        }
+        Ok(Prepared { transaction, roles, committed })
+    }
+
+    async fn idempotent_result(&self, key: &str) -> Result<Option<Appended>, AppendError> {
+        let Some(record) =
+            self.table.get(&Key::new(format!("{IDEMPOTENCY_PREFIX}{key}"), "idempotency")).await?
+        else {
+            return Ok(None);
+        };
+        let streams = serde_json::from_value(record.get("streams").cloned().unwrap_or_default())
+            .map_err(|e| AppendError::Unavailable(format!("corrupt idempotency record: {e}")))?;
+        let receipt = record.get("receipt").cloned().filter(|r| !r.is_null());
+        Ok(Some(Appended { streams, receipt, replayed: true }))
+    }
+
+    /// A storage that cannot say which condition failed: report the first stream not at its base.
+    async fn unattributed_conflict(&self, writes: &[StreamWrite], bases: &[u64]) -> AppendError {
+        for (write, &base) in writes.iter().zip(bases) {
+            match self.head(&write.stream).await {
+                Ok(current) if current != base => {
+                    return AppendError::Conflict {
+                        stream: write.stream.clone(),
+                        expected: write.expected,
+                        current,
+                    }
+                }
+                Ok(_) => {}
+                Err(error) => return error,
+            }
+        }
+        AppendError::Unavailable("append refused without a reason".into())
+    }
+
+    /// The stream's current version (0 when it does not exist).
+    pub async fn head(&self, stream: &str) -> Result<u64, AppendError> {
+        let page = self.table.query(&Query::new(stream).backward().limit(1)).await?;
+        Ok(page.items.first().and_then(|item| item.get("version")).and_then(Value::as_u64).unwrap_or(0))
+    }
+
+    /// The stream's events whose versions fall in `versions`, in order.
+    pub async fn read_stream(
+        &self,
+        stream: &str,
+        versions: impl RangeBounds<u64>,
+    ) -> Result<Vec<Envelope>, AppendError> {
+        let low = match versions.start_bound() {
+            Bound::Included(&v) => v,
+            Bound::Excluded(&v) => v + 1,
+            Bound::Unbounded => 1,
+        };
+        let high = match versions.end_bound() {
+            Bound::Included(&v) => Some(v),
+            Bound::Excluded(&v) => Some(v.saturating_sub(1)),
+            Bound::Unbounded => None,
+        };
+        if high.is_some_and(|high| high < low) {
+            return Ok(Vec::new());
+        }
+        let range = match high {
+            Some(high) => SkRange::Between(version_sk(low), version_sk(high)),
+            None => SkRange::AtLeast(version_sk(low)),
+        };
+        let mut envelopes = Vec::new();
+        let mut after = None;
+        loop {
+            let page =
+                self.table.query(&Query::new(stream).range(range.clone()).limit(500).after(after)).await?;
+            for item in &page.items {
+                envelopes.push(decode_item(item)?);
+            }
+            match page.next {
+                Some(next) => after = Some(next),
+                None => return Ok(envelopes),
+            }
+        }
+    }
+
+    /// One page of every event in the store, for replays: each stream's events come in version
+    /// order. Pass the returned key back to continue; `None` means the scan is complete.
+    pub async fn scan(
+        &self,
+        after: Option<&Key>,
+        limit: usize,
+    ) -> Result<(Vec<Envelope>, Option<Key>), AppendError> {
+        let page = self.table.scan(after, limit).await?;
+        let mut envelopes = page
+            .items
+            .iter()
+            .filter_map(Envelope::from_item)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| AppendError::Unavailable(format!("corrupt event: {e}")))?;
+        // DynamoDB returns one partition's items in sort-key order; sorting guards the guarantee.
+        envelopes.sort_by(|a, b| (&a.stream, a.version).cmp(&(&b.stream, b.version)));
+        Ok((envelopes, page.next))
+    }
+}
+
+fn decode_item(item: &Item) -> Result<Envelope, AppendError> {
+    Envelope::from_item(item)
+        .ok_or_else(|| AppendError::Unavailable("a stream holds a non-event item".into()))?
+        .map_err(|e| AppendError::Unavailable(format!("corrupt event: {e}")))
+}
+
+fn validate(writes: &[StreamWrite], idempotent: bool) -> Result<(), AppendError> {
+    if writes.is_empty() || writes.iter().any(|w| w.events.is_empty()) {
+        return Err(AppendError::Invalid("an append needs at least one event per stream".into()));
+    }
+    let mut streams = HashSet::new();
+    for write in writes {
+        if write.stream.is_empty() || write.stream.starts_with(IDEMPOTENCY_PREFIX) {
+            return Err(AppendError::Invalid(format!("{:?} is not a stream id", write.stream)));
+        }
+        if !streams.insert(write.stream.as_str()) {
+            return Err(AppendError::Invalid(format!("stream {} appears twice", write.stream)));
+        }
+    }
+    let items: usize = writes.iter().map(|w| w.events.len() + 1).sum::<usize>() + usize::from(idempotent);
+    if items > MAX_TRANSACT_WRITES {
+        return Err(AppendError::Invalid(format!("too many events in one append ({items} writes)")));
+    }
+    Ok(())
+}
+
+async fn backoff(attempt: u32) {
+    let jitter = u64::from(Ulid::new().random() as u16 % 8);
+    tokio::time::sleep(Duration::from_millis(u64::from(attempt.min(6)) * 5 + jitter)).await;
+}

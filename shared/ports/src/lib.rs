@@ -1,0 +1,22 @@
+//! Ports: the narrow traits that domain code and the delivery runtime talk to.
+//!
+//! Every trait here has two adapter families, `huddle-aws` (DynamoDB, SNS, SQS, S3) and
+//! `huddle-embedded` (SQLite, in-process), kept in step by one conformance suite
+//! (`tests/platform`). Nothing in this crate knows an AWS SDK type or a domain.
+
+pub mod blobs;
+pub mod filter_policy;
+pub mod push;
+pub mod queue;
+pub mod table;
+pub mod topic;
+
+pub use blobs::{BlobError, BlobMeta, Blobs, PresignedUpload};
+pub use filter_policy::{FilterPolicy, FilterPolicyError};
+pub use push::{DeviceEndpoint, Platform, Push, PushError};
+pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
+pub use table::{Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite};
+pub use topic::{PublishFailure, Topic, TopicError, TopicMessage};
+
+/// Message attributes as SNS and SQS carry them (string-typed attributes only).
+pub type Attributes = std::collections::BTreeMap<String, String>;

@@ -1,0 +1,63 @@
+//! One moto server per test process, started on first use on a free loopback port.
+//!
+//! The server runs from the project's virtualenv (`.venv`, made by `scripts/test`); a missing
+//! virtualenv fails the test with the command that makes it, it never skips the test.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::OnceLock;
+
+struct MotoServer {
+    endpoint: String,
+    /// Kept so the server's standard input stays open for as long as this process lives.
+    _process: Child,
+}
+
+static SERVER: OnceLock<MotoServer> = OnceLock::new();
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn python() -> PathBuf {
+    if let Some(explicit) = std::env::var_os("HUDDLE_PYTHON") {
+        return PathBuf::from(explicit);
+    }
+    let venv = workspace_root().join(".venv/bin/python");
+    assert!(
+        venv.exists(),
+        "no virtualenv at {}: run `scripts/test` (it installs moto into .venv) or set HUDDLE_PYTHON",
+        venv.display()
+    );
+    venv
+}
+
+/// The endpoint URL of this process's moto server, e.g. `http://127.0.0.1:41234`.
+pub fn endpoint() -> &'static str {
+    &SERVER.get_or_init(start).endpoint
+}
+
+fn start() -> MotoServer {
+    let launcher = workspace_root().join("tests/support/moto_launcher.py");
+    let mut process = Command::new(python())
+        .arg(&launcher)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start moto server");
+    let mut first_line = String::new();
+    BufReader::new(process.stdout.take().expect("piped stdout"))
+        .read_line(&mut first_line)
+        .expect("read moto port");
+    let port: u16 = first_line.trim().parse().unwrap_or_else(|_| {
+        panic!("moto server did not start (printed {first_line:?}); is moto[server] installed?")
+    });
+    MotoServer { endpoint: format!("http://127.0.0.1:{port}"), _process: process }
+}
+
+/// The SDK configuration that points at this process's moto server.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    huddle_aws::sdk_config(Some(endpoint())).await
+}
