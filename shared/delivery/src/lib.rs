@@ -1,1 +1,9 @@
+//! The delivery runtime (../shared/DESIGN.md section 3): the stream fan-out that publishes every
+//! stored event to the topic, and the version-gated projector that turns queued events into
+//! read-model writes. Neither knows a domain: domains plug in a [`Projection`].
 
+mod fanout;
+mod projector;
+
+pub use fanout::{fan_out, message_attributes};
+pub use projector::{Projection, ProjectionError, Projector, ProjectorError, CHECKPOINT_PREFIX};

@@ -1,0 +1,253 @@
+use huddle_eventstore::{
+    decode, encode, AppendError, EventSchema, EventStore, ExpectedVersion, Idempotency, Metadata, NewEvent,
+    StreamWrite, MAX_EVENT_BYTES,
+};
+use huddle_test_support::{on_both_families, Family};
+use serde_json::json;
+use std::collections::HashSet;
+
+fn event(n: u64) -> NewEvent {
+    NewEvent { event_type: "Noted".into(), schema_version: 1, payload: json!({"n": n}) }
+}
+
+async fn store(family: Family) -> EventStore {
+    EventStore::new(family.backend().await.table(true).await)
+}
+
+fn meta() -> Metadata {
+    Metadata::new("corr-1").actor("acc_1")
+}
+
+on_both_families!(
+    appends_number_versions_and_keep_metadata,
+    expected_versions_are_enforced_with_the_current_version,
+    fifty_concurrent_writers_leave_contiguous_versions,
+    a_repeated_idempotency_key_writes_nothing_and_returns_the_first_result,
+    several_streams_append_atomically,
+    oversized_events_are_refused_before_any_write,
+    scan_returns_each_stream_in_version_order_and_skips_other_items,
+);
+
+async fn appends_number_versions_and_keep_metadata(family: Family) {
+    let store = store(family).await;
+    let first =
+        store.append("note#a", ExpectedVersion::NoStream, vec![event(1), event(2)], &meta(), None).await;
+    let first = first.unwrap();
+    assert_eq!((first.streams[0].first_version, first.streams[0].last_version), (1, 2));
+    store.append("note#a", ExpectedVersion::Exact(2), vec![event(3)], &meta(), None).await.unwrap();
+
+    let all = store.read_stream("note#a", 1..).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.version).collect::<Vec<_>>(), [1, 2, 3]);
+    assert_eq!(all[2].payload, json!({"n": 3}));
+    assert_eq!(all[0].actor.as_deref(), Some("acc_1"));
+    assert_eq!(all[0].correlation_id, "corr-1");
+    assert_eq!(all[0].stream_type(), "note");
+    let ids: HashSet<_> = all.iter().map(|e| e.event_id).collect();
+    assert_eq!(ids.len(), 3, "every event has its own id");
+
+    let middle = store.read_stream("note#a", 2..=2).await.unwrap();
+    assert_eq!(middle.iter().map(|e| e.version).collect::<Vec<_>>(), [2]);
+    assert_eq!(store.head("note#a").await.unwrap(), 3);
+    assert_eq!(store.head("note#none").await.unwrap(), 0);
+    assert!(store.read_stream("note#none", 1..).await.unwrap().is_empty());
+}
+
+async fn expected_versions_are_enforced_with_the_current_version(family: Family) {
+    let store = store(family).await;
+    store.append("note#b", ExpectedVersion::NoStream, vec![event(1)], &meta(), None).await.unwrap();
+
+    for expected in [ExpectedVersion::NoStream, ExpectedVersion::Exact(0), ExpectedVersion::Exact(5)] {
+        match store.append("note#b", expected, vec![event(2)], &meta(), None).await {
+            Err(AppendError::Conflict { stream, current, .. }) => {
+                assert_eq!((stream.as_str(), current), ("note#b", 1))
+            }
+            other => panic!("{expected:?} should conflict: {other:?}"),
+        }
+    }
+    store.append("note#b", ExpectedVersion::Any, vec![event(2)], &meta(), None).await.unwrap();
+    assert_eq!(store.head("note#b").await.unwrap(), 2, "only the accepted appends landed");
+}
+
+async fn fifty_concurrent_writers_leave_contiguous_versions(family: Family) {
+    let store = store(family).await;
+    let writers = (0..50u64).map(|writer| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            // Each writer reads the head and appends at it, retrying when another writer won.
+            loop {
+                let head = store.head("note#race").await.unwrap();
+                match store
+                    .append("note#race", ExpectedVersion::Exact(head), vec![event(writer)], &meta(), None)
+                    .await
+                {
+                    Ok(appended) => return appended.streams[0].first_version,
+                    Err(AppendError::Conflict { current, .. }) => assert!(current > head),
+                    Err(other) => panic!("unexpected {other:?}"),
+                }
+            }
+        })
+    });
+    let mut won: Vec<u64> = futures::future::try_join_all(writers).await.unwrap();
+    won.sort_unstable();
+    assert_eq!(won, (1..=50).collect::<Vec<_>>(), "each writer got its own version");
+
+    let stored = store.read_stream("note#race", 1..).await.unwrap();
+    assert_eq!(stored.iter().map(|e| e.version).collect::<Vec<_>>(), (1..=50).collect::<Vec<_>>());
+    let writers: HashSet<_> = stored.iter().map(|e| e.payload["n"].as_u64().unwrap()).collect();
+    assert_eq!(writers.len(), 50, "no writer's event was lost or written twice");
+}
+
+async fn a_repeated_idempotency_key_writes_nothing_and_returns_the_first_result(family: Family) {
+    let store = store(family).await;
+    let key =
+        |receipt| Some(Idempotency { key: "acc_1:req-1".into(), receipt: Some(json!({"status": receipt})) });
+    let first =
+        store.append("note#c", ExpectedVersion::Any, vec![event(1)], &meta(), key(201)).await.unwrap();
+    assert!(!first.replayed);
+
+    let again =
+        store.append("note#c", ExpectedVersion::Any, vec![event(1)], &meta(), key(999)).await.unwrap();
+    assert!(again.replayed);
+    assert_eq!(again.streams, first.streams);
+    assert_eq!(again.receipt, Some(json!({"status": 201})), "the first receipt answers every repeat");
+    assert_eq!(store.head("note#c").await.unwrap(), 1);
+
+    // Racing repeats of one key: one append lands, every caller sees its result.
+    let racers = (0..10).map(|_| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let key = Some(Idempotency { key: "acc_1:req-2".into(), receipt: None });
+            store.append("note#d", ExpectedVersion::Any, vec![event(1)], &meta(), key).await.unwrap()
+        })
+    });
+    let results = futures::future::try_join_all(racers).await.unwrap();
+    assert_eq!(store.head("note#d").await.unwrap(), 1);
+    assert_eq!(results.iter().filter(|r| !r.replayed).count(), 1);
+    assert!(results.iter().all(|r| r.streams[0].last_version == 1));
+}
+
+async fn several_streams_append_atomically(family: Family) {
+    let store = store(family).await;
+    let reserve = |name: &str| StreamWrite {
+        stream: format!("username#{name}"),
+        expected: ExpectedVersion::NoStream,
+        events: vec![event(0)],
+    };
+    let account = |id: &str| StreamWrite {
+        stream: format!("account#{id}"),
+        expected: ExpectedVersion::NoStream,
+        events: vec![event(0)],
+    };
+    store.append_all(vec![account("1"), reserve("ana")], &meta(), None).await.unwrap();
+
+    let taken = store.append_all(vec![account("2"), reserve("ana")], &meta(), None).await;
+    match taken {
+        Err(AppendError::Conflict { stream, current: 1, .. }) => assert_eq!(stream, "username#ana"),
+        other => panic!("expected the reservation to conflict: {other:?}"),
+    }
+    assert_eq!(store.head("account#2").await.unwrap(), 0, "the other stream of a failed append stays empty");
+}
+
+async fn oversized_events_are_refused_before_any_write(family: Family) {
+    let store = store(family).await;
+    let huge = NewEvent {
+        event_type: "Huge".into(),
+        schema_version: 1,
+        payload: json!("x".repeat(MAX_EVENT_BYTES)),
+    };
+    let refused = store.append("note#e", ExpectedVersion::Any, vec![event(1), huge], &meta(), None).await;
+    assert!(matches!(refused, Err(AppendError::EventTooLarge { limit: MAX_EVENT_BYTES, .. })), "{refused:?}");
+    assert_eq!(store.head("note#e").await.unwrap(), 0);
+
+    let empty = store.append("note#e", ExpectedVersion::Any, vec![], &meta(), None).await;
+    assert!(matches!(empty, Err(AppendError::Invalid(_))));
+    let too_many =
+        store.append("note#e", ExpectedVersion::Any, (0..100).map(event).collect(), &meta(), None).await;
+    assert!(matches!(too_many, Err(AppendError::Invalid(_))));
+}
+
+async fn scan_returns_each_stream_in_version_order_and_skips_other_items(family: Family) {
+    let store = store(family).await;
+    for stream in ["note#s1", "note#s2", "note#s3"] {
+        for n in 0..5 {
+            let key = (n == 0).then(|| Idempotency { key: format!("k-{stream}"), receipt: None });
+            store.append(stream, ExpectedVersion::Any, vec![event(n)], &meta(), key).await.unwrap();
+        }
+    }
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let (page, next) = store.scan(after.as_ref(), 4).await.unwrap();
+        seen.extend(page);
+        match next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 15, "events only, idempotency records skipped");
+    for stream in ["note#s1", "note#s2", "note#s3"] {
+        let versions: Vec<u64> = seen.iter().filter(|e| e.stream == stream).map(|e| e.version).collect();
+        assert_eq!(versions, [1, 2, 3, 4, 5]);
+    }
+}
+
+/// An event family whose `Renamed` event changed shape: v1 had `name`, v2 has `display_name`.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", content = "data")]
+enum ProfileEvent {
+    Renamed { display_name: String },
+    Cleared,
+}
+
+impl EventSchema for ProfileEvent {
+    fn schema_version(event_type: &str) -> u32 {
+        if event_type == "Renamed" {
+            2
+        } else {
+            1
+        }
+    }
+
+    fn upcast(
+        event_type: &str,
+        version: u32,
+        mut payload: serde_json::Value,
+    ) -> Result<serde_json::Value, huddle_eventstore::DecodeError> {
+        match (event_type, version) {
+            ("Renamed", 1) => {
+                let name = payload["name"].take();
+                Ok(json!({ "display_name": name }))
+            }
+            _ => Err(huddle_eventstore::DecodeError::UnknownSchemaVersion(version)),
+        }
+    }
+}
+
+#[tokio::test]
+async fn old_schema_versions_upcast_on_decode() {
+    let store = store(Family::Embedded).await;
+    let old = NewEvent { event_type: "Renamed".into(), schema_version: 1, payload: json!({"name": "Ana"}) };
+    let current = encode(&ProfileEvent::Renamed { display_name: "Bea".into() });
+    assert_eq!(current.schema_version, 2);
+    store
+        .append(
+            "profile#1",
+            ExpectedVersion::Any,
+            vec![old, current, encode(&ProfileEvent::Cleared)],
+            &meta(),
+            None,
+        )
+        .await
+        .unwrap();
+
+    let decoded: Vec<ProfileEvent> =
+        store.read_stream("profile#1", 1..).await.unwrap().iter().map(|e| decode(e).unwrap()).collect();
+    assert_eq!(
+        decoded,
+        [
+            ProfileEvent::Renamed { display_name: "Ana".into() },
+            ProfileEvent::Renamed { display_name: "Bea".into() },
+            ProfileEvent::Cleared
+        ]
+    );
+}
