@@ -2,4 +2,6 @@
 //! families (embedded, and AWS against a moto server), the delivery runtime and the runner.
 
 mod event_store;
+mod fixtures;
+mod rie;
 mod table;
