@@ -4,6 +4,7 @@
 mod config;
 mod dynamodb;
 pub mod provision;
+pub mod streams;
 
 pub use config::sdk_config;
 pub use dynamodb::DynamoTable;
