@@ -4,7 +4,11 @@
 mod config;
 mod dynamodb;
 pub mod provision;
+mod push;
+mod s3;
 pub mod streams;
 
-pub use config::sdk_config;
+pub use config::{s3_client, sdk_config};
 pub use dynamodb::DynamoTable;
+pub use push::{PlatformApplications, SnsPush};
+pub use s3::S3Blobs;

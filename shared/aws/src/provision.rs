@@ -60,3 +60,50 @@ pub async fn table(
     let described = client.describe_table().table_name(name).send().await.map_err(|e| failed(name, e))?;
     Ok(described.table.and_then(|t| t.latest_stream_arn))
 }
+
+/// A bucket in the client's region.
+pub async fn bucket(client: &aws_sdk_s3::Client, name: &str) -> Result<(), ProvisionError> {
+    use aws_sdk_s3::types::{BucketLocationConstraint, CreateBucketConfiguration};
+    // us-east-1 is the one region that refuses to be named as a location constraint.
+    let location =
+        client.config().region().map(|region| region.as_ref()).filter(|region| *region != "us-east-1").map(
+            |region| {
+                CreateBucketConfiguration::builder()
+                    .location_constraint(BucketLocationConstraint::from(region))
+                    .build()
+            },
+        );
+    let created = client.create_bucket().bucket(name).set_create_bucket_configuration(location).send().await;
+    match created {
+        Err(error) if !error.as_service_error().is_some_and(|e| e.is_bucket_already_owned_by_you()) => {
+            Err(failed(name, error))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// An SNS platform application for `platform`, returning its ARN. Its credentials are
+/// placeholders: an emulator delivers nothing, and real ones come from template.yaml.
+pub async fn platform_application(
+    client: &aws_sdk_sns::Client,
+    name: &str,
+    platform: huddle_ports::Platform,
+) -> Result<String, ProvisionError> {
+    let platform = crate::push::sns_platform(platform);
+    let mut existing = client.list_platform_applications().into_paginator().items().send();
+    while let Some(application) = existing.next().await {
+        let arn = application.map_err(|e| failed(name, e))?.platform_application_arn.unwrap_or_default();
+        if arn.ends_with(&format!(":app/{platform}/{name}")) {
+            return Ok(arn);
+        }
+    }
+    let created = client
+        .create_platform_application()
+        .name(name)
+        .platform(platform)
+        .attributes("PlatformCredential", "local-emulator")
+        .send()
+        .await
+        .map_err(|e| failed(name, e))?;
+    created.platform_application_arn.ok_or_else(|| failed(name, "CreatePlatformApplication returned no ARN"))
+}

@@ -48,11 +48,18 @@ impl CursorCodec {
 
     /// `?limit=&cursor=` of a list request: the page size (default 20, 1 to 100) and the position
     /// to resume after.
-    pub fn page<T: DeserializeOwned>(&self, request: &Request, scope: &str) -> Result<(usize, Option<T>), ApiError> {
+    pub fn page<T: DeserializeOwned>(
+        &self,
+        request: &Request,
+        scope: &str,
+    ) -> Result<(usize, Option<T>), ApiError> {
         let limit = match crate::query_parameter(request, "limit") {
             None => DEFAULT_LIMIT,
             Some(text) => text.parse().ok().filter(|n| (1..=MAX_LIMIT).contains(n)).ok_or_else(|| {
-                ApiError::bad_request("invalid_limit", format!("limit must be a number from 1 to {MAX_LIMIT}"))
+                ApiError::bad_request(
+                    "invalid_limit",
+                    format!("limit must be a number from 1 to {MAX_LIMIT}"),
+                )
             })?,
         };
         let after = crate::query_parameter(request, "cursor").map(|c| self.decode(scope, &c)).transpose()?;
@@ -68,10 +75,14 @@ mod tests {
     fn cursors_round_trip_and_refuse_tampering_and_other_scopes() {
         let codec = CursorCodec::new(b"secret");
         let cursor = codec.encode("feed:acc_1", &("pk", "sk"));
-        assert_eq!(codec.decode::<(String, String)>("feed:acc_1", &cursor).unwrap(), ("pk".into(), "sk".into()));
+        assert_eq!(
+            codec.decode::<(String, String)>("feed:acc_1", &cursor).unwrap(),
+            ("pk".into(), "sk".into())
+        );
         assert!(codec.decode::<(String, String)>("feed:acc_2", &cursor).is_err(), "another list's cursor");
 
-        let forged = format!("{}.{}", URL_SAFE_NO_PAD.encode(br#"["pk","other"]"#), cursor.split_once('.').unwrap().1);
+        let forged =
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(br#"["pk","other"]"#), cursor.split_once('.').unwrap().1);
         let error = codec.decode::<(String, String)>("feed:acc_1", &forged).unwrap_err();
         assert_eq!((error.status.as_u16(), error.code.as_str()), (400, "invalid_cursor"));
         assert!(CursorCodec::new(b"other").decode::<(String, String)>("feed:acc_1", &cursor).is_err());

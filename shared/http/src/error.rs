@@ -46,7 +46,10 @@ impl ApiError {
         Self::new(StatusCode::CONFLICT, code, message)
     }
     pub fn validation(details: Vec<FieldError>) -> Self {
-        Self { details, ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "the request is invalid") }
+        Self {
+            details,
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "the request is invalid")
+        }
     }
     /// A failure of ours: the client learns only the request id; the cause goes to the log.
     pub fn internal(request_id: &str, cause: &dyn std::fmt::Display) -> Self {

@@ -1,6 +1,8 @@
 use crate::ApiError;
 use async_trait::async_trait;
-use aws_lambda_events::apigw::{ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request};
+use aws_lambda_events::apigw::{
+    ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
+};
 use lambda_http::http::{header, StatusCode};
 use lambda_http::{Body, Request, Response};
 use serde::Serialize;
@@ -17,7 +19,10 @@ pub trait HttpFunction: Send + Sync {
 /// request context's `authorizer.lambda` map.
 #[async_trait]
 pub trait Authorizer: Send + Sync {
-    async fn authorize(&self, request: ApiGatewayV2CustomAuthorizerV2Request) -> ApiGatewayV2CustomAuthorizerSimpleResponse;
+    async fn authorize(
+        &self,
+        request: ApiGatewayV2CustomAuthorizerV2Request,
+    ) -> ApiGatewayV2CustomAuthorizerSimpleResponse;
 }
 
 pub fn json_response(status: StatusCode, body: &impl Serialize) -> Response<Body> {

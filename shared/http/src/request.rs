@@ -25,8 +25,12 @@ pub fn caller(request: &Request) -> Result<Caller, ApiError> {
         return Err(ApiError::unauthorized());
     };
     let fields = context.authorizer.map(|a| a.fields).unwrap_or_default();
-    let text = |name: &str| fields.get(name).and_then(Value::as_str).filter(|v| !v.is_empty()).map(str::to_owned);
-    Ok(Caller { account_id: text("account_id").ok_or_else(ApiError::unauthorized)?, username: text("username") })
+    let text =
+        |name: &str| fields.get(name).and_then(Value::as_str).filter(|v| !v.is_empty()).map(str::to_owned);
+    Ok(Caller {
+        account_id: text("account_id").ok_or_else(ApiError::unauthorized)?,
+        username: text("username"),
+    })
 }
 
 /// The request's id as API Gateway assigned it (a fresh ULID where none is set).
@@ -60,7 +64,8 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> 
             format!("the body may hold at most {MAX_BODY_BYTES} bytes"),
         ));
     }
-    serde_json::from_slice(bytes).map_err(|e| ApiError::bad_request("malformed_json", format!("invalid JSON body: {e}")))
+    serde_json::from_slice(bytes)
+        .map_err(|e| ApiError::bad_request("malformed_json", format!("invalid JSON body: {e}")))
 }
 
 pub fn path_parameter(request: &Request, name: &str) -> Result<String, ApiError> {
@@ -94,7 +99,10 @@ pub fn idempotency(request: &Request, scope: &str) -> Result<Option<IdempotentRe
         .ok()
         .filter(|k| (1..=255).contains(&k.len()) && k.chars().all(|c| c.is_ascii_graphic()))
         .ok_or_else(|| {
-            ApiError::bad_request("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 visible ASCII characters")
+            ApiError::bad_request(
+                "invalid_idempotency_key",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )
         })?;
     let mut hasher = Sha256::new();
     hasher.update(request.method().as_str());
@@ -109,7 +117,9 @@ impl IdempotentRequest {
     pub fn with_response(&self, status: StatusCode, body: &impl Serialize) -> Idempotency {
         Idempotency {
             key: self.store_key.clone(),
-            receipt: Some(json!({ "status": status.as_u16(), "body": body, "fingerprint": self.fingerprint })),
+            receipt: Some(
+                json!({ "status": status.as_u16(), "body": body, "fingerprint": self.fingerprint }),
+            ),
         }
     }
 }
@@ -132,7 +142,8 @@ pub fn replay_or(
             "this Idempotency-Key was used with a different request",
         ));
     }
-    let status = receipt["status"].as_u64().and_then(|s| StatusCode::from_u16(s as u16).ok()).unwrap_or(status);
+    let status =
+        receipt["status"].as_u64().and_then(|s| StatusCode::from_u16(s as u16).ok()).unwrap_or(status);
     let mut response = crate::json_response(status, &receipt["body"]);
     response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
     Ok(response)

@@ -73,7 +73,11 @@ impl<T> Router<T> {
 
     /// The route and target for a request, with its path parameters; 404 when no route has the
     /// path, 405 when routes have it but not with this method.
-    pub fn find(&self, method: &Method, path: &str) -> Result<(&Route, &T, HashMap<String, String>), ApiError> {
+    pub fn find(
+        &self,
+        method: &Method,
+        path: &str,
+    ) -> Result<(&Route, &T, HashMap<String, String>), ApiError> {
         let mut path_known = false;
         for (route, target) in &self.routes {
             if let Some(parameters) = route.bind(path) {
@@ -84,7 +88,11 @@ impl<T> Router<T> {
             }
         }
         Err(if path_known {
-            ApiError::new(StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed", format!("{method} is not allowed here"))
+            ApiError::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!("{method} is not allowed here"),
+            )
         } else {
             ApiError::not_found(format!("no route for {path}"))
         })
@@ -102,10 +110,16 @@ mod tests {
         router.add(Route::new(Method::POST, "/v1/notes"), "create");
 
         let (route, target, parameters) = router.find(&Method::GET, "/v1/notes/n%231").unwrap();
-        assert_eq!((route.key().as_str(), *target, parameters["id"].as_str()), ("GET /v1/notes/{id}", "get", "n#1"));
+        assert_eq!(
+            (route.key().as_str(), *target, parameters["id"].as_str()),
+            ("GET /v1/notes/{id}", "get", "n#1")
+        );
         assert_eq!(router.find(&Method::POST, "/v1/notes").unwrap().1, &"create");
         assert_eq!(router.find(&Method::POST, "/v1/notes/").unwrap_err().status, StatusCode::NOT_FOUND);
-        assert_eq!(router.find(&Method::DELETE, "/v1/notes").unwrap_err().status, StatusCode::METHOD_NOT_ALLOWED);
+        assert_eq!(
+            router.find(&Method::DELETE, "/v1/notes").unwrap_err().status,
+            StatusCode::METHOD_NOT_ALLOWED
+        );
         assert_eq!(router.find(&Method::GET, "/v1/notes/a/b").unwrap_err().status, StatusCode::NOT_FOUND);
         assert_eq!(router.find(&Method::GET, "/v1/notes//").unwrap_err().status, StatusCode::NOT_FOUND);
     }
