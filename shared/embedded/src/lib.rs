@@ -3,7 +3,11 @@
 //! in `tests/platform` runs against both.
 
 mod database;
+mod queue;
 mod table;
+mod topic;
 
 pub use database::Database;
+pub use queue::SqliteQueue;
 pub use table::{ChangeFeed, SqliteTable};
+pub use topic::InProcessTopic;
