@@ -113,6 +113,15 @@ impl SqliteQueue {
     }
 }
 
+/// Refuses what cannot be a receipt handle at all, as SQS does; a stale receipt passes, to change
+/// nothing.
+fn check_receipt(receipt_handle: &str) -> Result<(), QueueError> {
+    match ulid::Ulid::from_string(receipt_handle) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(QueueError::Invalid(format!("{receipt_handle:?} is not a receipt handle"))),
+    }
+}
+
 fn storage_error(error: rusqlite::Error) -> QueueError {
     QueueError::Unavailable(error.to_string())
 }
@@ -235,6 +244,7 @@ impl Queue for SqliteQueue {
     }
 
     async fn delete(&self, receipt_handle: &str) -> Result<(), QueueError> {
+        check_receipt(receipt_handle)?;
         let conn = self.db.lock();
         conn.prepare_cached("DELETE FROM queue_messages WHERE queue = ?1 AND receipt = ?2")
             .and_then(|mut stmt| stmt.execute(params![self.name, receipt_handle]))
@@ -244,6 +254,7 @@ impl Queue for SqliteQueue {
 
     async fn release(&self, receipt_handle: &str, after: Duration) -> Result<(), QueueError> {
         validate_visibility(after)?;
+        check_receipt(receipt_handle)?;
         let released = {
             let conn = self.db.lock();
             conn.prepare_cached(

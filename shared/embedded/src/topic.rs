@@ -75,3 +75,67 @@ impl Topic for InProcessTopic {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Database, SqliteQueue};
+    use huddle_ports::{Attributes, ReceivedMessage};
+    use serde_json::json;
+    use std::time::Duration;
+
+    /// A queue that refuses every send, as an unreachable one would.
+    struct UnreachableQueue;
+
+    #[async_trait]
+    impl Queue for UnreachableQueue {
+        fn address(&self) -> &str {
+            "unreachable"
+        }
+        async fn send_batch(&self, _: Vec<OutgoingMessage>) -> Result<(), huddle_ports::QueueError> {
+            Err(huddle_ports::QueueError::Unavailable("down".into()))
+        }
+        async fn receive(
+            &self,
+            _: usize,
+            _: Duration,
+            _: Duration,
+        ) -> Result<Vec<ReceivedMessage>, huddle_ports::QueueError> {
+            unreachable!("the topic only sends")
+        }
+        async fn delete(&self, _: &str) -> Result<(), huddle_ports::QueueError> {
+            unreachable!("the topic only sends")
+        }
+        async fn release(&self, _: &str, _: Duration) -> Result<(), huddle_ports::QueueError> {
+            unreachable!("the topic only sends")
+        }
+    }
+
+    fn message(id: &str, kind: &str) -> TopicMessage {
+        let attributes: Attributes = [("kind".to_owned(), kind.to_owned())].into();
+        TopicMessage { id: id.into(), body: id.into(), attributes }
+    }
+
+    #[tokio::test]
+    async fn a_failed_delivery_fails_only_the_messages_it_carried() {
+        let db = Database::in_memory().unwrap();
+        let healthy = Arc::new(SqliteQueue::new(&db, "healthy", None));
+        let topic = InProcessTopic::default();
+        topic.subscribe(healthy.clone(), &FilterPolicy::attribute_in("kind", &["a", "b"])).await.unwrap();
+        topic
+            .subscribe(Arc::new(UnreachableQueue), &FilterPolicy::attribute_in("kind", &["b"]))
+            .await
+            .unwrap();
+        let other_policy = FilterPolicy::parse(json!({"kind": [{"prefix": "c"}]})).unwrap();
+        let refused = topic.subscribe(healthy.clone(), &other_policy).await;
+        assert!(matches!(refused, Err(TopicError::Invalid(_))), "{refused:?}");
+
+        let failures =
+            topic.publish_batch(vec![message("first", "a"), message("second", "b")]).await.unwrap();
+        let failed: Vec<&str> = failures.iter().map(|f| f.id.as_str()).collect();
+        assert_eq!(failed, ["second"], "{failures:?}");
+        let delivered = healthy.receive(10, Duration::from_secs(60), Duration::ZERO).await.unwrap();
+        let bodies: Vec<&str> = delivered.iter().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies, ["first", "second"], "the healthy subscription still got both");
+    }
+}

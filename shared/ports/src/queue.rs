@@ -50,16 +50,25 @@ pub fn validate_send(messages: &[OutgoingMessage]) -> Result<(), QueueError> {
             messages.len()
         )));
     }
-    if let Some(crowded) = messages.iter().find(|m| m.attributes.len() > MAX_MESSAGE_ATTRIBUTES) {
-        return Err(QueueError::Invalid(format!(
-            "a message carries at most {MAX_MESSAGE_ATTRIBUTES} attributes, not {}",
-            crowded.attributes.len()
-        )));
-    }
-    Ok(())
+    messages.iter().try_for_each(|m| check_attributes(&m.attributes).map_err(QueueError::Invalid))
 }
 
-/// Checks both adapter families apply before a receive or a release.
+/// Refuses message attributes SQS and SNS both refuse: more than [`MAX_MESSAGE_ATTRIBUTES`], or an
+/// empty value.
+pub fn check_attributes(attributes: &Attributes) -> Result<(), String> {
+    if attributes.len() > MAX_MESSAGE_ATTRIBUTES {
+        return Err(format!(
+            "a message carries at most {MAX_MESSAGE_ATTRIBUTES} attributes, not {}",
+            attributes.len()
+        ));
+    }
+    match attributes.iter().find(|(_, value)| value.is_empty()) {
+        Some((name, _)) => Err(format!("message attribute {name:?} is empty")),
+        None => Ok(()),
+    }
+}
+
+/// Checks both adapter families apply before a receive.
 pub fn validate_receive(max: usize, visibility: Duration) -> Result<(), QueueError> {
     if !(1..=MAX_QUEUE_BATCH).contains(&max) {
         return Err(QueueError::Invalid(format!(
@@ -69,6 +78,7 @@ pub fn validate_receive(max: usize, visibility: Duration) -> Result<(), QueueErr
     validate_visibility(visibility)
 }
 
+/// Checks both adapter families apply to a visibility timeout (a receive's, or a release's).
 pub fn validate_visibility(visibility: Duration) -> Result<(), QueueError> {
     if visibility > MAX_VISIBILITY {
         return Err(QueueError::Invalid(format!("visibility {visibility:?} is over the 12 hour limit")));
@@ -96,7 +106,8 @@ pub trait Queue: Send + Sync {
         wait: Duration,
     ) -> Result<Vec<ReceivedMessage>, QueueError>;
     /// Delete a received message. Only the receipt of its latest delivery deletes it: a stale
-    /// receipt, or one whose message is already deleted, changes nothing (SQS's documented rule).
+    /// receipt, or one whose message is already deleted, changes nothing (SQS's documented rule);
+    /// a string that is no receipt at all is [`QueueError::Invalid`].
     async fn delete(&self, receipt_handle: &str) -> Result<(), QueueError>;
     /// Make a received message visible again after `after` (zero: at once). Like delete, only the
     /// latest delivery's receipt counts.

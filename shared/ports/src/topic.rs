@@ -1,6 +1,6 @@
 //! Topic: an SNS-shaped publish/subscribe topic whose queue subscriptions carry filter policies.
 
-use crate::queue::MAX_MESSAGE_ATTRIBUTES;
+use crate::queue::check_attributes;
 use crate::{Attributes, FilterPolicy, Queue};
 use async_trait::async_trait;
 use std::sync::Arc;
@@ -32,8 +32,8 @@ pub enum TopicError {
 }
 
 /// Checks both adapter families apply before a publish: at most [`MAX_PUBLISH_BATCH`] messages,
-/// ids as SNS takes them (1 to 80 letters, digits, `-` or `_`) and unique within the batch, and each message within the queue attribute limit (a topic
-/// delivers to queues, so their limit is the topic's).
+/// ids as SNS takes them (1 to 80 letters, digits, `-` or `_`) and unique within the batch, and
+/// attributes that the subscribed queues accept.
 pub fn validate_publish(messages: &[TopicMessage]) -> Result<(), TopicError> {
     if messages.len() > MAX_PUBLISH_BATCH {
         return Err(TopicError::Invalid(format!(
@@ -54,13 +54,10 @@ pub fn validate_publish(messages: &[TopicMessage]) -> Result<(), TopicError> {
     if let Some(repeated) = messages.iter().find(|m| !ids.insert(m.id.as_str())) {
         return Err(TopicError::Invalid(format!("message id {:?} appears twice in one batch", repeated.id)));
     }
-    if let Some(crowded) = messages.iter().find(|m| m.attributes.len() > MAX_MESSAGE_ATTRIBUTES) {
-        return Err(TopicError::Invalid(format!(
-            "message {:?} carries more than {MAX_MESSAGE_ATTRIBUTES} attributes",
-            crowded.id
-        )));
-    }
-    Ok(())
+    messages.iter().try_for_each(|m| {
+        check_attributes(&m.attributes)
+            .map_err(|problem| TopicError::Invalid(format!("message {:?}: {problem}", m.id)))
+    })
 }
 
 #[async_trait]
