@@ -3,7 +3,12 @@
 
 mod config;
 mod dynamodb;
+mod messaging;
 pub mod provision;
+mod sns;
+mod sqs;
 
 pub use config::sdk_config;
 pub use dynamodb::DynamoTable;
+pub use sns::SnsTopic;
+pub use sqs::SqsQueue;
