@@ -4,6 +4,7 @@
 
 pub mod families;
 pub mod moto;
+pub mod queues;
 
 pub use families::Family;
 
