@@ -5,6 +5,7 @@ use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType, StreamSpecification,
     StreamViewType,
 };
+use aws_sdk_sqs::types::QueueAttributeName;
 
 #[derive(Debug, thiserror::Error)]
 #[error("provisioning {resource} failed: {message}")]
@@ -106,4 +107,46 @@ pub async fn platform_application(
         .await
         .map_err(|e| failed(name, e))?;
     created.platform_application_arn.ok_or_else(|| failed(name, "CreatePlatformApplication returned no ARN"))
+}
+
+/// A standard queue; with `redrive = Some((dead_letter_arn, max_receives))`, a redrive policy that
+/// moves a message to that queue instead of receiving it more than `max_receives` times.
+/// Returns the queue's URL and ARN. The policy is set apart from creating the queue, so calling
+/// again with another policy updates it instead of failing as a conflicting CreateQueue would.
+pub async fn queue(
+    client: &aws_sdk_sqs::Client,
+    name: &str,
+    redrive: Option<(&str, u32)>,
+) -> Result<(String, String), ProvisionError> {
+    let created = client.create_queue().queue_name(name).send().await.map_err(|e| failed(name, e))?;
+    let url = created.queue_url.ok_or_else(|| failed(name, "CreateQueue returned no URL"))?;
+    if let Some((dead_letter_arn, max_receives)) = redrive {
+        let policy =
+            serde_json::json!({"deadLetterTargetArn": dead_letter_arn, "maxReceiveCount": max_receives});
+        client
+            .set_queue_attributes()
+            .queue_url(&url)
+            .attributes(QueueAttributeName::RedrivePolicy, policy.to_string())
+            .send()
+            .await
+            .map_err(|e| failed(name, e))?;
+    }
+    let described = client
+        .get_queue_attributes()
+        .queue_url(&url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .map_err(|e| failed(name, e))?;
+    let arn = described
+        .attributes
+        .and_then(|mut attributes| attributes.remove(&QueueAttributeName::QueueArn))
+        .ok_or_else(|| failed(name, "GetQueueAttributes returned no QueueArn"))?;
+    Ok((url, arn))
+}
+
+/// A standard topic (CreateTopic returns the existing one); returns its ARN.
+pub async fn topic(client: &aws_sdk_sns::Client, name: &str) -> Result<String, ProvisionError> {
+    let created = client.create_topic().name(name).send().await.map_err(|e| failed(name, e))?;
+    created.topic_arn.ok_or_else(|| failed(name, "CreateTopic returned no ARN"))
 }

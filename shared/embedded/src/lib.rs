@@ -5,9 +5,13 @@
 mod blobs;
 mod database;
 mod push;
+mod queue;
 mod table;
+mod topic;
 
 pub use blobs::{FolderBlobs, FolderBlobsConfig, UploadRejected, UploadRequest, UPLOAD_ROUTE};
 pub use database::Database;
 pub use push::{OutboxEntry, RecordedPush};
+pub use queue::SqliteQueue;
 pub use table::{ChangeFeed, SqliteTable};
+pub use topic::InProcessTopic;

@@ -38,7 +38,6 @@ CREATE TABLE IF NOT EXISTS push_endpoints (
     enabled   INTEGER NOT NULL,
     UNIQUE (platform, token)
 );
-
 -- ... and the outbox of what was sent to them, in the order it was sent.
 CREATE TABLE IF NOT EXISTS push_outbox (
     seq        INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -46,3 +45,18 @@ CREATE TABLE IF NOT EXISTS push_outbox (
     payload    TEXT NOT NULL,
     sent_at_ms INTEGER NOT NULL
 );
+
+-- Every embedded queue's messages. A message is receivable once `visible_at_ms` has passed;
+-- `receipt` names its latest delivery (NULL before the first), so only that delivery's receipt
+-- deletes or releases it. Redrive moves a row to its dead-letter queue by changing `queue`.
+CREATE TABLE IF NOT EXISTS queue_messages (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    queue         TEXT NOT NULL,
+    message_id    TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    attributes    TEXT NOT NULL,
+    receive_count INTEGER NOT NULL DEFAULT 0,
+    visible_at_ms INTEGER NOT NULL,
+    receipt       TEXT UNIQUE
+);
+CREATE INDEX IF NOT EXISTS queue_messages_by_queue ON queue_messages (queue, seq);

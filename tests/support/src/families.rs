@@ -5,9 +5,10 @@ use aws_lambda_events::dynamodb::Event;
 use huddle_aws::streams::StreamPoller;
 use huddle_aws::{PlatformApplications, S3Blobs, SnsPush};
 use huddle_embedded::{
-    ChangeFeed, Database, FolderBlobs, FolderBlobsConfig, RecordedPush, SqliteTable, UploadRequest,
+    ChangeFeed, Database, FolderBlobs, FolderBlobsConfig, InProcessTopic, RecordedPush, SqliteQueue,
+    SqliteTable, UploadRequest,
 };
-use huddle_ports::{Blobs, DeviceEndpoint, Platform, PresignedUpload, Push, Table};
+use huddle_ports::{Blobs, DeviceEndpoint, Platform, PresignedUpload, Push, Queue, Table, Topic};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,8 +22,15 @@ pub enum Family {
 
 /// The resources of one test on one family; every resource it makes has a fresh name.
 pub enum Backend {
-    Embedded { db: Database },
-    Moto { config: Box<aws_config::SdkConfig>, dynamodb: aws_sdk_dynamodb::Client },
+    Embedded {
+        db: Database,
+    },
+    Moto {
+        config: Box<aws_config::SdkConfig>,
+        dynamodb: aws_sdk_dynamodb::Client,
+        sqs: aws_sdk_sqs::Client,
+        sns: aws_sdk_sns::Client,
+    },
 }
 
 impl Family {
@@ -31,7 +39,12 @@ impl Family {
             Family::Embedded => Backend::Embedded { db: Database::in_memory().expect("in-memory database") },
             Family::Moto => {
                 let config = moto::sdk_config().await;
-                Backend::Moto { dynamodb: aws_sdk_dynamodb::Client::new(&config), config: Box::new(config) }
+                Backend::Moto {
+                    dynamodb: aws_sdk_dynamodb::Client::new(&config),
+                    sqs: aws_sdk_sqs::Client::new(&config),
+                    sns: aws_sdk_sns::Client::new(&config),
+                    config: Box::new(config),
+                }
             }
         }
     }
@@ -57,13 +70,40 @@ impl Backend {
                 let feed = stream.then(|| ChangeStream::Embedded { feed: table.change_feed(), after: 0 });
                 (Arc::new(table), feed)
             }
-            Backend::Moto { config, dynamodb } => {
+            Backend::Moto { config, dynamodb, .. } => {
                 let arn = huddle_aws::provision::table(dynamodb, &name, stream).await.expect("create table");
                 let poller = arn.map(|arn| {
                     let streams = aws_sdk_dynamodbstreams::Client::new(config);
                     ChangeStream::Moto(Box::new(StreamPoller::new(streams, arn)))
                 });
                 (Arc::new(huddle_aws::DynamoTable::new(dynamodb.clone(), name)), poller)
+            }
+        }
+    }
+
+    /// A fresh, empty queue; with `redrive = Some((dead_letter, max_receives))`, a message that
+    /// would be received more than `max_receives` times moves to `dead_letter` instead.
+    pub async fn queue(&self, redrive: Option<(&dyn Queue, u32)>) -> Arc<dyn Queue> {
+        let name = unique_name("queue");
+        let redrive = redrive.map(|(dead_letter, max_receives)| (dead_letter.address(), max_receives));
+        match self {
+            Backend::Embedded { db } => Arc::new(SqliteQueue::new(db, name, redrive)),
+            Backend::Moto { sqs, .. } => {
+                let (url, arn) =
+                    huddle_aws::provision::queue(sqs, &name, redrive).await.expect("create queue");
+                Arc::new(huddle_aws::SqsQueue::new(sqs.clone(), url, arn))
+            }
+        }
+    }
+
+    /// A fresh topic without subscriptions.
+    pub async fn topic(&self) -> Arc<dyn Topic> {
+        match self {
+            Backend::Embedded { .. } => Arc::new(InProcessTopic::default()),
+            Backend::Moto { sns, .. } => {
+                let arn =
+                    huddle_aws::provision::topic(sns, &unique_name("topic")).await.expect("create topic");
+                Arc::new(huddle_aws::SnsTopic::new(sns.clone(), arn))
             }
         }
     }
@@ -105,8 +145,7 @@ impl Backend {
                 let recorded = RecordedPush::new(db);
                 PushService { push: Arc::new(recorded.clone()), platform: PlatformSide::Recorded(recorded) }
             }
-            Backend::Moto { config, .. } => {
-                let sns = aws_sdk_sns::Client::new(config);
+            Backend::Moto { sns, .. } => {
                 let application = |platform| {
                     let sns = sns.clone();
                     async move {
@@ -122,7 +161,7 @@ impl Backend {
                 };
                 PushService {
                     push: Arc::new(SnsPush::new(sns.clone(), applications)),
-                    platform: PlatformSide::Sns(sns),
+                    platform: PlatformSide::Sns(sns.clone()),
                 }
             }
         }

@@ -5,4 +5,6 @@ mod blobs;
 mod delivery;
 mod event_store;
 mod push;
+mod queue;
 mod table;
+mod topic;
