@@ -69,3 +69,22 @@ impl ApiError {
         crate::json_response(self.status, &serde_json::json!({ "error": error }))
     }
 }
+
+impl ApiError {
+    /// The response to a failed append: 409 on a version conflict, 413 for an oversized event,
+    /// 500 (logged, no internals) for anything else.
+    pub fn from_append(error: huddle_eventstore::AppendError, request_id: &str) -> Self {
+        use huddle_eventstore::AppendError;
+        match error {
+            AppendError::Conflict { .. } => {
+                Self::conflict("version_conflict", "someone else changed this at the same time; try again")
+            }
+            AppendError::EventTooLarge { limit, .. } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the change is too large to store (limit {limit} bytes)"),
+            ),
+            other => Self::internal(request_id, &other),
+        }
+    }
+}

@@ -124,7 +124,7 @@ impl Backend {
                 let blobs = FolderBlobs::open(db, config).expect("open blob folder");
                 BlobStore {
                     blobs: Arc::new(blobs.clone()),
-                    uploads: UploadRoute::Folder { blobs, _folder: folder },
+                    uploads: UploadRoute::Folder { blobs: Box::new(blobs), _folder: folder },
                 }
             }
             Backend::Moto { config, .. } => {
@@ -182,7 +182,7 @@ enum UploadRoute {
     Http(reqwest::Client),
     /// No runner serves the upload route in these tests, so the request goes to the function
     /// that route calls. The folder is deleted with the store.
-    Folder { blobs: FolderBlobs, _folder: tempfile::TempDir },
+    Folder { blobs: Box<FolderBlobs>, _folder: tempfile::TempDir },
 }
 
 impl BlobStore {

@@ -5,6 +5,7 @@
 pub mod families;
 pub mod moto;
 pub mod notes;
+pub mod notes_api;
 pub mod queues;
 
 pub use families::Family;

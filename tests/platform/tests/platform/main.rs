@@ -6,5 +6,6 @@ mod delivery;
 mod event_store;
 mod push;
 mod queue;
+mod runner;
 mod table;
 mod topic;
