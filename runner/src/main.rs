@@ -1,1 +1,66 @@
-fn main() {}
+use clap::{Parser, Subcommand};
+use huddle_runner::{Settings, Storage};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "huddle", about = "Huddle's local runner: the whole backend in one process")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the HTTP API on 127.0.0.1 with every function, stream and queue behind it.
+    Serve {
+        #[arg(long, default_value_t = 3000)]
+        port: u16,
+        /// Keep state in this folder (default: ./.huddle).
+        #[arg(long, conflicts_with_all = ["memory", "aws_endpoint"])]
+        data: Option<PathBuf>,
+        /// Keep nothing: state lives in memory and ends with the process.
+        #[arg(long, conflicts_with = "aws_endpoint")]
+        memory: bool,
+        /// Run on the AWS adapters against this endpoint (an emulator such as moto).
+        #[arg(long, value_name = "URL")]
+        aws_endpoint: Option<String>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    huddle_http::init_logging();
+    let Command::Serve { port, data, memory, aws_endpoint } = Cli::parse().command;
+    let storage = match (aws_endpoint, memory) {
+        (Some(endpoint), _) => Storage::Aws { endpoint, prefix: "huddle-local-".into() },
+        (None, true) => Storage::Memory,
+        (None, false) => Storage::Folder(data.unwrap_or_else(|| PathBuf::from(".huddle"))),
+    };
+    match &storage {
+        Storage::Memory => println!("data in memory only"),
+        Storage::Folder(path) => {
+            println!("data in {}", std::path::absolute(path).unwrap_or(path.clone()).display())
+        }
+        Storage::Aws { endpoint, prefix } => println!("data on {endpoint} (resources named {prefix}*)"),
+    }
+    let running = match huddle_runner::start(
+        Settings::new(storage, port),
+        huddle_runner::domains(),
+        None,
+        vec![],
+    )
+    .await
+    {
+        Ok(running) => running,
+        Err(error) => {
+            eprintln!("huddle: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    println!("listening on {}", running.url());
+    let _ = tokio::signal::ctrl_c().await;
+    println!("shutting down");
+    running.shutdown().await;
+    ExitCode::SUCCESS
+}

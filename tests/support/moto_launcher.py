@@ -8,12 +8,14 @@ across them (two racing TransactWriteItems can both pass the same condition). Dy
 serializes writes to an item, so DynamoDB requests are served one at a time here; everything
 else, SQS long polls included, stays concurrent.
 """
+import logging
 import sys
 import threading
 
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 from werkzeug.serving import make_server
 
+logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no line per request in test output
 dynamodb_lock = threading.Lock()
 moto_app = DomainDispatcherApplication(create_backend_app)
 

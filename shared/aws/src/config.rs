@@ -23,3 +23,12 @@ pub async fn sdk_config(endpoint: Option<&str>) -> SdkConfig {
     }
     loader.load().await
 }
+
+/// The S3 client for `config`. Against a local endpoint it addresses buckets by path
+/// (`http://host/bucket/key`): virtual-hosted names such as `bucket.127.0.0.1` do not resolve.
+pub fn s3_client(config: &SdkConfig) -> aws_sdk_s3::Client {
+    let local_endpoint = config.endpoint_url().is_some();
+    aws_sdk_s3::Client::from_conf(
+        aws_sdk_s3::config::Builder::from(config).force_path_style(local_endpoint).build(),
+    )
+}

@@ -3,7 +3,17 @@
 
 mod config;
 mod dynamodb;
+mod messaging;
 pub mod provision;
+mod push;
+mod s3;
+mod sns;
+mod sqs;
+pub mod streams;
 
-pub use config::sdk_config;
+pub use config::{s3_client, sdk_config};
 pub use dynamodb::DynamoTable;
+pub use push::{PlatformApplications, SnsPush};
+pub use s3::S3Blobs;
+pub use sns::SnsTopic;
+pub use sqs::SqsQueue;

@@ -6,4 +6,4 @@ mod fanout;
 mod projector;
 
 pub use fanout::{fan_out, message_attributes};
-pub use projector::{Projection, ProjectionError, Projector, ProjectorError, CHECKPOINT_PREFIX};
+pub use projector::{Projection, ProjectionError, Projector, ProjectorError, SqsHandler, CHECKPOINT_PREFIX};

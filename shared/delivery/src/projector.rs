@@ -52,6 +52,19 @@ impl From<TableError> for ProjectorError {
     }
 }
 
+/// A function fed by an SQS queue, reporting partial batch failures.
+#[async_trait]
+pub trait SqsHandler: Send + Sync {
+    async fn handle(&self, event: SqsEvent) -> SqsBatchResponse;
+}
+
+#[async_trait]
+impl SqsHandler for Projector {
+    async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        Projector::handle(self, event).await
+    }
+}
+
 #[derive(Clone)]
 pub struct Projector {
     projection: Arc<dyn Projection>,

@@ -1,4 +1,5 @@
 use rusqlite::Connection;
+use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::watch;
@@ -12,6 +13,9 @@ pub struct Database {
     connection: Arc<Mutex<Connection>>,
     /// Counts commits that added to a change feed, so feed readers can wait for the next one.
     changes: watch::Sender<u64>,
+    /// One doorbell per queue name, shared by every handle on that queue, so a receiver waiting
+    /// on one handle wakes when a message arrives through another (a topic, a redrive).
+    queue_doorbells: Arc<Mutex<HashMap<String, watch::Sender<u64>>>>,
 }
 
 impl Database {
@@ -29,7 +33,11 @@ impl Database {
     fn with(connection: Connection) -> rusqlite::Result<Self> {
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         connection.execute_batch(include_str!("schema.sql"))?;
-        Ok(Self { connection: Arc::new(Mutex::new(connection)), changes: watch::Sender::new(0) })
+        Ok(Self {
+            connection: Arc::new(Mutex::new(connection)),
+            changes: watch::Sender::new(0),
+            queue_doorbells: Arc::default(),
+        })
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, Connection> {
@@ -45,4 +53,17 @@ impl Database {
     pub(crate) fn watch_changes(&self) -> watch::Receiver<u64> {
         self.changes.subscribe()
     }
+
+    /// The doorbell of the named queue: rung whenever one of its messages may have become
+    /// receivable, so long-polling receivers wait on it instead of polling.
+    pub(crate) fn queue_doorbell(&self, queue: &str) -> watch::Sender<u64> {
+        let mut doorbells = self.queue_doorbells.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        doorbells.entry(queue.to_owned()).or_insert_with(|| watch::Sender::new(0)).clone()
+    }
+}
+
+/// Wall-clock milliseconds since the Unix epoch: what stored timestamps count, so a file
+/// database keeps its meaning across restarts.
+pub(crate) fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }

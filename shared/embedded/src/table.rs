@@ -1,5 +1,6 @@
 //! The Table port on SQLite, with a DynamoDB-Streams-shaped change feed.
 
+use crate::database::now_ms;
 use crate::Database;
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{EventRecord, StreamRecord, StreamViewType};
@@ -84,13 +85,12 @@ impl Tx<'_> {
         if !self.table.streamed {
             return Ok(());
         }
-        let now_ms = (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64;
         self.conn
             .prepare_cached(
                 "INSERT INTO changes (tbl, event_name, pk, sk, new_image, at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )
             .and_then(|mut stmt| {
-                stmt.execute(params![self.table.name, event_name, key.pk, key.sk, new_image, now_ms])
+                stmt.execute(params![self.table.name, event_name, key.pk, key.sk, new_image, now_ms()])
             })
             .map_err(storage_error)?;
         Ok(())

@@ -1,1 +1,23 @@
+//! HTTP glue every command and query function reuses: JSON errors (DESIGN.md section 6), the
+//! caller from the authorizer context, body limits, opaque signed cursors, `Idempotency-Key`,
+//! correlation ids, a small router, and JSON logs.
 
+mod cursor;
+mod error;
+mod function;
+mod logging;
+mod request;
+mod router;
+
+pub use cursor::CursorCodec;
+pub use error::{ApiError, FieldError};
+pub use function::{json_response, run_lambda, Authorizer, HttpFunction};
+pub use logging::init_logging;
+pub use request::{
+    caller, correlation_id, idempotency, json_body, path_parameter, query_parameter, replay_or, request_id,
+    Caller, IdempotentRequest, MAX_BODY_BYTES,
+};
+pub use router::{Route, Router};
+
+/// The HTTP types functions take and return (`lambda_http`'s, as API Gateway delivers them).
+pub use lambda_http::{Body, Request, Response};

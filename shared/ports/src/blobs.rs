@@ -3,6 +3,13 @@
 use async_trait::async_trait;
 use std::time::Duration;
 
+/// The longest an upload URL may live: SigV4 presigned URLs cannot outlive seven days, so the
+/// embedded store refuses the same lifetimes S3 would.
+pub const MAX_UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// S3's bound on the length of a key, in bytes.
+const MAX_KEY_BYTES: usize = 1024;
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct PresignedUpload {
     pub url: String,
@@ -28,16 +35,52 @@ pub enum BlobError {
     Unavailable(String),
 }
 
+/// Refuses keys that a folder-backed store could not hold safely (`..`, absolute paths,
+/// backslashes, empty or `.` segments, control characters) or that S3 would refuse (too long).
+/// Both adapter families apply it, so a key that works locally works on S3 and back.
+pub fn validate_key(key: &str) -> Result<(), BlobError> {
+    let invalid = |why: &str| Err(BlobError::Invalid(format!("key {key:?} {why}")));
+    if key.is_empty() || key.len() > MAX_KEY_BYTES {
+        return invalid("must be 1 to 1024 bytes long");
+    }
+    if key.contains('\\') || key.chars().any(char::is_control) {
+        return invalid("must not contain backslashes or control characters");
+    }
+    if key.split('/').any(|segment| segment.is_empty() || segment == "." || segment == "..") {
+        return invalid("must be relative, with no empty, `.` or `..` segments");
+    }
+    Ok(())
+}
+
 #[async_trait]
 pub trait Blobs: Send + Sync {
-    /// A URL that lets its holder PUT one object of `content_type` under `key` until it expires.
+    /// A URL that lets its holder PUT one object of `content_type` under `key` until it expires
+    /// (at most [`MAX_UPLOAD_URL_LIFETIME`] from now).
     async fn presign_upload(
         &self,
         key: &str,
         content_type: &str,
         expires_in: Duration,
     ) -> Result<PresignedUpload, BlobError>;
+    /// The size and content type of the object at `key`, or `None` when there is none.
     async fn head(&self, key: &str) -> Result<Option<BlobMeta>, BlobError>;
+    /// The bytes of the object at `key`; [`BlobError::NotFound`] when there is none.
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError>;
     async fn put(&self, key: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), BlobError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::validate_key;
+
+    #[test]
+    fn keys_that_could_escape_a_folder_are_refused() {
+        for key in ["", "/etc/passwd", "a/../b", "..", "a//b", "a/", "./a", "a\\b", "a\nb", &"k".repeat(1025)]
+        {
+            assert!(validate_key(key).is_err(), "{key:?} should be refused");
+        }
+        for key in ["a", "media/acc_1/01J.jpg", "a..b/c.d", "ünïcode/ключ", &"k".repeat(1024)] {
+            assert!(validate_key(key).is_ok(), "{key:?} should be accepted");
+        }
+    }
 }

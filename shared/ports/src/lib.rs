@@ -11,9 +11,9 @@ pub mod queue;
 pub mod table;
 pub mod topic;
 
-pub use blobs::{BlobError, BlobMeta, Blobs, PresignedUpload};
+pub use blobs::{validate_key, BlobError, BlobMeta, Blobs, PresignedUpload, MAX_UPLOAD_URL_LIFETIME};
 pub use filter_policy::{FilterPolicy, FilterPolicyError};
-pub use push::{DeviceEndpoint, Platform, Push, PushError};
+pub use push::{validate_payload, DeviceEndpoint, Platform, Push, PushError};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
 pub use table::{Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite};
 pub use topic::{PublishFailure, Topic, TopicError, TopicMessage};

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 /// One item: a JSON object that always holds string attributes `pk` and `sk`.
 pub type Item = Map<String, Value>;
 
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub struct Key {
     pub pk: String,
     pub sk: String,

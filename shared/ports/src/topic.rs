@@ -1,12 +1,14 @@
 //! Topic: an SNS-shaped publish/subscribe topic whose queue subscriptions carry filter policies.
 
+use crate::queue::check_attributes;
 use crate::{Attributes, FilterPolicy, Queue};
 use async_trait::async_trait;
 use std::sync::Arc;
 
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct TopicMessage {
-    /// Unique within one batch; failures are reported by it.
+    /// Unique within one batch, 1 to 80 letters, digits, `-` or `_` (as SNS requires);
+    /// failures are reported by it.
     pub id: String,
     pub body: String,
     pub attributes: Attributes,
@@ -29,11 +31,44 @@ pub enum TopicError {
     Unavailable(String),
 }
 
+/// Checks both adapter families apply before a publish: at most [`MAX_PUBLISH_BATCH`] messages,
+/// ids as SNS takes them (1 to 80 letters, digits, `-` or `_`) and unique within the batch, and
+/// attributes that the subscribed queues accept.
+pub fn validate_publish(messages: &[TopicMessage]) -> Result<(), TopicError> {
+    if messages.len() > MAX_PUBLISH_BATCH {
+        return Err(TopicError::Invalid(format!(
+            "a publish carries at most {MAX_PUBLISH_BATCH} messages, not {}",
+            messages.len()
+        )));
+    }
+    let well_formed = |id: &str| {
+        (1..=80).contains(&id.len()) && id.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    };
+    if let Some(malformed) = messages.iter().find(|m| !well_formed(&m.id)) {
+        return Err(TopicError::Invalid(format!(
+            "message id {:?} is not 1 to 80 letters, digits, hyphens or underscores",
+            malformed.id
+        )));
+    }
+    let mut ids = std::collections::HashSet::new();
+    if let Some(repeated) = messages.iter().find(|m| !ids.insert(m.id.as_str())) {
+        return Err(TopicError::Invalid(format!("message id {:?} appears twice in one batch", repeated.id)));
+    }
+    messages.iter().try_for_each(|m| {
+        check_attributes(&m.attributes)
+            .map_err(|problem| TopicError::Invalid(format!("message {:?}: {problem}", m.id)))
+    })
+}
+
 #[async_trait]
 pub trait Topic: Send + Sync {
-    /// Publish up to [`MAX_PUBLISH_BATCH`] messages in one call; returns the ones that failed.
+    /// Publish up to [`MAX_PUBLISH_BATCH`] messages with distinct ids in one call (an empty batch
+    /// publishes nothing); returns the ones that failed, each of which may still have reached
+    /// some subscriptions (delivery is at least once).
     async fn publish_batch(&self, messages: Vec<TopicMessage>) -> Result<Vec<PublishFailure>, TopicError>;
     /// Deliver every message whose attributes match `policy` to `queue`, attributes intact
-    /// (raw message delivery: the queue sees the body as published).
+    /// (raw message delivery: the queue sees the body as published). Subscribing a queue again
+    /// with the same policy changes nothing (no message reaches it twice over); with another
+    /// policy it is refused, as SNS refuses it.
     async fn subscribe(&self, queue: Arc<dyn Queue>, policy: &FilterPolicy) -> Result<(), TopicError>;
 }

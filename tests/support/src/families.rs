@@ -1,9 +1,16 @@
 //! Both adapter families behind one interface, so each conformance test is written once.
 
 use crate::{moto, unique_name};
-use huddle_embedded::{Database, SqliteTable};
-use huddle_ports::Table;
+use aws_lambda_events::dynamodb::Event;
+use huddle_aws::streams::StreamPoller;
+use huddle_aws::{PlatformApplications, S3Blobs, SnsPush};
+use huddle_embedded::{
+    ChangeFeed, Database, FolderBlobs, FolderBlobsConfig, InProcessTopic, RecordedPush, SqliteQueue,
+    SqliteTable, UploadRequest,
+};
+use huddle_ports::{Blobs, DeviceEndpoint, Platform, PresignedUpload, Push, Queue, Table, Topic};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Family {
@@ -15,8 +22,15 @@ pub enum Family {
 
 /// The resources of one test on one family; every resource it makes has a fresh name.
 pub enum Backend {
-    Embedded { db: Database },
-    Moto { config: Box<aws_config::SdkConfig>, dynamodb: aws_sdk_dynamodb::Client },
+    Embedded {
+        db: Database,
+    },
+    Moto {
+        config: Box<aws_config::SdkConfig>,
+        dynamodb: aws_sdk_dynamodb::Client,
+        sqs: aws_sdk_sqs::Client,
+        sns: aws_sdk_sns::Client,
+    },
 }
 
 impl Family {
@@ -25,7 +39,12 @@ impl Family {
             Family::Embedded => Backend::Embedded { db: Database::in_memory().expect("in-memory database") },
             Family::Moto => {
                 let config = moto::sdk_config().await;
-                Backend::Moto { dynamodb: aws_sdk_dynamodb::Client::new(&config), config: Box::new(config) }
+                Backend::Moto {
+                    dynamodb: aws_sdk_dynamodb::Client::new(&config),
+                    sqs: aws_sdk_sqs::Client::new(&config),
+                    sns: aws_sdk_sns::Client::new(&config),
+                    config: Box::new(config),
+                }
             }
         }
     }
@@ -34,14 +53,271 @@ impl Family {
 impl Backend {
     /// A fresh, empty table; with `stream`, its writes feed a change stream.
     pub async fn table(&self, stream: bool) -> Arc<dyn Table> {
+        self.streamed_table_if(stream).await.0
+    }
+
+    /// A fresh, empty table whose writes feed the returned change stream.
+    pub async fn streamed_table(&self) -> (Arc<dyn Table>, ChangeStream) {
+        let (table, stream) = self.streamed_table_if(true).await;
+        (table, stream.expect("a streamed table has a stream"))
+    }
+
+    async fn streamed_table_if(&self, stream: bool) -> (Arc<dyn Table>, Option<ChangeStream>) {
         let name = unique_name("table");
         match self {
-            Backend::Embedded { db } => Arc::new(SqliteTable::new(db, name, stream)),
-            Backend::Moto { dynamodb, .. } => {
-                huddle_aws::provision::table(dynamodb, &name, stream).await.expect("create table");
-                Arc::new(huddle_aws::DynamoTable::new(dynamodb.clone(), name))
+            Backend::Embedded { db } => {
+                let table = SqliteTable::new(db, name, stream);
+                let feed = stream.then(|| ChangeStream::Embedded { feed: table.change_feed(), after: 0 });
+                (Arc::new(table), feed)
+            }
+            Backend::Moto { config, dynamodb, .. } => {
+                let arn = huddle_aws::provision::table(dynamodb, &name, stream).await.expect("create table");
+                let poller = arn.map(|arn| {
+                    let streams = aws_sdk_dynamodbstreams::Client::new(config);
+                    ChangeStream::Moto(Box::new(StreamPoller::new(streams, arn)))
+                });
+                (Arc::new(huddle_aws::DynamoTable::new(dynamodb.clone(), name)), poller)
             }
         }
+    }
+
+    /// A fresh, empty queue; with `redrive = Some((dead_letter, max_receives))`, a message that
+    /// would be received more than `max_receives` times moves to `dead_letter` instead.
+    pub async fn queue(&self, redrive: Option<(&dyn Queue, u32)>) -> Arc<dyn Queue> {
+        let name = unique_name("queue");
+        let redrive = redrive.map(|(dead_letter, max_receives)| (dead_letter.address(), max_receives));
+        match self {
+            Backend::Embedded { db } => Arc::new(SqliteQueue::new(db, name, redrive)),
+            Backend::Moto { sqs, .. } => {
+                let (url, arn) =
+                    huddle_aws::provision::queue(sqs, &name, redrive).await.expect("create queue");
+                Arc::new(huddle_aws::SqsQueue::new(sqs.clone(), url, arn))
+            }
+        }
+    }
+
+    /// A fresh topic without subscriptions.
+    pub async fn topic(&self) -> Arc<dyn Topic> {
+        match self {
+            Backend::Embedded { .. } => Arc::new(InProcessTopic::default()),
+            Backend::Moto { sns, .. } => {
+                let arn =
+                    huddle_aws::provision::topic(sns, &unique_name("topic")).await.expect("create topic");
+                Arc::new(huddle_aws::SnsTopic::new(sns.clone(), arn))
+            }
+        }
+    }
+
+    /// A fresh, empty blob store.
+    pub async fn blobs(&self) -> BlobStore {
+        let bucket = unique_name("bucket");
+        match self {
+            Backend::Embedded { db } => {
+                let folder = tempfile::tempdir().expect("temporary blob folder");
+                let config = FolderBlobsConfig {
+                    bucket,
+                    folder: folder.path().to_owned(),
+                    upload_origin: url::Url::parse("http://127.0.0.1:3000").expect("origin"),
+                    signing_key: unique_name("signing-key").into_bytes(),
+                    max_upload_bytes: EMBEDDED_MAX_UPLOAD_BYTES,
+                };
+                let blobs = FolderBlobs::open(db, config).expect("open blob folder");
+                BlobStore {
+                    blobs: Arc::new(blobs.clone()),
+                    uploads: UploadRoute::Folder { blobs: Box::new(blobs), _folder: folder },
+                }
+            }
+            Backend::Moto { config, .. } => {
+                let s3 = huddle_aws::s3_client(config);
+                huddle_aws::provision::bucket(&s3, &bucket).await.expect("create bucket");
+                BlobStore {
+                    blobs: Arc::new(S3Blobs::new(s3, bucket)),
+                    uploads: UploadRoute::Http(reqwest::Client::new()),
+                }
+            }
+        }
+    }
+
+    /// A fresh push service with its own platform applications.
+    pub async fn push(&self) -> PushService {
+        match self {
+            Backend::Embedded { db } => {
+                let recorded = RecordedPush::new(db);
+                PushService { push: Arc::new(recorded.clone()), platform: PlatformSide::Recorded(recorded) }
+            }
+            Backend::Moto { sns, .. } => {
+                let application = |platform| {
+                    let sns = sns.clone();
+                    async move {
+                        let name = unique_name("app");
+                        huddle_aws::provision::platform_application(&sns, &name, platform)
+                            .await
+                            .expect("create platform application")
+                    }
+                };
+                let applications = PlatformApplications {
+                    apns: application(Platform::Apns).await,
+                    fcm: application(Platform::Fcm).await,
+                };
+                PushService {
+                    push: Arc::new(SnsPush::new(sns.clone(), applications)),
+                    platform: PlatformSide::Sns(sns.clone()),
+                }
+            }
+        }
+    }
+}
+
+/// The largest upload the embedded family's blob stores accept.
+pub const EMBEDDED_MAX_UPLOAD_BYTES: u64 = 1024 * 1024;
+
+/// A fresh blob store, and the way an app's presigned upload reaches it.
+pub struct BlobStore {
+    pub blobs: Arc<dyn Blobs>,
+    uploads: UploadRoute,
+}
+
+enum UploadRoute {
+    /// S3 (moto) takes the PUT itself.
+    Http(reqwest::Client),
+    /// No runner serves the upload route in these tests, so the request goes to the function
+    /// that route calls. The folder is deleted with the store.
+    Folder { blobs: Box<FolderBlobs>, _folder: tempfile::TempDir },
+}
+
+impl BlobStore {
+    /// Performs `upload` as an app would, with the headers it names and `body`; returns the HTTP
+    /// status the store answers (on the embedded family, the one the runner would answer).
+    pub async fn upload(&self, upload: &PresignedUpload, body: Vec<u8>) -> u16 {
+        match &self.uploads {
+            UploadRoute::Http(client) => {
+                let method = reqwest::Method::from_bytes(upload.method.as_bytes()).expect("HTTP method");
+                let mut request = client.request(method, &upload.url).body(body);
+                for (name, value) in &upload.headers {
+                    request = request.header(name, value);
+                }
+                request.send().await.expect("upload request").status().as_u16()
+            }
+            UploadRoute::Folder { blobs, .. } => {
+                let url = url::Url::parse(&upload.url).expect("upload URL");
+                let content_type =
+                    upload.headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+                let request = UploadRequest {
+                    method: &upload.method,
+                    path: url.path(),
+                    query: url.query().unwrap_or_default(),
+                    content_type: content_type.map(|(_, value)| value.as_str()),
+                    body,
+                };
+                blobs.receive_upload(request).await.map_or_else(|refused| refused.status_code(), |_| 200)
+            }
+        }
+    }
+
+    /// The folder store behind the embedded family, whose upload checks tests drive directly.
+    pub fn folder(&self) -> Option<&FolderBlobs> {
+        match &self.uploads {
+            UploadRoute::Folder { blobs, .. } => Some(blobs),
+            UploadRoute::Http(_) => None,
+        }
+    }
+}
+
+/// A fresh push service, and the platform's side of it: feedback that disables endpoints, and
+/// what reached the devices.
+pub struct PushService {
+    pub push: Arc<dyn Push>,
+    platform: PlatformSide,
+}
+
+enum PlatformSide {
+    Recorded(RecordedPush),
+    Sns(aws_sdk_sns::Client),
+}
+
+impl PushService {
+    /// Disables `endpoint` as APNs or FCM feedback about a dead token would.
+    pub async fn disable(&self, endpoint: &DeviceEndpoint) {
+        match &self.platform {
+            PlatformSide::Recorded(recorded) => recorded.disable(endpoint).expect("disable endpoint"),
+            PlatformSide::Sns(sns) => {
+                sns.set_endpoint_attributes()
+                    .endpoint_arn(&endpoint.id)
+                    .attributes("Enabled", "false")
+                    .send()
+                    .await
+                    .expect("disable endpoint");
+            }
+        }
+    }
+
+    /// The payloads the platform was handed for `endpoint`, sorted: moto keeps an endpoint's
+    /// messages in a map keyed by message id, so the order they were sent in is lost.
+    pub async fn delivered(&self, endpoint: &DeviceEndpoint) -> Vec<String> {
+        let mut payloads = match &self.platform {
+            PlatformSide::Recorded(recorded) => recorded
+                .outbox(0, usize::MAX)
+                .expect("read outbox")
+                .into_iter()
+                .filter(|entry| entry.endpoint == endpoint.id)
+                .map(|entry| entry.payload)
+                .collect(),
+            PlatformSide::Sns(_) => moto::platform_endpoint_messages(&endpoint.id)
+                .await
+                .iter()
+                .map(|message| platform_payload(message))
+                .collect::<Vec<_>>(),
+        };
+        payloads.sort();
+        payloads
+    }
+}
+
+/// What SNS hands the platform out of a JSON-structured message: its one platform-specific
+/// entry (the other, `default`, is for protocols that are not mobile push).
+fn platform_payload(message: &str) -> String {
+    let structure: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_str(message).expect("a JSON message structure");
+    let mut platform_entries = structure.iter().filter(|(key, _)| *key != "default");
+    let (_, payload) = platform_entries.next().expect("a platform entry");
+    assert!(platform_entries.next().is_none(), "one platform entry in {message}");
+    payload.as_str().expect("platform payloads are strings").to_owned()
+}
+
+/// A table's change stream, read the way each family's event source mapping reads it.
+pub enum ChangeStream {
+    Embedded { feed: ChangeFeed, after: u64 },
+    Moto(Box<StreamPoller>),
+}
+
+impl ChangeStream {
+    /// Every record the stream yields until it holds at least `count` (or 10 s pass), as one
+    /// Lambda event.
+    pub async fn read_at_least(&mut self, count: usize) -> Event {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut records = Vec::new();
+        while records.len() < count && Instant::now() < deadline {
+            match self {
+                ChangeStream::Embedded { feed, after } => {
+                    let batch = feed.read(*after, 1000).expect("read change feed");
+                    if let Some(last) = batch.last() {
+                        *after = last.change.sequence_number.as_deref().unwrap().parse().unwrap();
+                    }
+                    records.extend(batch);
+                }
+                ChangeStream::Moto(poller) => {
+                    for batch in poller.poll().await.expect("poll stream") {
+                        records.extend(batch.event.records);
+                    }
+                }
+            }
+            if records.len() < count {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        let mut event = Event::default();
+        event.records = records;
+        event
     }
 }
 

@@ -4,6 +4,9 @@
 
 pub mod families;
 pub mod moto;
+pub mod notes;
+pub mod notes_api;
+pub mod queues;
 
 pub use families::Family;
 

@@ -61,3 +61,23 @@ fn start() -> MotoServer {
 pub async fn sdk_config() -> aws_config::SdkConfig {
     huddle_aws::sdk_config(Some(endpoint())).await
 }
+
+/// The messages moto recorded as sent to one SNS platform endpoint. moto delivers nothing to
+/// APNs or FCM; it keeps each endpoint's messages, and its `/moto-api/data.json` back door
+/// lists every model instance with its public fields.
+pub async fn platform_endpoint_messages(endpoint_arn: &str) -> Vec<String> {
+    let models: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", endpoint()))
+        .await
+        .and_then(|response| response.error_for_status())
+        .expect("moto model data")
+        .json()
+        .await
+        .expect("moto model data is JSON");
+    let endpoints = models["sns"]["PlatformEndpoint"].as_array().expect("moto lists SNS platform endpoints");
+    let endpoint = endpoints
+        .iter()
+        .find(|endpoint| endpoint["arn"] == endpoint_arn)
+        .unwrap_or_else(|| panic!("moto knows no endpoint {endpoint_arn}"));
+    let messages = endpoint["messages"].as_object().expect("moto records an endpoint's messages");
+    messages.values().map(|message| message.as_str().expect("messages are strings").to_owned()).collect()
+}

@@ -1,0 +1,339 @@
+//! The whole topology in one process: storage, the event log and its stream, the topic, one
+//! queue (with its dead-letter queue) and read table per domain, the event source mappings, and
+//! the HTTP gateway. The same wiring runs on the embedded adapters or on any AWS endpoint.
+
+use crate::gateway::{Gateway, Integration, LocalRoutes};
+use crate::mappings::{run_queue, run_stream, AwsStream, EmbeddedStream, QueuePolling, StreamSource};
+use huddle_delivery::{Projection, Projector};
+use huddle_embedded::{Database, InProcessTopic, SqliteQueue, SqliteTable};
+use huddle_eventstore::EventStore;
+use huddle_http::{Authorizer, CursorCodec, HttpFunction, Route, Router};
+use huddle_ports::{FilterPolicy, Queue, Table, Topic};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// Where the system keeps its state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Storage {
+    /// Nothing survives the process.
+    Memory,
+    /// An SQLite database (and uploaded blobs) in this folder.
+    Folder(PathBuf),
+    /// The AWS adapters against this endpoint (a local emulator such as moto), with every
+    /// resource name prefixed so several systems can share one endpoint.
+    Aws { endpoint: String, prefix: String },
+}
+
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub storage: Storage,
+    /// 127.0.0.1 and this port; 0 picks a free one.
+    pub port: u16,
+    pub polling: QueuePolling,
+    /// Receives before a message moves to its queue's dead-letter queue.
+    pub max_receives: u32,
+    /// Signs pagination cursors.
+    pub cursor_secret: Vec<u8>,
+}
+
+impl Settings {
+    pub fn new(storage: Storage, port: u16) -> Self {
+        Self {
+            storage,
+            port,
+            polling: QueuePolling {
+                batch_size: 10,
+                visibility_timeout: Duration::from_secs(30),
+                concurrency: 2,
+            },
+            max_receives: 5,
+            cursor_secret: b"huddle-local-cursor-secret".to_vec(),
+        }
+    }
+}
+
+/// Which Lambda of a domain serves a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Command,
+    Query,
+}
+
+#[derive(Debug, Clone)]
+pub struct DomainRoute {
+    pub route: Route,
+    pub role: Role,
+    /// Whether the authorizer guards the route (false only for sign-up and login).
+    pub authorized: bool,
+}
+
+/// What a domain's functions are built from, as its Lambdas build them in `main`.
+#[derive(Clone)]
+pub struct DomainPorts {
+    pub events: EventStore,
+    pub read_model: Arc<dyn Table>,
+    pub cursors: CursorCodec,
+}
+
+/// A domain as the runner (and template.yaml) sees it: routes, the events its projector
+/// consumes, and its three roles.
+pub trait Domain: Send + Sync {
+    /// Names its read table and queue.
+    fn name(&self) -> &'static str;
+    fn routes(&self) -> Vec<DomainRoute>;
+    /// The subscription filter of the domain's queue.
+    fn consumes(&self) -> FilterPolicy;
+    fn command(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction>;
+    fn query(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction>;
+    fn projection(&self, ports: &DomainPorts) -> Arc<dyn Projection>;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("port {0} is busy: another process listens on 127.0.0.1:{0}; pick another with --port")]
+    PortBusy(u16),
+    #[error("cannot listen on 127.0.0.1:{port}: {cause}")]
+    Listen { port: u16, cause: std::io::Error },
+    #[error("cannot use data folder {path}: {cause}")]
+    DataFolder { path: PathBuf, cause: String },
+    #[error("cannot set up {0}")]
+    Provision(String),
+}
+
+/// A domain's read table and its queue's dead-letter queue.
+pub struct DomainResources {
+    pub name: &'static str,
+    pub read_model: Arc<dyn Table>,
+    pub dead_letters: Arc<dyn Queue>,
+}
+
+/// A started system; dropping it without `shutdown` leaves its tasks running until the process ends.
+pub struct Running {
+    pub address: SocketAddr,
+    pub events: EventStore,
+    pub topic: Arc<dyn Topic>,
+    /// What each domain runs on, for inspection.
+    pub domains: Vec<DomainResources>,
+    shutdown: watch::Sender<bool>,
+    tasks: JoinSet<()>,
+}
+
+impl Running {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.address)
+    }
+
+    /// Stop accepting requests, let the mappings finish their current batch, and return.
+    pub async fn shutdown(mut self) {
+        let _ = self.shutdown.send(true);
+        let drained = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(Duration::from_secs(10), drained).await.is_err() {
+            self.tasks.abort_all();
+        }
+    }
+}
+
+/// The adapters of one storage choice.
+enum Infrastructure {
+    Embedded { db: Database },
+    Aws { config: Box<aws_config::SdkConfig>, prefix: String },
+}
+
+impl Infrastructure {
+    async fn new(storage: &Storage) -> Result<Self, StartError> {
+        Ok(match storage {
+            Storage::Memory => Infrastructure::Embedded {
+                db: Database::in_memory().map_err(|e| StartError::Provision(e.to_string()))?,
+            },
+            Storage::Folder(path) => {
+                let unusable = |cause: String| StartError::DataFolder { path: path.clone(), cause };
+                std::fs::create_dir_all(path).map_err(|e| unusable(e.to_string()))?;
+                let db = Database::open(&path.join("huddle.sqlite3")).map_err(|e| unusable(e.to_string()))?;
+                Infrastructure::Embedded { db }
+            }
+            Storage::Aws { endpoint, prefix } => Infrastructure::Aws {
+                config: Box::new(huddle_aws::sdk_config(Some(endpoint)).await),
+                prefix: prefix.clone(),
+            },
+        })
+    }
+
+    async fn table(&self, name: &str) -> Result<Arc<dyn Table>, StartError> {
+        Ok(match self {
+            Infrastructure::Embedded { db } => Arc::new(SqliteTable::new(db, name, false)),
+            Infrastructure::Aws { config, prefix } => {
+                let client = aws_sdk_dynamodb::Client::new(config);
+                let name = format!("{prefix}{name}");
+                huddle_aws::provision::table(&client, &name, false)
+                    .await
+                    .map_err(|e| StartError::Provision(e.to_string()))?;
+                Arc::new(huddle_aws::DynamoTable::new(client, name))
+            }
+        })
+    }
+
+    /// The events table and its stream.
+    async fn events(&self) -> Result<(Arc<dyn Table>, Box<dyn StreamSource>), StartError> {
+        Ok(match self {
+            Infrastructure::Embedded { db } => {
+                let table = SqliteTable::new(db, "events", true);
+                let stream = EmbeddedStream { feed: table.change_feed(), after: 0 };
+                (Arc::new(table), Box::new(stream))
+            }
+            Infrastructure::Aws { config, prefix } => {
+                let client = aws_sdk_dynamodb::Client::new(config);
+                let name = format!("{prefix}events");
+                let stream_arn = huddle_aws::provision::table(&client, &name, true)
+                    .await
+                    .map_err(|e| StartError::Provision(e.to_string()))?
+                    .ok_or_else(|| StartError::Provision(format!("table {name} has no stream")))?;
+                let poller = huddle_aws::streams::StreamPoller::new(
+                    aws_sdk_dynamodbstreams::Client::new(config),
+                    stream_arn,
+                );
+                (Arc::new(huddle_aws::DynamoTable::new(client, name)), Box::new(AwsStream(poller)))
+            }
+        })
+    }
+
+    async fn topic(&self) -> Result<Arc<dyn Topic>, StartError> {
+        Ok(match self {
+            Infrastructure::Embedded { .. } => Arc::new(InProcessTopic::default()),
+            Infrastructure::Aws { config, prefix } => {
+                let client = aws_sdk_sns::Client::new(config);
+                let arn = huddle_aws::provision::topic(&client, &format!("{prefix}events"))
+                    .await
+                    .map_err(|e| StartError::Provision(e.to_string()))?;
+                Arc::new(huddle_aws::SnsTopic::new(client, arn))
+            }
+        })
+    }
+
+    /// A queue and its dead-letter queue.
+    async fn queue(
+        &self,
+        name: &str,
+        max_receives: u32,
+    ) -> Result<(Arc<dyn Queue>, Arc<dyn Queue>), StartError> {
+        let dead_letters = format!("{name}-dlq");
+        Ok(match self {
+            Infrastructure::Embedded { db } => (
+                Arc::new(SqliteQueue::new(db, name, Some((&dead_letters, max_receives)))),
+                Arc::new(SqliteQueue::new(db, dead_letters, None)),
+            ),
+            Infrastructure::Aws { config, prefix } => {
+                let client = aws_sdk_sqs::Client::new(config);
+                let failed = |e: huddle_aws::provision::ProvisionError| StartError::Provision(e.to_string());
+                let (dlq_url, dlq_arn) =
+                    huddle_aws::provision::queue(&client, &format!("{prefix}{dead_letters}"), None)
+                        .await
+                        .map_err(failed)?;
+                let (url, arn) = huddle_aws::provision::queue(
+                    &client,
+                    &format!("{prefix}{name}"),
+                    Some((&dlq_arn, max_receives)),
+                )
+                .await
+                .map_err(failed)?;
+                (
+                    Arc::new(huddle_aws::SqsQueue::new(client.clone(), url, arn)),
+                    Arc::new(huddle_aws::SqsQueue::new(client, dlq_url, dlq_arn)),
+                )
+            }
+        })
+    }
+}
+
+/// Start everything and return once the gateway accepts requests.
+pub async fn start(
+    settings: Settings,
+    domains: Vec<Arc<dyn Domain>>,
+    authorizer: Option<Arc<dyn Authorizer>>,
+    local_routes: Vec<Arc<dyn LocalRoutes>>,
+) -> Result<Running, StartError> {
+    let listener = TcpListener::bind(("127.0.0.1", settings.port)).await.map_err(|cause| {
+        if cause.kind() == std::io::ErrorKind::AddrInUse {
+            StartError::PortBusy(settings.port)
+        } else {
+            StartError::Listen { port: settings.port, cause }
+        }
+    })?;
+    let address = listener.local_addr().map_err(|cause| StartError::Listen { port: settings.port, cause })?;
+
+    let infrastructure = Infrastructure::new(&settings.storage).await?;
+    let (events_table, stream) = infrastructure.events().await?;
+    let events = EventStore::new(events_table);
+    let topic = infrastructure.topic().await?;
+    let (shutdown, shutdown_signal) = watch::channel(false);
+    let mut tasks = JoinSet::new();
+    let mut router = Router::default();
+    let mut inspection = Vec::new();
+
+    for domain in domains {
+        let read_model = infrastructure.table(domain.name()).await?;
+        let (queue, dead_letters) = infrastructure.queue(domain.name(), settings.max_receives).await?;
+        topic
+            .subscribe(queue.clone(), &domain.consumes())
+            .await
+            .map_err(|e| StartError::Provision(e.to_string()))?;
+        let ports = DomainPorts {
+            events: events.clone(),
+            read_model: read_model.clone(),
+            cursors: CursorCodec::new(&settings.cursor_secret),
+        };
+        let (command, query) = (domain.command(&ports), domain.query(&ports));
+        for DomainRoute { route, role, authorized } in domain.routes() {
+            let function = match role {
+                Role::Command => command.clone(),
+                Role::Query => query.clone(),
+            };
+            router.add(route, Integration { function, authorized });
+        }
+        let projector =
+            Arc::new(Projector::new(domain.projection(&ports), read_model.clone(), events.clone()));
+        tasks.spawn(run_queue(queue, projector, settings.polling, shutdown_signal.clone()));
+        inspection.push(DomainResources { name: domain.name(), read_model, dead_letters });
+    }
+    tasks.spawn(run_stream(stream, topic.clone(), shutdown_signal.clone()));
+
+    let gateway = Arc::new(Gateway { router, authorizer, local_routes, domain_name: address.to_string() });
+    tasks.spawn(serve(listener, gateway, shutdown_signal));
+    Ok(Running { address, events, topic, domains: inspection, shutdown, tasks })
+}
+
+async fn serve(listener: TcpListener, gateway: Arc<Gateway>, mut shutdown: watch::Receiver<bool>) {
+    let connections = hyper_util::server::graceful::GracefulShutdown::new();
+    loop {
+        let (stream, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    continue;
+                }
+            },
+            _ = shutdown.changed() => break,
+        };
+        let gateway = gateway.clone();
+        let service = hyper::service::service_fn(move |request| {
+            let gateway = gateway.clone();
+            async move { Ok::<_, std::convert::Infallible>(gateway.handle(request).await) }
+        });
+        let connection = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = connections.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, "connection closed with an error");
+            }
+        });
+    }
+    let _ = tokio::time::timeout(Duration::from_secs(5), connections.shutdown()).await;
+}

@@ -1,0 +1,152 @@
+//! The Blobs port on S3. Uploads go straight from the app to S3 through presigned PUT URLs
+//! whose signature binds the content type, so S3 itself refuses another type.
+
+use async_trait::async_trait;
+use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_s3::presigning::PresigningConfig;
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::Client;
+use huddle_ports::{validate_key, BlobError, BlobMeta, Blobs, PresignedUpload};
+use std::time::{Duration, SystemTime};
+use time::OffsetDateTime;
+
+#[derive(Clone)]
+pub struct S3Blobs {
+    client: Client,
+    bucket: String,
+}
+
+impl S3Blobs {
+    /// `client` should come from [`crate::s3_client`], which addresses local endpoints by path.
+    pub fn new(client: Client, bucket: impl Into<String>) -> Self {
+        Self { client, bucket: bucket.into() }
+    }
+}
+
+fn service_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
+    error: SdkError<E, R>,
+) -> BlobError {
+    match error.code() {
+        Some("NoSuchKey" | "NotFound") => BlobError::NotFound(error.message().unwrap_or_default().to_owned()),
+        Some("InvalidArgument" | "KeyTooLongError") => {
+            BlobError::Invalid(error.message().unwrap_or_default().to_owned())
+        }
+        _ => BlobError::Unavailable(format!("{error:?}")),
+    }
+}
+
+#[async_trait]
+impl Blobs for S3Blobs {
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedUpload, BlobError> {
+        validate_key(key)?;
+        // Signed to whole seconds, as the X-Amz-Date of the URL is.
+        let start = OffsetDateTime::now_utc().replace_nanosecond(0).expect("zero is a valid nanosecond");
+        let presigning = PresigningConfig::builder()
+            .start_time(SystemTime::from(start))
+            .expires_in(expires_in)
+            .build()
+            .map_err(|e| BlobError::Invalid(e.to_string()))?;
+        let presigned = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .presigned(presigning)
+            .await
+            .map_err(|e| BlobError::Invalid(format!("cannot presign: {e:?}")))?;
+        Ok(PresignedUpload {
+            url: presigned.uri().to_owned(),
+            method: presigned.method().to_owned(),
+            headers: presigned.headers().map(|(name, value)| (name.to_owned(), value.to_owned())).collect(),
+            expires_at: start + expires_in,
+        })
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<BlobMeta>, BlobError> {
+        validate_key(key)?;
+        match self.client.head_object().bucket(&self.bucket).key(key).send().await {
+            Ok(object) => Ok(Some(BlobMeta {
+                size: object.content_length().unwrap_or_default().max(0) as u64,
+                content_type: object.content_type().map(str::to_owned),
+            })),
+            Err(error) if error.as_service_error().is_some_and(|e| e.is_not_found()) => Ok(None),
+            Err(error) => Err(service_error(error)),
+        }
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
+        validate_key(key)?;
+        let object =
+            self.client.get_object().bucket(&self.bucket).key(key).send().await.map_err(|error| {
+                match service_error(error) {
+                    BlobError::NotFound(_) => BlobError::NotFound(key.to_owned()),
+                    other => other,
+                }
+            })?;
+        let body = object.body.collect().await.map_err(|e| BlobError::Unavailable(e.to_string()))?;
+        Ok(body.to_vec())
+    }
+
+    async fn put(&self, key: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
+        validate_key(key)?;
+        self.client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .content_type(content_type)
+            .body(ByteStream::from(bytes))
+            .send()
+            .await
+            .map_err(service_error)?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use aws_config::{BehaviorVersion, Region};
+
+    /// Presigning is local computation, so this needs no endpoint: it checks what S3 would
+    /// enforce and the emulator does not (moto ignores presigned signatures).
+    #[tokio::test]
+    async fn presigned_put_signs_the_content_type_and_expiry() {
+        let config = aws_config::SdkConfig::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .region(Region::new("us-east-1"))
+            .endpoint_url("http://127.0.0.1:9")
+            .credentials_provider(aws_sdk_s3::config::SharedCredentialsProvider::new(
+                aws_sdk_s3::config::Credentials::new("test", "test", None, None, "test"),
+            ))
+            .build();
+        let blobs = S3Blobs::new(crate::s3_client(&config), "media");
+        let before = OffsetDateTime::now_utc();
+        let upload = blobs.presign_upload("a/b.png", "image/png", Duration::from_secs(300)).await.unwrap();
+
+        assert_eq!(upload.method, "PUT");
+        assert!(upload.url.starts_with("http://127.0.0.1:9/media/a/b.png?"), "path style: {}", upload.url);
+        let query: Vec<(String, String)> =
+            url::form_urlencoded::parse(upload.url.split_once('?').unwrap().1.as_bytes())
+                .into_owned()
+                .collect();
+        let param = |name: &str| query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        assert_eq!(param("X-Amz-Expires"), Some("300"));
+        assert!(param("X-Amz-SignedHeaders").unwrap().split(';').any(|h| h == "content-type"));
+        assert!(
+            upload.headers.contains(&("content-type".into(), "image/png".into())),
+            "{:?}",
+            upload.headers
+        );
+        let lifetime = upload.expires_at - before;
+        assert!(lifetime > time::Duration::seconds(298) && lifetime <= time::Duration::seconds(300));
+
+        let too_long = blobs.presign_upload("k", "image/png", Duration::from_secs(8 * 24 * 3600)).await;
+        assert!(matches!(too_long, Err(BlobError::Invalid(_))), "{too_long:?}");
+    }
+}

@@ -1,0 +1,149 @@
+//! DynamoDB Streams read directly, for where no Lambda event source mapping exists (the local
+//! runner and tests on an AWS emulator): a poller over the stream's shards, and a converter
+//! from GetRecords output to the `aws_lambda_events` type the fan-out handler takes, so the same
+//! handler runs behind Lambda and behind this poller.
+
+use aws_lambda_events::dynamodb::{Event, EventRecord, StreamRecord, StreamViewType};
+use aws_sdk_dynamodbstreams::types::{OperationType, Record, ShardIteratorType};
+use aws_sdk_dynamodbstreams::Client;
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+/// One GetRecords record as Lambda would deliver it.
+pub fn to_lambda_record(record: Record, stream_arn: &str) -> EventRecord {
+    let mut change = StreamRecord::default();
+    if let Some(stream) = record.dynamodb {
+        change.approximate_creation_date_time = stream
+            .approximate_creation_date_time
+            .and_then(|t| chrono::DateTime::from_timestamp(t.secs(), t.subsec_nanos()))
+            .unwrap_or_default();
+        change.keys = stream.keys.unwrap_or_default().into();
+        change.new_image = stream.new_image.unwrap_or_default().into();
+        change.old_image = stream.old_image.unwrap_or_default().into();
+        change.sequence_number = stream.sequence_number;
+        change.size_bytes = stream.size_bytes.unwrap_or_default();
+        change.stream_view_type = stream.stream_view_type.and_then(|v| match v.as_str() {
+            "NEW_IMAGE" => Some(StreamViewType::NewImage),
+            "OLD_IMAGE" => Some(StreamViewType::OldImage),
+            "NEW_AND_OLD_IMAGES" => Some(StreamViewType::NewAndOldImages),
+            "KEYS_ONLY" => Some(StreamViewType::KeysOnly),
+            _ => None,
+        });
+    }
+    let mut lambda_record = EventRecord::default();
+    lambda_record.aws_region = record.aws_region.unwrap_or_default();
+    lambda_record.change = change;
+    lambda_record.event_id = record.event_id.unwrap_or_default();
+    lambda_record.event_name = match record.event_name {
+        Some(OperationType::Insert) => "INSERT".into(),
+        Some(OperationType::Modify) => "MODIFY".into(),
+        Some(OperationType::Remove) => "REMOVE".into(),
+        other => other.map(|o| o.as_str().to_owned()).unwrap_or_default(),
+    };
+    lambda_record.event_source = record.event_source;
+    lambda_record.event_version = record.event_version;
+    lambda_record.event_source_arn = Some(stream_arn.to_owned());
+    lambda_record
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("stream read failed: {0}")]
+pub struct StreamError(String);
+
+fn failed(error: impl std::fmt::Debug) -> StreamError {
+    StreamError(format!("{error:?}"))
+}
+
+/// Reads every shard of one stream from its oldest record, like an event source mapping with
+/// starting position TRIM_HORIZON; a failed batch is read again from its failed record.
+pub struct StreamPoller {
+    client: Client,
+    stream_arn: String,
+    /// Where each known shard is read next; `None` once a closed shard is read to its end.
+    iterators: HashMap<String, Option<String>>,
+    /// When the shard list was last read: shards split over time, so it is read again now and then.
+    discovered_at: Option<Instant>,
+}
+
+const SHARD_DISCOVERY_INTERVAL: Duration = Duration::from_secs(10);
+
+/// The records one shard yielded, as one Lambda event.
+pub struct ShardBatch {
+    pub shard_id: String,
+    pub event: Event,
+}
+
+impl StreamPoller {
+    pub fn new(client: Client, stream_arn: impl Into<String>) -> Self {
+        Self { client, stream_arn: stream_arn.into(), iterators: HashMap::new(), discovered_at: None }
+    }
+
+    /// The next batch of every shard that has records.
+    pub async fn poll(&mut self) -> Result<Vec<ShardBatch>, StreamError> {
+        self.discover_shards().await?;
+        let mut batches = Vec::new();
+        for (shard_id, iterator) in self.iterators.iter_mut() {
+            let Some(current) = iterator.clone() else { continue };
+            let output =
+                self.client.get_records().shard_iterator(current).limit(100).send().await.map_err(failed)?;
+            *iterator = output.next_shard_iterator;
+            let records: Vec<EventRecord> = output
+                .records
+                .unwrap_or_default()
+                .into_iter()
+                .map(|r| to_lambda_record(r, &self.stream_arn))
+                .collect();
+            if !records.is_empty() {
+                let mut event = Event::default();
+                event.records = records;
+                batches.push(ShardBatch { shard_id: shard_id.clone(), event });
+            }
+        }
+        Ok(batches)
+    }
+
+    /// Read `shard_id` again from `sequence_number` (the handler's first failed record).
+    pub async fn retry_from(&mut self, shard_id: &str, sequence_number: &str) -> Result<(), StreamError> {
+        let iterator =
+            self.iterator(shard_id, ShardIteratorType::AtSequenceNumber, Some(sequence_number)).await?;
+        self.iterators.insert(shard_id.to_owned(), Some(iterator));
+        Ok(())
+    }
+
+    async fn discover_shards(&mut self) -> Result<(), StreamError> {
+        if self.discovered_at.is_some_and(|at| at.elapsed() < SHARD_DISCOVERY_INTERVAL) {
+            return Ok(());
+        }
+        self.discovered_at = Some(Instant::now());
+        let described =
+            self.client.describe_stream().stream_arn(&self.stream_arn).send().await.map_err(failed)?;
+        let shards = described.stream_description.and_then(|d| d.shards).unwrap_or_default();
+        for shard in shards {
+            let Some(shard_id) = shard.shard_id else { continue };
+            if !self.iterators.contains_key(&shard_id) {
+                let iterator = self.iterator(&shard_id, ShardIteratorType::TrimHorizon, None).await?;
+                self.iterators.insert(shard_id, Some(iterator));
+            }
+        }
+        Ok(())
+    }
+
+    async fn iterator(
+        &self,
+        shard_id: &str,
+        kind: ShardIteratorType,
+        sequence_number: Option<&str>,
+    ) -> Result<String, StreamError> {
+        let output = self
+            .client
+            .get_shard_iterator()
+            .stream_arn(&self.stream_arn)
+            .shard_id(shard_id)
+            .shard_iterator_type(kind)
+            .set_sequence_number(sequence_number.map(str::to_owned))
+            .send()
+            .await
+            .map_err(failed)?;
+        output.shard_iterator.ok_or_else(|| StreamError(format!("no iterator for shard {shard_id}")))
+    }
+}

@@ -1,0 +1,354 @@
+//! The Blobs port on a local folder. Each object is one file; its content type and size are a
+//! row in SQLite. Uploads arrive through URLs signed with HMAC-SHA256 that the local runner
+//! serves on [`UPLOAD_ROUTE`] and hands to [`FolderBlobs::receive_upload`].
+//!
+//! Files are named by the SHA-256 of their key rather than by the key itself: S3 lets `a` and
+//! `a/b` both be objects, which a file and a directory of one name could not, and no key can
+//! then reach outside the folder. Keys are still validated as the port requires.
+
+use crate::Database;
+use async_trait::async_trait;
+use hmac::{Hmac, Mac};
+use huddle_ports::{validate_key, BlobError, BlobMeta, Blobs, PresignedUpload, MAX_UPLOAD_URL_LIFETIME};
+use rusqlite::{params, Connection, OptionalExtension};
+use sha2::{Digest, Sha256};
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use time::OffsetDateTime;
+use url::Url;
+
+/// The path under which the runner serves uploads: `/_blobs/<bucket>/<key>`.
+pub const UPLOAD_ROUTE: &str = "/_blobs/";
+
+/// How a folder blob store is set up.
+pub struct FolderBlobsConfig {
+    /// Names the store's objects in the database, and its uploads in URLs.
+    pub bucket: String,
+    /// Where the object files live; created when missing.
+    pub folder: PathBuf,
+    /// The origin the runner serves uploads on, e.g. `http://127.0.0.1:3000`.
+    pub upload_origin: Url,
+    /// Signs upload URLs; anyone who holds it can mint them.
+    pub signing_key: Vec<u8>,
+    /// The largest upload [`FolderBlobs::receive_upload`] accepts.
+    pub max_upload_bytes: u64,
+}
+
+#[derive(Clone)]
+pub struct FolderBlobs {
+    db: Database,
+    bucket: String,
+    folder: PathBuf,
+    upload_origin: Url,
+    signing_key: Vec<u8>,
+    max_upload_bytes: u64,
+}
+
+/// An upload as the runner's route received it.
+pub struct UploadRequest<'a> {
+    pub method: &'a str,
+    /// The request path as sent, percent-encoded: `/_blobs/<bucket>/<key>`.
+    pub path: &'a str,
+    /// The query string as sent, without the `?`.
+    pub query: &'a str,
+    /// The request's Content-Type header.
+    pub content_type: Option<&'a str>,
+    pub body: Vec<u8>,
+}
+
+/// Why an upload was refused; [`UploadRejected::status_code`] is the HTTP answer, as S3 gives it.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+pub enum UploadRejected {
+    #[error("uploads are PUT requests, not {0}")]
+    WrongMethod(String),
+    #[error("not an upload path of this store: {0}")]
+    InvalidKey(String),
+    #[error("the upload URL's signature does not match")]
+    BadSignature,
+    #[error("the upload URL has expired")]
+    Expired,
+    #[error("the upload URL is for content type {signed:?}, the request sent {sent:?}")]
+    WrongContentType { signed: String, sent: Option<String> },
+    #[error("the upload is {size} bytes, over the bound of {limit}")]
+    TooLarge { size: u64, limit: u64 },
+    #[error("the upload could not be stored: {0}")]
+    Storage(String),
+}
+
+impl UploadRejected {
+    pub fn status_code(&self) -> u16 {
+        match self {
+            UploadRejected::WrongMethod(_) => 405,
+            UploadRejected::InvalidKey(_) => 400,
+            // The content type is signed, so S3 answers a different one like a bad signature.
+            UploadRejected::BadSignature
+            | UploadRejected::Expired
+            | UploadRejected::WrongContentType { .. } => 403,
+            UploadRejected::TooLarge { .. } => 413,
+            UploadRejected::Storage(_) => 500,
+        }
+    }
+}
+
+fn unavailable(error: impl std::fmt::Display) -> BlobError {
+    BlobError::Unavailable(error.to_string())
+}
+
+/// A content type must be a valid header value, since the uploader sends it as one.
+fn validate_content_type(content_type: &str) -> Result<(), BlobError> {
+    let printable = content_type.bytes().all(|b| b == b' ' || b.is_ascii_graphic());
+    if content_type.trim().is_empty() || !printable {
+        return Err(BlobError::Invalid(format!("content type {content_type:?} is not a header value")));
+    }
+    Ok(())
+}
+
+impl FolderBlobs {
+    pub fn open(db: &Database, config: FolderBlobsConfig) -> std::io::Result<Self> {
+        std::fs::create_dir_all(&config.folder).map_err(|e| {
+            std::io::Error::new(e.kind(), format!("blob folder {}: {e}", config.folder.display()))
+        })?;
+        Ok(Self {
+            db: db.clone(),
+            bucket: config.bucket,
+            folder: config.folder,
+            upload_origin: config.upload_origin,
+            signing_key: config.signing_key,
+            max_upload_bytes: config.max_upload_bytes,
+        })
+    }
+
+    pub fn bucket(&self) -> &str {
+        &self.bucket
+    }
+
+    /// The runner may refuse a longer body before reading it.
+    pub fn max_upload_bytes(&self) -> u64 {
+        self.max_upload_bytes
+    }
+
+    /// Checks an upload against the URL that was presigned for it, as of `now`; it stores
+    /// nothing. The checks run in the order S3 runs them, so an expired URL with a tampered
+    /// signature is refused as tampered.
+    pub fn verify_upload(
+        &self,
+        request: &UploadRequest<'_>,
+        now: OffsetDateTime,
+    ) -> Result<(), UploadRejected> {
+        self.verified_key(request, now).map(drop)
+    }
+
+    /// Verifies an upload now and stores its body under the key its path names.
+    pub async fn receive_upload(&self, request: UploadRequest<'_>) -> Result<BlobMeta, UploadRejected> {
+        let key = self.verified_key(&request, OffsetDateTime::now_utc())?;
+        let content_type = request.content_type.unwrap_or_default().to_owned();
+        let meta = BlobMeta { size: request.body.len() as u64, content_type: Some(content_type.clone()) };
+        self.put(&key, &content_type, request.body)
+            .await
+            .map_err(|e| UploadRejected::Storage(e.to_string()))?;
+        Ok(meta)
+    }
+
+    fn verified_key(
+        &self,
+        request: &UploadRequest<'_>,
+        now: OffsetDateTime,
+    ) -> Result<String, UploadRejected> {
+        if request.method != "PUT" {
+            return Err(UploadRejected::WrongMethod(request.method.to_owned()));
+        }
+        let key = self.key_of_path(request.path)?;
+        let signed = SignedQuery::parse(request.query).ok_or(UploadRejected::BadSignature)?;
+        let signature = hex::decode(signed.signature).map_err(|_| UploadRejected::BadSignature)?;
+        self.mac(&key, signed.expires, &signed.content_type)
+            .verify_slice(&signature)
+            .map_err(|_| UploadRejected::BadSignature)?;
+        if now.unix_timestamp() >= signed.expires {
+            return Err(UploadRejected::Expired);
+        }
+        if request.content_type != Some(signed.content_type.as_str()) {
+            return Err(UploadRejected::WrongContentType {
+                signed: signed.content_type,
+                sent: request.content_type.map(str::to_owned),
+            });
+        }
+        let size = request.body.len() as u64;
+        if size > self.max_upload_bytes {
+            return Err(UploadRejected::TooLarge { size, limit: self.max_upload_bytes });
+        }
+        Ok(key)
+    }
+
+    fn upload_prefix(&self) -> String {
+        format!("{UPLOAD_ROUTE}{}/", self.bucket)
+    }
+
+    fn key_of_path(&self, path: &str) -> Result<String, UploadRejected> {
+        let invalid = || UploadRejected::InvalidKey(path.to_owned());
+        let encoded = path.strip_prefix(&self.upload_prefix()).ok_or_else(invalid)?;
+        let key = percent_encoding::percent_decode_str(encoded).decode_utf8().map_err(|_| invalid())?;
+        validate_key(&key).map_err(|_| invalid())?;
+        Ok(key.into_owned())
+    }
+
+    /// The MAC of one upload grant: method, bucket, key, expiry and content type, each on its
+    /// own line (none of them can hold a newline, so no two grants share a text).
+    fn mac(&self, key: &str, expires: i64, content_type: &str) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.signing_key).expect("HMAC takes any key length");
+        mac.update(format!("PUT\n{}\n{key}\n{expires}\n{content_type}", self.bucket).as_bytes());
+        mac
+    }
+
+    fn file_of(&self, key: &str) -> PathBuf {
+        self.folder.join(hex::encode(Sha256::digest(key.as_bytes())))
+    }
+
+    /// Writes the bytes beside their final file, then renames the file into place and records
+    /// the row in one transaction, so a reader sees the old object or the new one, never a mix.
+    fn store(&self, key: &str, content_type: &str, bytes: &[u8]) -> Result<(), BlobError> {
+        let file = self.file_of(key);
+        let staging = file.with_extension(format!("{}.partial", ulid::Ulid::new()));
+        std::fs::write(&staging, bytes).map_err(unavailable)?;
+        let committed = self.commit(key, content_type, bytes.len(), &staging, &file);
+        if committed.is_err() {
+            let _ = std::fs::remove_file(&staging);
+        }
+        committed
+    }
+
+    fn commit(
+        &self,
+        key: &str,
+        content_type: &str,
+        size: usize,
+        staging: &Path,
+        file: &Path,
+    ) -> Result<(), BlobError> {
+        let mut conn = self.db.lock();
+        let tx = conn.transaction().map_err(unavailable)?;
+        tx.prepare_cached(
+            "INSERT OR REPLACE INTO blobs (bucket, key, content_type, size) VALUES (?1, ?2, ?3, ?4)",
+        )
+        .and_then(|mut stmt| stmt.execute(params![self.bucket, key, content_type, size as i64]))
+        .map_err(unavailable)?;
+        std::fs::rename(staging, file).map_err(unavailable)?;
+        tx.commit().map_err(unavailable)
+    }
+
+    /// Opens the object's file while holding the database, so the bytes read are those of the
+    /// row found (a later rename replaces the name, not the open file).
+    fn load(&self, key: &str) -> Result<Vec<u8>, BlobError> {
+        let mut file = {
+            let conn = self.db.lock();
+            if meta_in(&conn, &self.bucket, key)?.is_none() {
+                return Err(BlobError::NotFound(key.to_owned()));
+            }
+            std::fs::File::open(self.file_of(key)).map_err(unavailable)?
+        };
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).map_err(unavailable)?;
+        Ok(bytes)
+    }
+
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&FolderBlobs) -> Result<T, BlobError> + Send + 'static,
+    ) -> Result<T, BlobError> {
+        let store = self.clone();
+        tokio::task::spawn_blocking(move || work(&store)).await.map_err(unavailable)?
+    }
+}
+
+fn meta_in(conn: &Connection, bucket: &str, key: &str) -> Result<Option<BlobMeta>, BlobError> {
+    conn.prepare_cached("SELECT size, content_type FROM blobs WHERE bucket = ?1 AND key = ?2")
+        .and_then(|mut stmt| {
+            stmt.query_row(params![bucket, key], |row| {
+                Ok(BlobMeta { size: row.get::<_, i64>(0)? as u64, content_type: Some(row.get(1)?) })
+            })
+            .optional()
+        })
+        .map_err(unavailable)
+}
+
+/// The grant an upload URL carries in its query.
+struct SignedQuery {
+    expires: i64,
+    content_type: String,
+    signature: String,
+}
+
+impl SignedQuery {
+    fn parse(query: &str) -> Option<Self> {
+        let mut expires = None;
+        let mut content_type = None;
+        let mut signature = None;
+        for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+            let slot = match name.as_ref() {
+                "expires" => &mut expires,
+                "content_type" => &mut content_type,
+                "signature" => &mut signature,
+                _ => continue,
+            };
+            // A repeated parameter could make two readers of one URL disagree: refuse it.
+            if slot.replace(value.into_owned()).is_some() {
+                return None;
+            }
+        }
+        Some(Self { expires: expires?.parse().ok()?, content_type: content_type?, signature: signature? })
+    }
+}
+
+#[async_trait]
+impl Blobs for FolderBlobs {
+    async fn presign_upload(
+        &self,
+        key: &str,
+        content_type: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedUpload, BlobError> {
+        validate_key(key)?;
+        validate_content_type(content_type)?;
+        if expires_in > MAX_UPLOAD_URL_LIFETIME {
+            return Err(BlobError::Invalid(format!("upload URLs live at most {MAX_UPLOAD_URL_LIFETIME:?}")));
+        }
+        let expires = (OffsetDateTime::now_utc() + expires_in).unix_timestamp();
+        let signature = hex::encode(self.mac(key, expires, content_type).finalize().into_bytes());
+        let mut url = self.upload_origin.clone();
+        url.path_segments_mut()
+            .map_err(|()| BlobError::Invalid(format!("{} cannot be a base URL", self.upload_origin)))?
+            .clear()
+            .extend(UPLOAD_ROUTE.split('/').filter(|segment| !segment.is_empty()))
+            .push(&self.bucket)
+            .extend(key.split('/'));
+        url.query_pairs_mut()
+            .append_pair("expires", &expires.to_string())
+            .append_pair("content_type", content_type)
+            .append_pair("signature", &signature);
+        Ok(PresignedUpload {
+            url: url.into(),
+            method: "PUT".into(),
+            headers: vec![("content-type".into(), content_type.into())],
+            expires_at: OffsetDateTime::from_unix_timestamp(expires)
+                .map_err(|e| BlobError::Invalid(e.to_string()))?,
+        })
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<BlobMeta>, BlobError> {
+        validate_key(key)?;
+        meta_in(&self.db.lock(), &self.bucket, key)
+    }
+
+    async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError> {
+        validate_key(key)?;
+        let key = key.to_owned();
+        self.blocking(move |store| store.load(&key)).await
+    }
+
+    async fn put(&self, key: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
+        validate_key(key)?;
+        validate_content_type(content_type)?;
+        let (key, content_type) = (key.to_owned(), content_type.to_owned());
+        self.blocking(move |store| store.store(&key, &content_type, &bytes)).await
+    }
+}

@@ -1,0 +1,90 @@
+use lambda_http::http::StatusCode;
+use lambda_http::{Body, Response};
+use serde::Serialize;
+
+/// One invalid field of a request, for 422 responses.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { field: field.into(), message: message.into() }
+    }
+}
+
+/// An error as clients see it: `{"error": {"code", "message", "details"}}` with a status.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{status} {code}: {message}")]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+    pub details: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
+        Self { status, code: code.into(), message: message.into(), details: Vec::new() }
+    }
+
+    pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, message)
+    }
+    pub fn unauthorized() -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", "a valid bearer token is required")
+    }
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", message)
+    }
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+    pub fn conflict(code: &str, message: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, message)
+    }
+    pub fn validation(details: Vec<FieldError>) -> Self {
+        Self {
+            details,
+            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "the request is invalid")
+        }
+    }
+    /// A failure of ours: the client learns only the request id; the cause goes to the log.
+    pub fn internal(request_id: &str, cause: &dyn std::fmt::Display) -> Self {
+        tracing::error!(%request_id, error = %cause, "request failed");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_error",
+            format!("something went wrong on our side; request id {request_id}"),
+        )
+    }
+
+    pub fn into_response(self) -> Response<Body> {
+        let mut error = serde_json::json!({ "code": self.code, "message": self.message });
+        if !self.details.is_empty() {
+            error["details"] = serde_json::to_value(&self.details).expect("details serialize");
+        }
+        crate::json_response(self.status, &serde_json::json!({ "error": error }))
+    }
+}
+
+impl ApiError {
+    /// The response to a failed append: 409 on a version conflict, 413 for an oversized event,
+    /// 500 (logged, no internals) for anything else.
+    pub fn from_append(error: huddle_eventstore::AppendError, request_id: &str) -> Self {
+        use huddle_eventstore::AppendError;
+        match error {
+            AppendError::Conflict { .. } => {
+                Self::conflict("version_conflict", "someone else changed this at the same time; try again")
+            }
+            AppendError::EventTooLarge { limit, .. } => Self::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too_large",
+                format!("the change is too large to store (limit {limit} bytes)"),
+            ),
+            other => Self::internal(request_id, &other),
+        }
+    }
+}

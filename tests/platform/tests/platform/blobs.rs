@@ -1,0 +1,155 @@
+//! Blobs conformance. Presigned uploads go through the way an app sends them: an HTTP PUT to S3
+//! on moto; on the embedded family, straight into the function the runner's upload route calls.
+//!
+//! moto does not check presigned URLs: it stores a PUT whose signature was tampered with, whose
+//! URL has expired, or whose content type differs (tried on moto 5.2.5). So refusals are
+//! tested on the embedded family, which checks them itself, and the S3 adapter's unit test
+//! checks that its URLs sign the content type and expiry that S3 enforces.
+
+use huddle_embedded::{UploadRejected, UploadRequest};
+use huddle_ports::{BlobError, BlobMeta};
+use huddle_test_support::families::EMBEDDED_MAX_UPLOAD_BYTES;
+use huddle_test_support::{on_both_families, Family};
+use std::time::Duration;
+use time::OffsetDateTime;
+use url::Url;
+
+const FIVE_MINUTES: Duration = Duration::from_secs(300);
+
+on_both_families!(
+    a_presigned_put_stores_the_object,
+    put_replaces_the_object_and_its_content_type,
+    get_of_a_missing_key_is_not_found,
+    keys_that_could_escape_a_folder_are_refused,
+    upload_urls_live_at_most_seven_days,
+);
+
+async fn a_presigned_put_stores_the_object(family: Family) {
+    let store = family.backend().await.blobs().await;
+    // A space and a non-ASCII letter: the URL must carry the key percent-encoded.
+    let key = "media/acc_1/photo 01J ü.png";
+    let body = b"\x89PNG not really an image".to_vec();
+    let before = OffsetDateTime::now_utc();
+    let upload = store.blobs.presign_upload(key, "image/png", FIVE_MINUTES).await.unwrap();
+    assert_eq!(upload.method, "PUT");
+    assert!(upload.headers.contains(&("content-type".into(), "image/png".into())), "{:?}", upload.headers);
+    let lifetime = upload.expires_at - before;
+    assert!(
+        lifetime > time::Duration::seconds(298) && lifetime <= time::Duration::seconds(300),
+        "{lifetime}"
+    );
+    assert!(store.blobs.head(key).await.unwrap().is_none(), "nothing is stored before the upload");
+
+    assert_eq!(store.upload(&upload, body.clone()).await, 200);
+
+    let meta = store.blobs.head(key).await.unwrap();
+    assert_eq!(meta, Some(BlobMeta { size: body.len() as u64, content_type: Some("image/png".into()) }));
+    assert_eq!(store.blobs.get(key).await.unwrap(), body);
+}
+
+async fn put_replaces_the_object_and_its_content_type(family: Family) {
+    let store = family.backend().await.blobs().await;
+    store.blobs.put("a", "text/plain", b"first".to_vec()).await.unwrap();
+    // S3 lets a key be a prefix of another; a folder store must too.
+    store.blobs.put("a/b", "text/plain", b"nested".to_vec()).await.unwrap();
+    store.blobs.put("a", "application/json", b"{\"v\":2}".to_vec()).await.unwrap();
+
+    let meta = store.blobs.head("a").await.unwrap().unwrap();
+    assert_eq!(meta, BlobMeta { size: 7, content_type: Some("application/json".into()) });
+    assert_eq!(store.blobs.get("a").await.unwrap(), b"{\"v\":2}");
+    assert_eq!(store.blobs.get("a/b").await.unwrap(), b"nested");
+}
+
+async fn get_of_a_missing_key_is_not_found(family: Family) {
+    let store = family.backend().await.blobs().await;
+    let missing = store.blobs.get("media/none.jpg").await;
+    assert!(matches!(missing, Err(BlobError::NotFound(_))), "{missing:?}");
+    assert!(store.blobs.head("media/none.jpg").await.unwrap().is_none());
+}
+
+async fn keys_that_could_escape_a_folder_are_refused(family: Family) {
+    let store = family.backend().await.blobs().await;
+    for key in ["../outside", "/etc/passwd", "a//b", "a\\b", ""] {
+        let presigned = store.blobs.presign_upload(key, "image/png", FIVE_MINUTES).await;
+        assert!(matches!(presigned, Err(BlobError::Invalid(_))), "presign {key:?}: {presigned:?}");
+        let put = store.blobs.put(key, "image/png", vec![1]).await;
+        assert!(matches!(put, Err(BlobError::Invalid(_))), "put {key:?}: {put:?}");
+        assert!(matches!(store.blobs.get(key).await, Err(BlobError::Invalid(_))), "get {key:?}");
+        assert!(matches!(store.blobs.head(key).await, Err(BlobError::Invalid(_))), "head {key:?}");
+    }
+}
+
+async fn upload_urls_live_at_most_seven_days(family: Family) {
+    let store = family.backend().await.blobs().await;
+    let week = Duration::from_secs(7 * 24 * 3600);
+    store.blobs.presign_upload("k", "image/png", week).await.expect("a week is allowed");
+    let longer = store.blobs.presign_upload("k", "image/png", week + Duration::from_secs(1)).await;
+    assert!(matches!(longer, Err(BlobError::Invalid(_))), "{longer:?}");
+}
+
+/// The URL's query with `name` set to `value`, everything else as signed.
+fn with_param(url: &Url, name: &str, value: &str) -> String {
+    let pairs = url.query_pairs().map(|(n, v)| if n == name { (n, value.into()) } else { (n, v) });
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
+
+/// A PUT of `size` bytes, as the runner's upload route would hand it over.
+fn put<'a>(path: &'a str, query: &'a str, content_type: Option<&'a str>, size: usize) -> UploadRequest<'a> {
+    UploadRequest { method: "PUT", path, query, content_type, body: vec![0; size] }
+}
+
+#[tokio::test]
+async fn embedded_uploads_are_refused_unless_they_match_their_signed_url() {
+    let store = Family::Embedded.backend().await.blobs().await;
+    let folder = store.folder().expect("the embedded family stores blobs in a folder");
+    let upload = store.blobs.presign_upload("media/a.png", "image/png", FIVE_MINUTES).await.unwrap();
+    let url = Url::parse(&upload.url).unwrap();
+    let (path, query) = (url.path(), url.query().unwrap());
+    let now = OffsetDateTime::now_utc();
+    let verify = |request: UploadRequest, at| folder.verify_upload(&request, at);
+    let png = Some("image/png");
+
+    assert_eq!(verify(put(path, query, png, 10), now), Ok(()), "the genuine upload passes");
+    let max = EMBEDDED_MAX_UPLOAD_BYTES as usize;
+    assert_eq!(verify(put(path, query, png, max), now), Ok(()), "the bound itself is allowed");
+
+    let signature = url.query_pairs().find(|(name, _)| name == "signature").unwrap().1.into_owned();
+    let flipped = format!("{}{}", &signature[..63], if signature.ends_with('0') { '1' } else { '0' });
+    let tampered = [
+        with_param(&url, "signature", &flipped),
+        with_param(&url, "signature", "not hex"),
+        with_param(&url, "expires", &(upload.expires_at.unix_timestamp() + 3600).to_string()),
+        with_param(&url, "content_type", "text/html"),
+        query.replace("&signature=", "&signature=00&signature="),
+        String::new(),
+    ];
+    for query in &tampered {
+        assert_eq!(verify(put(path, query, png, 10), now), Err(UploadRejected::BadSignature), "{query}");
+    }
+    let other_key = path.replace("a.png", "b.png");
+    assert_eq!(verify(put(&other_key, query, png, 10), now), Err(UploadRejected::BadSignature));
+
+    assert_eq!(verify(put(path, query, png, 10), upload.expires_at), Err(UploadRejected::Expired));
+    assert!(matches!(
+        verify(put(path, query, Some("text/html"), 10), now),
+        Err(UploadRejected::WrongContentType { .. })
+    ));
+    assert!(matches!(verify(put(path, query, None, 10), now), Err(UploadRejected::WrongContentType { .. })));
+    assert!(matches!(verify(put(path, query, png, max + 1), now), Err(UploadRejected::TooLarge { .. })));
+    let get = UploadRequest { method: "GET", ..put(path, query, png, 10) };
+    assert!(matches!(verify(get, now), Err(UploadRejected::WrongMethod(_))));
+    for bad_path in
+        [path.replace("media/a.png", "media/..%2F..%2Fa.png"), "/_blobs/other-bucket/media/a.png".into()]
+    {
+        assert!(matches!(verify(put(&bad_path, query, png, 10), now), Err(UploadRejected::InvalidKey(_))));
+    }
+
+    let refused = folder.receive_upload(put(path, &tampered[0], png, 10)).await;
+    assert_eq!(refused.map_err(|e| e.status_code()), Err(403));
+    let too_large = folder.receive_upload(put(path, query, png, max + 1)).await;
+    assert_eq!(too_large.map_err(|e| e.status_code()), Err(413));
+    assert!(store.blobs.head("media/a.png").await.unwrap().is_none(), "a refused upload stores nothing");
+    let stored = folder.receive_upload(put(path, query, png, 10)).await.unwrap();
+    assert_eq!(stored, BlobMeta { size: 10, content_type: png.map(str::to_owned) });
+    assert_eq!(store.blobs.head("media/a.png").await.unwrap(), Some(stored));
+}

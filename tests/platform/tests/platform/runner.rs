@@ -1,0 +1,260 @@
+//! The whole topology through the local runner, on both families: HTTP → command → event store
+//! → stream → fan-out → topic → queue → projector → read model → query → HTTP.
+
+use huddle_ports::{Attributes, TopicMessage};
+use huddle_runner::{QueuePolling, Running, Settings, StartError, Storage};
+use huddle_test_support::notes_api::{NotesDomain, TestAuthorizer};
+use huddle_test_support::{moto, on_both_families, unique_name, Family};
+use reqwest::{Client, Response, StatusCode};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+async fn start(family: Family) -> Running {
+    let storage = match family {
+        Family::Embedded => Storage::Memory,
+        Family::Moto => {
+            Storage::Aws { endpoint: moto::endpoint().to_owned(), prefix: format!("{}-", unique_name("sys")) }
+        }
+    };
+    let mut settings = Settings::new(storage, 0);
+    settings.polling =
+        QueuePolling { batch_size: 10, visibility_timeout: Duration::from_secs(1), concurrency: 2 };
+    settings.max_receives = 2;
+    huddle_runner::start(settings, vec![Arc::new(NotesDomain)], Some(Arc::new(TestAuthorizer)), vec![])
+        .await
+        .expect("runner starts")
+}
+
+fn as_(account: &str) -> String {
+    format!("Bearer test:{account}")
+}
+
+async fn json_of(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// GET `path` until `done` holds for its body (10 s at most): the read side is eventually consistent.
+async fn eventually(client: &Client, url: &str, done: impl Fn(StatusCode, &Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (status, body) =
+            json_of(client.get(url).header("authorization", as_("acc_ana")).send().await.unwrap()).await;
+        if done(status, &body) {
+            return body;
+        }
+        assert!(Instant::now() < deadline, "{url} never got there; last {status} {body}");
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+}
+
+on_both_families!(
+    a_write_reaches_the_read_model_through_the_whole_pipeline,
+    errors_are_json_with_the_right_status,
+    an_idempotent_retry_returns_the_first_response,
+    a_poison_message_reaches_the_dead_letter_queue_and_its_batch_still_lands,
+);
+
+async fn a_write_reaches_the_read_model_through_the_whole_pipeline(family: Family) {
+    let system = start(family).await;
+    let client = Client::new();
+    let created = client
+        .post(format!("{}/v1/notes", system.url()))
+        .header("authorization", as_("acc_ana"))
+        .header("x-correlation-id", "corr-e2e")
+        .json(&json!({"text": "hello"}))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(created).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["id"].as_str().unwrap().to_owned();
+    let note_url = format!("{}/v1/notes/{id}", system.url());
+    let note = eventually(&client, &note_url, |status, _| status == StatusCode::OK).await;
+    assert_eq!((note["text"].as_str(), note["likes"].as_i64()), (Some("hello"), Some(0)));
+
+    for liker in ["acc_bea", "acc_cai", "acc_dan", "acc_bea"] {
+        let liked = client
+            .post(format!("{note_url}/likes"))
+            .header("authorization", as_(liker))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(liked.status(), StatusCode::OK);
+    }
+    eventually(&client, &note_url, |_, note| note["likes"] == 3).await;
+    let listed =
+        eventually(&client, &format!("{}/v1/notes", system.url()), |_, list| list["items"] != json!([]))
+            .await;
+    assert_eq!(listed["items"], json!([{ "id": id }]));
+
+    let stored = system.events.read_stream(&format!("note#{id}"), 1..).await.unwrap();
+    assert_eq!(stored.len(), 4, "one write and three distinct likes");
+    assert_eq!(stored[0].correlation_id, "corr-e2e", "the correlation id travels into the envelope");
+    assert_eq!(stored[0].actor.as_deref(), Some("acc_ana"), "the caller comes from the token");
+    system.shutdown().await;
+}
+
+async fn errors_are_json_with_the_right_status(family: Family) {
+    let system = start(family).await;
+    let client = Client::new();
+    let url = |path: &str| format!("{}{path}", system.url());
+    let error_code = |body: &Value| body["error"]["code"].as_str().unwrap_or_default().to_owned();
+
+    let (status, body) = json_of(client.get(url("/v1/nowhere")).send().await.unwrap()).await;
+    assert_eq!((status, error_code(&body).as_str()), (StatusCode::NOT_FOUND, "not_found"));
+    let (status, body) = json_of(client.delete(url("/v1/notes")).send().await.unwrap()).await;
+    assert_eq!((status, error_code(&body).as_str()), (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"));
+
+    let (status, body) =
+        json_of(client.post(url("/v1/notes")).json(&json!({"text": "x"})).send().await.unwrap()).await;
+    assert_eq!((status, body), (StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"})));
+    let forged = client.post(url("/v1/notes")).header("authorization", "Bearer forged").send().await.unwrap();
+    assert_eq!(json_of(forged).await, (StatusCode::FORBIDDEN, json!({"message": "Forbidden"})));
+
+    let post = |body: &'static str| {
+        client
+            .post(url("/v1/notes"))
+            .header("authorization", as_("acc_ana"))
+            .header("content-type", "application/json")
+            .body(body)
+    };
+    let (status, body) = json_of(post("{\"text\": ").send().await.unwrap()).await;
+    assert_eq!((status, error_code(&body).as_str()), (StatusCode::BAD_REQUEST, "malformed_json"));
+    let (status, body) = json_of(post("{\"text\": \"   \"}").send().await.unwrap()).await;
+    assert_eq!((status, error_code(&body).as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
+    assert_eq!(body["error"]["details"][0]["field"], "text");
+    let huge = json!({ "text": "x".repeat(huddle_http::MAX_BODY_BYTES) }).to_string();
+    let response = client
+        .post(url("/v1/notes"))
+        .header("authorization", as_("acc_ana"))
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(response).await;
+    assert_eq!((status, error_code(&body).as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"));
+
+    let missing =
+        client.get(url("/v1/notes/nope")).header("authorization", as_("acc_ana")).send().await.unwrap();
+    assert_eq!(json_of(missing).await.0, StatusCode::NOT_FOUND);
+    let tampered = client
+        .get(url("/v1/notes?cursor=abc.def"))
+        .header("authorization", as_("acc_ana"))
+        .send()
+        .await
+        .unwrap();
+    let (status, body) = json_of(tampered).await;
+    assert_eq!((status, error_code(&body).as_str()), (StatusCode::BAD_REQUEST, "invalid_cursor"));
+    let liked_missing = client
+        .post(url("/v1/notes/nope/likes"))
+        .header("authorization", as_("acc_ana"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json_of(liked_missing).await.0, StatusCode::NOT_FOUND);
+    system.shutdown().await;
+}
+
+async fn an_idempotent_retry_returns_the_first_response(family: Family) {
+    let system = start(family).await;
+    let client = Client::new();
+    let post = |text: &str| {
+        client
+            .post(format!("{}/v1/notes", system.url()))
+            .header("authorization", as_("acc_ana"))
+            .header("idempotency-key", "retry-1")
+            .json(&json!({ "text": text }))
+    };
+    let first = post("once").send().await.unwrap();
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let (status, first) = json_of(first).await;
+    assert_eq!(status, StatusCode::CREATED);
+    let again = post("once").send().await.unwrap();
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(json_of(again).await, (StatusCode::CREATED, first.clone()));
+
+    let reused = json_of(post("something else").send().await.unwrap()).await;
+    assert_eq!(
+        (reused.0, reused.1["error"]["code"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("idempotency_key_reused"))
+    );
+    // The same key from another caller is another request.
+    let other = client
+        .post(format!("{}/v1/notes", system.url()))
+        .header("authorization", as_("acc_bea"))
+        .header("idempotency-key", "retry-1")
+        .json(&json!({ "text": "once" }))
+        .send()
+        .await
+        .unwrap();
+    let (status, other) = json_of(other).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_ne!(other["id"], first["id"]);
+
+    let id = first["id"].as_str().unwrap();
+    assert_eq!(system.events.head(&format!("note#{id}")).await.unwrap(), 1, "the retry appended nothing");
+    system.shutdown().await;
+}
+
+async fn a_poison_message_reaches_the_dead_letter_queue_and_its_batch_still_lands(family: Family) {
+    let system = start(family).await;
+    let client = Client::new();
+    let (_, created) = json_of(
+        client
+            .post(format!("{}/v1/notes", system.url()))
+            .header("authorization", as_("acc_ana"))
+            .json(&json!({"text": "survivor"}))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    let id = created["id"].as_str().unwrap();
+    let envelope = system.events.read_stream(&format!("note#{id}"), 1..).await.unwrap().remove(0);
+
+    // The poison and a (duplicate) good event travel in one publish, so in one queue batch.
+    let attributes = Attributes::from([("event_type".to_owned(), "NoteWritten".to_owned())]);
+    let poison = TopicMessage {
+        id: "poison".into(),
+        body: "{\"not\": \"an envelope\"}".into(),
+        attributes: attributes.clone(),
+    };
+    let good =
+        TopicMessage { id: "good".into(), body: serde_json::to_string(&envelope).unwrap(), attributes };
+    assert!(system.topic.publish_batch(vec![poison, good]).await.unwrap().is_empty());
+
+    let note_url = format!("{}/v1/notes/{id}", system.url());
+    eventually(&client, &note_url, |status, _| status == StatusCode::OK).await;
+    let dead_letters = &system.domains[0].dead_letters;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    let dead = loop {
+        let received =
+            dead_letters.receive(10, Duration::from_secs(30), Duration::from_secs(1)).await.unwrap();
+        if !received.is_empty() {
+            break received;
+        }
+        assert!(Instant::now() < deadline, "the poison message never reached the dead-letter queue");
+    };
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0].body, "{\"not\": \"an envelope\"}");
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn start_up_names_a_busy_port_and_an_unusable_data_folder() {
+    let system = start(Family::Embedded).await;
+    let busy =
+        huddle_runner::start(Settings::new(Storage::Memory, system.address.port()), vec![], None, vec![])
+            .await;
+    assert!(matches!(busy, Err(StartError::PortBusy(port)) if port == system.address.port()));
+    system.shutdown().await;
+
+    let file = std::env::temp_dir().join(unique_name("not-a-folder"));
+    std::fs::write(&file, b"").unwrap();
+    let unusable =
+        huddle_runner::start(Settings::new(Storage::Folder(file.clone()), 0), vec![], None, vec![]).await;
+    assert!(matches!(unusable, Err(StartError::DataFolder { .. })), "{:?}", unusable.err());
+    std::fs::remove_file(file).unwrap();
+}
