@@ -10,7 +10,8 @@
 //! targets included), so cargo resolves the same features, reuses every dependency the test
 //! run compiled and only links the function binaries.
 
-use aws_sdk_sqs::types::{MessageAttributeValue, QueueAttributeName};
+use aws_sdk_sqs::types::MessageAttributeValue;
+use huddle_aws::provision;
 use huddle_eventstore::Envelope;
 use huddle_test_support::{moto, unique_name};
 use serde_json::{json, Value};
@@ -77,24 +78,19 @@ async fn fanout_publishes_every_inserted_event(emulator: &Path, bootstrap: &Path
     let config = moto::sdk_config().await;
     let sns = aws_sdk_sns::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
-    let topic_arn = sns.create_topic().name(unique_name("events")).send().await.unwrap().topic_arn.unwrap();
-    let queue_url =
-        sqs.create_queue().queue_name(unique_name("domain")).send().await.unwrap().queue_url.unwrap();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
+    let topic_arn = provision::topic(&sns, &unique_name("events")).await.unwrap();
+    let (queue_url, queue_arn) = provision::queue(&sqs, &unique_name("domain"), None).await.unwrap();
+    let records = fixture["Records"].as_array().expect("a stream event has Records");
+    let image = |record: &Value, attribute: &str| record["dynamodb"]["NewImage"][attribute]["S"].clone();
+    // Subscribed as template.yaml subscribes a domain queue: raw delivery, filtered by event type.
+    let event_types: Vec<Value> = records.iter().map(|record| image(record, "event_type")).collect();
     sns.subscribe()
         .topic_arn(&topic_arn)
         .protocol("sqs")
         .endpoint(queue_arn)
         .attributes("RawMessageDelivery", "true")
+        .attributes("FilterPolicyScope", "MessageAttributes")
+        .attributes("FilterPolicy", json!({ "event_type": event_types }).to_string())
         .send()
         .await
         .unwrap();
@@ -103,12 +99,7 @@ async fn fanout_publishes_every_inserted_event(emulator: &Path, bootstrap: &Path
     let response = function.invoke(fixture).await;
     assert_eq!(response, json!({"batchItemFailures": []}), "fanout's response; its log:\n{}", function.log());
 
-    let expected: Vec<Value> = fixture["Records"]
-        .as_array()
-        .expect("a stream event has Records")
-        .iter()
-        .map(|record| record["dynamodb"]["NewImage"]["event_id"]["S"].clone())
-        .collect();
+    let mut expected: Vec<Value> = records.iter().map(|record| image(record, "event_id")).collect();
     let mut delivered = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(10);
     while delivered.len() < expected.len() && Instant::now() < deadline {
@@ -138,7 +129,6 @@ async fn fanout_publishes_every_inserted_event(emulator: &Path, bootstrap: &Path
         delivered_ids.push(json!(envelope.event_id.to_string()));
     }
     delivered_ids.sort_by_key(Value::to_string);
-    let mut expected = expected;
     expected.sort_by_key(Value::to_string);
     assert_eq!(
         delivered_ids,
