@@ -172,6 +172,24 @@ fn build_function_binaries() -> BTreeMap<String, PathBuf> {
         "--locked",
         "--message-format=json-render-diagnostics",
     ]);
+    // Cargo gives the test process its package's CARGO_PKG_*/CARGO_MANIFEST_* variables. Build
+    // scripts that track them (ring does) would see values `cargo test` did not, and cargo
+    // would rebuild them, and everything above them, here and again in the next `cargo test`.
+    for (name, _) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        let set_for_tests = name.starts_with("CARGO_PKG_")
+            || [
+                "CARGO_MANIFEST_DIR",
+                "CARGO_MANIFEST_PATH",
+                "CARGO_CRATE_NAME",
+                "CARGO_PRIMARY_PACKAGE",
+                "CARGO_TARGET_TMPDIR",
+            ]
+            .contains(&name.as_ref());
+        if set_for_tests {
+            command.env_remove(name.as_ref());
+        }
+    }
     let output = command.stderr(Stdio::inherit()).output().expect("run cargo build");
     assert!(output.status.success(), "cargo build of the function binaries failed");
     let mut binaries = BTreeMap::new();
