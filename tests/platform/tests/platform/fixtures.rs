@@ -1,0 +1,167 @@
+//! The events/ fixtures (what `sam local invoke -e` and `scripts/invoke` feed the functions)
+//! are the Lambda event types of their triggers and drive the handlers' shared runtime: the
+//! stream batch through the fan-out, the SQS batch through the projector. rie.rs runs the built
+//! function binaries with them.
+
+use async_trait::async_trait;
+use aws_lambda_events::dynamodb::Event as StreamEvent;
+use aws_lambda_events::s3::S3Event;
+use aws_lambda_events::sqs::SqsEvent;
+use huddle_delivery::{fan_out, Projection, ProjectionError, Projector};
+use huddle_embedded::{Database, SqliteTable};
+use huddle_eventstore::{Envelope, EventStore};
+use huddle_ports::{
+    FilterPolicy, PublishFailure, Queue, Table, Topic, TopicError, TopicMessage, TransactWrite,
+};
+use serde::de::DeserializeOwned;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+const STREAM_INSERT: &str = "events/fanout/stream-insert.json";
+const SQS_BATCH: &str = "events/projector/sqs-batch.json";
+const S3_OBJECT_CREATED: &str = "events/media/s3-object-created.json";
+
+/// Every fixture a test in this module reads; a fixture no test reads is an error.
+const FIXTURES: &[&str] = &[STREAM_INSERT, SQS_BATCH, S3_OBJECT_CREATED];
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn fixture<T: DeserializeOwned>(path: &str) -> T {
+    let text =
+        std::fs::read_to_string(workspace_root().join(path)).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    serde_json::from_str(&text)
+        .unwrap_or_else(|e| panic!("{path} is not a {}: {e}", std::any::type_name::<T>()))
+}
+
+/// The envelopes of the stream fixture's NewImages, in record order.
+fn stream_fixture_envelopes() -> Vec<Envelope> {
+    let event: StreamEvent = fixture(STREAM_INSERT);
+    event
+        .records
+        .iter()
+        .map(|record| {
+            let item =
+                serde_dynamo::from_item(record.change.new_image.clone()).expect("a NewImage is an item");
+            Envelope::from_item(&item).expect("the NewImage is an event item").expect("the event decodes")
+        })
+        .collect()
+}
+
+#[test]
+fn every_fixture_under_events_is_exercised() {
+    let mut found = Vec::new();
+    for domain in std::fs::read_dir(workspace_root().join("events")).expect("read events/") {
+        for file in std::fs::read_dir(domain.unwrap().path()).unwrap() {
+            let path = file.unwrap().path();
+            found.push(path.strip_prefix(workspace_root()).unwrap().to_string_lossy().into_owned());
+        }
+    }
+    for path in found {
+        assert!(
+            FIXTURES.contains(&path.as_str()),
+            "{path} is read by no test: add it to FIXTURES and test it"
+        );
+    }
+}
+
+#[test]
+fn the_stream_fixture_holds_inserted_event_items_keyed_by_stream_and_padded_version() {
+    let event: StreamEvent = fixture(STREAM_INSERT);
+    let envelopes = stream_fixture_envelopes();
+    assert!(!envelopes.is_empty());
+    for (record, envelope) in event.records.iter().zip(&envelopes) {
+        assert_eq!(record.event_name, "INSERT");
+        let keys: serde_json::Value = serde_dynamo::from_item(record.change.keys.clone()).unwrap();
+        assert_eq!(keys["pk"], envelope.stream.as_str());
+        assert_eq!(keys["sk"], format!("{:012}", envelope.version));
+    }
+}
+
+/// Records what the fan-out publishes.
+#[derive(Default)]
+struct RecordingTopic {
+    published: Mutex<Vec<TopicMessage>>,
+}
+
+#[async_trait]
+impl Topic for RecordingTopic {
+    async fn publish_batch(&self, messages: Vec<TopicMessage>) -> Result<Vec<PublishFailure>, TopicError> {
+        self.published.lock().unwrap().extend(messages);
+        Ok(Vec::new())
+    }
+
+    async fn subscribe(&self, _queue: Arc<dyn Queue>, _policy: &FilterPolicy) -> Result<(), TopicError> {
+        Err(TopicError::Invalid("the fan-out never subscribes".into()))
+    }
+}
+
+#[tokio::test]
+async fn the_fanout_publishes_every_event_of_the_stream_fixture() {
+    let topic = RecordingTopic::default();
+    let response = fan_out(&topic, fixture(STREAM_INSERT)).await;
+    assert!(response.batch_item_failures.is_empty());
+
+    let published = topic.published.into_inner().unwrap();
+    let bodies: Vec<Envelope> = published.iter().map(|m| serde_json::from_str(&m.body).unwrap()).collect();
+    assert_eq!(bodies, stream_fixture_envelopes());
+    for (message, envelope) in published.iter().zip(&bodies) {
+        assert_eq!(message.attributes["event_type"], envelope.event_type);
+        assert_eq!(message.attributes["stream"], envelope.stream);
+    }
+}
+
+/// Records which events the projector applies, in order; writes nothing to the read model.
+#[derive(Default)]
+struct RecordingProjection {
+    applied: Mutex<Vec<(String, u64)>>,
+}
+
+#[async_trait]
+impl Projection for RecordingProjection {
+    async fn project(
+        &self,
+        event: &Envelope,
+        _read_model: &dyn Table,
+    ) -> Result<Vec<TransactWrite>, ProjectionError> {
+        self.applied.lock().unwrap().push((event.stream.clone(), event.version));
+        Ok(Vec::new())
+    }
+}
+
+#[tokio::test]
+async fn the_projector_applies_the_sqs_fixture_in_version_order() {
+    let event: SqsEvent = fixture(SQS_BATCH);
+    // The queued bodies are what the fan-out publishes for the stream fixture.
+    let bodies: Vec<Envelope> =
+        event.records.iter().map(|m| serde_json::from_str(m.body.as_deref().unwrap()).unwrap()).collect();
+    assert_eq!(bodies, stream_fixture_envelopes());
+    for (message, envelope) in event.records.iter().zip(&bodies) {
+        let attribute = |name: &str| message.message_attributes[name].string_value.as_deref();
+        assert_eq!(attribute("event_type"), Some(envelope.event_type.as_str()));
+        assert_eq!(attribute("stream"), Some(envelope.stream.as_str()));
+    }
+
+    let db = Database::in_memory().unwrap();
+    let projection = Arc::new(RecordingProjection::default());
+    let projector = Projector::new(
+        projection.clone(),
+        Arc::new(SqliteTable::new(&db, "read", false)),
+        EventStore::new(Arc::new(SqliteTable::new(&db, "events", true))),
+    );
+    let response = projector.handle(event).await;
+    assert!(response.batch_item_failures.is_empty());
+    let expected: Vec<(String, u64)> = bodies.iter().map(|e| (e.stream.clone(), e.version)).collect();
+    assert_eq!(*projection.applied.lock().unwrap(), expected);
+}
+
+#[test]
+fn the_s3_fixture_is_an_upload_landing_in_the_media_bucket() {
+    let event: S3Event = fixture(S3_OBJECT_CREATED);
+    let [record] = event.records.as_slice() else { panic!("one record") };
+    assert!(record.event_name.as_deref().is_some_and(|name| name.starts_with("ObjectCreated:")));
+    let key = record.s3.object.key.as_deref().unwrap();
+    assert!(key.starts_with("uploads/acc_"), "uploads are keyed by their owner: {key}");
+    assert!(record.s3.object.size.is_some_and(|size| size > 0));
+}

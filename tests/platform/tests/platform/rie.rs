@@ -1,0 +1,272 @@
+//! The Docker-free `sam local invoke`: every function binary of template.yaml runs as a real
+//! `bootstrap` under the Lambda Runtime Interface Emulator (RIE) that ships inside the
+//! aws-sam-cli wheel, is invoked with its events/ fixture, and talks to this process's moto
+//! server.
+//!
+//! `cargo test --workspace` does not build a package's binaries unless that package has
+//! integration tests of its own, so the functions are built here with one `cargo build`, and
+//! their paths are read from cargo's JSON messages rather than guessed from the target
+//! directory. That build selects what `cargo test --workspace` selects (every package, test
+//! targets included), so cargo resolves the same features, reuses every dependency the test
+//! run compiled and only links the function binaries.
+
+use aws_sdk_sqs::types::MessageAttributeValue;
+use huddle_aws::provision;
+use huddle_eventstore::Envelope;
+use huddle_test_support::{moto, unique_name};
+use serde_json::{json, Value};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A function of template.yaml and the events/ fixture it is invoked with.
+struct Invocation {
+    /// The function's `BuildProperties.Binary` in template.yaml.
+    binary: &'static str,
+    /// Relative to the workspace root.
+    fixture: &'static str,
+}
+
+const INVOCATIONS: &[Invocation] =
+    &[Invocation { binary: "fanout", fixture: "events/fanout/stream-insert.json" }];
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+}
+
+#[test]
+fn every_function_binary_of_the_template_has_an_invocation() {
+    let template =
+        std::fs::read_to_string(workspace_root().join("template.yaml")).expect("read template.yaml");
+    // `Binary:` appears only in BuildProperties; commented-out patterns do not count.
+    let binaries: Vec<&str> = template
+        .lines()
+        .filter(|line| !line.trim_start().starts_with('#'))
+        .filter_map(|line| line.trim().strip_prefix("Binary:"))
+        .map(str::trim)
+        .collect();
+    assert!(!binaries.is_empty(), "template.yaml names no function binary");
+    for binary in binaries {
+        assert!(
+            INVOCATIONS.iter().any(|invocation| invocation.binary == binary),
+            "template.yaml builds `{binary}`, but no invocation in rie.rs runs it under the RIE"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn every_function_binary_answers_its_fixture_under_the_runtime_interface_emulator() {
+    let emulator = emulator_path();
+    let binaries = build_function_binaries();
+    for invocation in INVOCATIONS {
+        let fixture = std::fs::read_to_string(workspace_root().join(invocation.fixture))
+            .unwrap_or_else(|e| panic!("read {}: {e}", invocation.fixture));
+        let fixture: Value = serde_json::from_str(&fixture).expect("fixtures are JSON");
+        match invocation.binary {
+            "fanout" => fanout_publishes_every_inserted_event(&emulator, &binaries["fanout"], &fixture).await,
+            other => panic!("no expectations written for `{other}`"),
+        }
+    }
+}
+
+/// The fan-out reports no failure and every event of the fixture reaches a queue subscribed to
+/// the topic, as its envelope with `event_type` and `stream` attributes.
+async fn fanout_publishes_every_inserted_event(emulator: &Path, bootstrap: &Path, fixture: &Value) {
+    let config = moto::sdk_config().await;
+    let sns = aws_sdk_sns::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let topic_arn = provision::topic(&sns, &unique_name("events")).await.unwrap();
+    let (queue_url, queue_arn) = provision::queue(&sqs, &unique_name("domain"), None).await.unwrap();
+    let records = fixture["Records"].as_array().expect("a stream event has Records");
+    let image = |record: &Value, attribute: &str| record["dynamodb"]["NewImage"][attribute]["S"].clone();
+    // Subscribed as template.yaml subscribes a domain queue: raw delivery, filtered by event type.
+    let event_types: Vec<Value> = records.iter().map(|record| image(record, "event_type")).collect();
+    sns.subscribe()
+        .topic_arn(&topic_arn)
+        .protocol("sqs")
+        .endpoint(queue_arn)
+        .attributes("RawMessageDelivery", "true")
+        .attributes("FilterPolicyScope", "MessageAttributes")
+        .attributes("FilterPolicy", json!({ "event_type": event_types }).to_string())
+        .send()
+        .await
+        .unwrap();
+
+    let function = Emulated::start(emulator, bootstrap, &[("EVENTS_TOPIC_ARN", &topic_arn)]);
+    let response = function.invoke(fixture).await;
+    assert_eq!(response, json!({"batchItemFailures": []}), "fanout's response; its log:\n{}", function.log());
+
+    let mut expected: Vec<Value> = records.iter().map(|record| image(record, "event_id")).collect();
+    let mut delivered = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while delivered.len() < expected.len() && Instant::now() < deadline {
+        let received = sqs
+            .receive_message()
+            .queue_url(&queue_url)
+            .max_number_of_messages(10)
+            .message_attribute_names("All")
+            .wait_time_seconds(1)
+            .send()
+            .await
+            .unwrap();
+        delivered.extend(received.messages.unwrap_or_default());
+    }
+    let mut delivered_ids = Vec::new();
+    for message in &delivered {
+        let envelope: Envelope =
+            serde_json::from_str(message.body().expect("a body")).expect("raw delivery carries the envelope");
+        let attribute = |name: &str| {
+            message
+                .message_attributes()
+                .and_then(|attributes| attributes.get(name))
+                .and_then(MessageAttributeValue::string_value)
+        };
+        assert_eq!(attribute("event_type"), Some(envelope.event_type.as_str()));
+        assert_eq!(attribute("stream"), Some(envelope.stream.as_str()));
+        delivered_ids.push(json!(envelope.event_id.to_string()));
+    }
+    delivered_ids.sort_by_key(Value::to_string);
+    expected.sort_by_key(Value::to_string);
+    assert_eq!(
+        delivered_ids,
+        expected,
+        "events delivered to the subscribed queue; fanout's log:\n{}",
+        function.log()
+    );
+}
+
+/// The RIE of the aws-sam-cli wheel in `.venv` (made by `scripts/test`), for this machine's
+/// instruction set.
+fn emulator_path() -> PathBuf {
+    let arch = match std::env::consts::ARCH {
+        "aarch64" => "arm64",
+        other => other,
+    };
+    let name = format!("aws-lambda-rie-{arch}");
+    let lib = workspace_root().join(".venv/lib");
+    let found = std::fs::read_dir(&lib).ok().into_iter().flatten().flatten().find_map(|python| {
+        let path = python.path().join("site-packages/samcli/local/rapid").join(&name);
+        path.exists().then_some(path)
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "no {name} under {}/python*/site-packages/samcli/local/rapid: run `scripts/test`, which \
+             installs aws-sam-cli (it ships the Runtime Interface Emulator) into .venv",
+            lib.display()
+        )
+    })
+}
+
+/// Builds the workspace's binaries with one cargo call and returns their paths by name.
+fn build_function_binaries() -> BTreeMap<String, PathBuf> {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut command = Command::new(cargo);
+    command.current_dir(workspace_root()).args([
+        "build",
+        "--workspace",
+        "--bins",
+        "--tests",
+        "--locked",
+        "--message-format=json-render-diagnostics",
+    ]);
+    let output = command.stderr(Stdio::inherit()).output().expect("run cargo build");
+    assert!(output.status.success(), "cargo build of the function binaries failed");
+    let mut binaries = BTreeMap::new();
+    for line in String::from_utf8_lossy(&output.stdout).lines() {
+        let message: Value = serde_json::from_str(line).expect("cargo prints JSON messages");
+        // A binary is built twice: as itself and as its unit-test harness (`profile.test`).
+        let is_binary = message["target"]["kind"] == json!(["bin"]) && message["profile"]["test"] == false;
+        if let (true, Some(name), Some(executable)) =
+            (is_binary, message["target"]["name"].as_str(), message["executable"].as_str())
+        {
+            binaries.insert(name.to_owned(), PathBuf::from(executable));
+        }
+    }
+    for invocation in INVOCATIONS {
+        assert!(binaries.contains_key(invocation.binary), "cargo built no `{}` binary", invocation.binary);
+    }
+    binaries
+}
+
+/// One function running under the RIE on free loopback ports; stopped when dropped.
+struct Emulated {
+    process: Child,
+    invoke_url: String,
+    log: PathBuf,
+}
+
+impl Emulated {
+    /// `env` is the function's environment beyond the AWS endpoint, region and credentials,
+    /// which point it at this process's moto server.
+    fn start(emulator: &Path, bootstrap: &Path, env: &[(&str, &str)]) -> Self {
+        let emulator_address = free_loopback_address();
+        let runtime_api_address = free_loopback_address();
+        let log = std::env::temp_dir().join(format!("{}.log", unique_name("rie")));
+        let log_file = File::create(&log).expect("create the RIE log");
+        let process = Command::new(emulator)
+            .arg("--runtime-interface-emulator-address")
+            .arg(&emulator_address)
+            .arg("--runtime-api-address")
+            .arg(&runtime_api_address)
+            .arg(bootstrap)
+            .env("AWS_ENDPOINT_URL", moto::endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "test")
+            .env("AWS_SECRET_ACCESS_KEY", "test")
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(log_file.try_clone().expect("clone the log file"))
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {}: {e}", emulator.display()));
+        let invoke_url = format!("http://{emulator_address}/2015-03-31/functions/function/invocations");
+        Self { process, invoke_url, log }
+    }
+
+    /// Posts `event` as the invocation payload and returns the function's response. The RIE
+    /// needs a moment to listen; the function itself starts on the first invocation.
+    async fn invoke(&self, event: &Value) -> Value {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            match client.post(&self.invoke_url).json(event).timeout(Duration::from_secs(30)).send().await {
+                Ok(response) => {
+                    let body = response.text().await.expect("read the invocation response");
+                    return serde_json::from_str(&body)
+                        .unwrap_or_else(|_| panic!("invocation answered {body:?}; log:\n{}", self.log()));
+                }
+                Err(error) if error.is_connect() && Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(error) => panic!("invoke {}: {error}; log:\n{}", self.invoke_url, self.log()),
+            }
+        }
+    }
+
+    /// What the RIE and the function printed so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+impl Drop for Emulated {
+    fn drop(&mut self) {
+        // SIGTERM lets the RIE stop the function process it started; SIGKILL would orphan it.
+        let terminated = Command::new("kill").arg(self.process.id().to_string()).status();
+        if !terminated.is_ok_and(|status| status.success()) {
+            let _ = self.process.kill();
+        }
+        let _ = self.process.wait();
+        let _ = std::fs::remove_file(&self.log);
+    }
+}
+
+/// A loopback address no one listens on right now.
+fn free_loopback_address() -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind a free loopback port");
+    listener.local_addr().expect("local address").to_string()
+}
