@@ -97,7 +97,20 @@ impl Gateway {
             .with_request_context(RequestContext::ApiGatewayV2(context))
             .with_path_parameters(path_parameters)
             .with_query_string_parameters(query_parameters);
-        to_hyper(integration.function.call(request).await)
+        let (request_id, correlation_id) =
+            (huddle_http::request_id(&request), huddle_http::correlation_id(&request));
+        let started = std::time::Instant::now();
+        let response = integration.function.call(request).await;
+        // API Gateway's access log line, with the ids that tie it to the events it caused.
+        tracing::info!(
+            route = %route.key(),
+            status = response.status().as_u16(),
+            %request_id,
+            %correlation_id,
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request"
+        );
+        to_hyper(response)
     }
 
     fn request_context(

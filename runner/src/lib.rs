@@ -2,6 +2,7 @@
 //! default or on any AWS-compatible endpoint, wired as template.yaml wires them on AWS.
 
 pub mod gateway;
+mod local_routes;
 pub mod mappings;
 pub mod system;
 

@@ -44,20 +44,14 @@ async fn main() -> ExitCode {
         }
         Storage::Aws { endpoint, prefix } => println!("data on {endpoint} (resources named {prefix}*)"),
     }
-    let running = match huddle_runner::start(
-        Settings::new(storage, port),
-        huddle_runner::domains(),
-        None,
-        vec![],
-    )
-    .await
-    {
-        Ok(running) => running,
-        Err(error) => {
-            eprintln!("huddle: {error}");
-            return ExitCode::FAILURE;
-        }
-    };
+    let running =
+        match huddle_runner::start(Settings::new(storage, port), huddle_runner::domains(), None).await {
+            Ok(running) => running,
+            Err(error) => {
+                eprintln!("huddle: {error}");
+                return ExitCode::FAILURE;
+            }
+        };
     println!("listening on {}", running.url());
     let _ = tokio::signal::ctrl_c().await;
     println!("shutting down");

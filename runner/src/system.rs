@@ -3,12 +3,15 @@
 //! the HTTP gateway. The same wiring runs on the embedded adapters or on any AWS endpoint.
 
 use crate::gateway::{Gateway, Integration, LocalRoutes};
+use crate::local_routes::EmbeddedServices;
 use crate::mappings::{run_queue, run_stream, AwsStream, EmbeddedStream, QueuePolling, StreamSource};
 use huddle_delivery::{Projection, Projector};
-use huddle_embedded::{Database, InProcessTopic, SqliteQueue, SqliteTable};
+use huddle_embedded::{
+    Database, FolderBlobs, FolderBlobsConfig, InProcessTopic, RecordedPush, SqliteQueue, SqliteTable,
+};
 use huddle_eventstore::EventStore;
 use huddle_http::{Authorizer, CursorCodec, HttpFunction, Route, Router};
-use huddle_ports::{FilterPolicy, Queue, Table, Topic};
+use huddle_ports::{Blobs, FilterPolicy, Platform, Push, Queue, Table, Topic};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -40,6 +43,10 @@ pub struct Settings {
     pub max_receives: u32,
     /// Signs pagination cursors.
     pub cursor_secret: Vec<u8>,
+    /// Signs the embedded blob store's upload URLs.
+    pub upload_secret: Vec<u8>,
+    /// The largest upload the embedded blob store takes.
+    pub max_upload_bytes: u64,
 }
 
 impl Settings {
@@ -53,7 +60,11 @@ impl Settings {
                 concurrency: 2,
             },
             max_receives: 5,
-            cursor_secret: b"huddle-local-cursor-secret".to_vec(),
+            // Fresh each start: cursors and upload URLs are short-lived, and a fixed secret in
+            // the source would let anyone mint them.
+            cursor_secret: ulid::Ulid::new().to_bytes().to_vec(),
+            upload_secret: ulid::Ulid::new().to_bytes().to_vec(),
+            max_upload_bytes: 100 * 1024 * 1024,
         }
     }
 }
@@ -79,6 +90,8 @@ pub struct DomainPorts {
     pub events: EventStore,
     pub read_model: Arc<dyn Table>,
     pub cursors: CursorCodec,
+    pub blobs: Arc<dyn Blobs>,
+    pub push: Arc<dyn Push>,
 }
 
 /// A domain as the runner (and template.yaml) sees it: routes, the events its projector
@@ -118,10 +131,14 @@ pub struct Running {
     pub address: SocketAddr,
     pub events: EventStore,
     pub topic: Arc<dyn Topic>,
+    pub blobs: Arc<dyn Blobs>,
+    pub push: Arc<dyn Push>,
     /// What each domain runs on, for inspection.
     pub domains: Vec<DomainResources>,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
+    /// The blob folder of a memory-only system, removed when the system is dropped.
+    _scratch: Option<tempfile::TempDir>,
 }
 
 impl Running {
@@ -215,6 +232,72 @@ impl Infrastructure {
         })
     }
 
+    /// The media bucket and the push service; on the embedded side also the runner routes that
+    /// stand in for S3's upload endpoint and the phones, and a scratch folder when memory-only.
+    async fn media_and_push(
+        &self,
+        storage: &Storage,
+        settings: &Settings,
+        address: SocketAddr,
+    ) -> Result<
+        (Arc<dyn Blobs>, Arc<dyn Push>, Option<EmbeddedServices>, Option<tempfile::TempDir>),
+        StartError,
+    > {
+        Ok(match self {
+            Infrastructure::Embedded { db } => {
+                let (folder, scratch) = match storage {
+                    Storage::Folder(path) => (path.join("blobs"), None),
+                    _ => {
+                        let scratch =
+                            tempfile::tempdir().map_err(|e| StartError::Provision(e.to_string()))?;
+                        (scratch.path().to_owned(), Some(scratch))
+                    }
+                };
+                let config = FolderBlobsConfig {
+                    bucket: "media".into(),
+                    folder,
+                    upload_origin: url::Url::parse(&format!("http://{address}")).expect("a valid origin"),
+                    signing_key: settings.upload_secret.clone(),
+                    max_upload_bytes: settings.max_upload_bytes,
+                };
+                let blobs =
+                    FolderBlobs::open(db, config).map_err(|e| StartError::Provision(e.to_string()))?;
+                let push = RecordedPush::new(db);
+                let services = EmbeddedServices { blobs: blobs.clone(), push: push.clone() };
+                (Arc::new(blobs), Arc::new(push), Some(services), scratch)
+            }
+            Infrastructure::Aws { config, prefix } => {
+                let failed = |e: huddle_aws::provision::ProvisionError| StartError::Provision(e.to_string());
+                let s3 = huddle_aws::s3_client(config);
+                let bucket = format!("{prefix}media");
+                huddle_aws::provision::bucket(&s3, &bucket).await.map_err(failed)?;
+                let sns = aws_sdk_sns::Client::new(config);
+                let applications = huddle_aws::PlatformApplications {
+                    apns: huddle_aws::provision::platform_application(
+                        &sns,
+                        &format!("{prefix}apns"),
+                        Platform::Apns,
+                    )
+                    .await
+                    .map_err(failed)?,
+                    fcm: huddle_aws::provision::platform_application(
+                        &sns,
+                        &format!("{prefix}fcm"),
+                        Platform::Fcm,
+                    )
+                    .await
+                    .map_err(failed)?,
+                };
+                (
+                    Arc::new(huddle_aws::S3Blobs::new(s3, bucket)),
+                    Arc::new(huddle_aws::SnsPush::new(sns, applications)),
+                    None,
+                    None,
+                )
+            }
+        })
+    }
+
     /// A queue and its dead-letter queue.
     async fn queue(
         &self,
@@ -255,7 +338,6 @@ pub async fn start(
     settings: Settings,
     domains: Vec<Arc<dyn Domain>>,
     authorizer: Option<Arc<dyn Authorizer>>,
-    local_routes: Vec<Arc<dyn LocalRoutes>>,
 ) -> Result<Running, StartError> {
     let listener = TcpListener::bind(("127.0.0.1", settings.port)).await.map_err(|cause| {
         if cause.kind() == std::io::ErrorKind::AddrInUse {
@@ -270,6 +352,10 @@ pub async fn start(
     let (events_table, stream) = infrastructure.events().await?;
     let events = EventStore::new(events_table);
     let topic = infrastructure.topic().await?;
+    let (blobs, push, embedded_services, scratch) =
+        infrastructure.media_and_push(&settings.storage, &settings, address).await?;
+    let local_routes: Vec<Arc<dyn LocalRoutes>> =
+        embedded_services.into_iter().map(|services| Arc::new(services) as Arc<dyn LocalRoutes>).collect();
     let (shutdown, shutdown_signal) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut router = Router::default();
@@ -286,6 +372,8 @@ pub async fn start(
             events: events.clone(),
             read_model: read_model.clone(),
             cursors: CursorCodec::new(&settings.cursor_secret),
+            blobs: blobs.clone(),
+            push: push.clone(),
         };
         let (command, query) = (domain.command(&ports), domain.query(&ports));
         for DomainRoute { route, role, authorized } in domain.routes() {
@@ -304,7 +392,17 @@ pub async fn start(
 
     let gateway = Arc::new(Gateway { router, authorizer, local_routes, domain_name: address.to_string() });
     tasks.spawn(serve(listener, gateway, shutdown_signal));
-    Ok(Running { address, events, topic, domains: inspection, shutdown, tasks })
+    Ok(Running {
+        address,
+        events,
+        topic,
+        blobs,
+        push,
+        domains: inspection,
+        shutdown,
+        tasks,
+        _scratch: scratch,
+    })
 }
 
 async fn serve(listener: TcpListener, gateway: Arc<Gateway>, mut shutdown: watch::Receiver<bool>) {

@@ -88,3 +88,38 @@ impl ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(response: Response<Body>) -> serde_json::Value {
+        serde_json::from_slice(response.body().as_ref()).unwrap()
+    }
+
+    #[test]
+    fn an_internal_failure_names_the_request_and_hides_the_cause() {
+        let response = ApiError::internal("req-42", &"connection refused to 10.0.0.7:5432").into_response();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = body(response);
+        assert_eq!(body["error"]["code"], "internal_error");
+        let message = body["error"]["message"].as_str().unwrap();
+        assert!(message.contains("req-42"));
+        assert!(!message.contains("10.0.0.7"), "no internals leak: {message}");
+    }
+
+    #[test]
+    fn validation_errors_list_their_fields() {
+        let response = ApiError::validation(vec![FieldError::new("username", "too short")]).into_response();
+        assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(response.headers()["content-type"], "application/json");
+        assert_eq!(
+            body(response),
+            serde_json::json!({"error": {
+                "code": "validation_failed",
+                "message": "the request is invalid",
+                "details": [{"field": "username", "message": "too short"}]
+            }})
+        );
+    }
+}

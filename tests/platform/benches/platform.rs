@@ -56,7 +56,6 @@ async fn write_to_read_lag(samples: usize) {
         Settings::new(Storage::Folder(folder.clone()), 0),
         vec![Arc::new(NotesDomain)],
         Some(Arc::new(TestAuthorizer)),
-        vec![],
     )
     .await
     .unwrap();

@@ -21,7 +21,7 @@ async fn start(family: Family) -> Running {
     settings.polling =
         QueuePolling { batch_size: 10, visibility_timeout: Duration::from_secs(1), concurrency: 2 };
     settings.max_receives = 2;
-    huddle_runner::start(settings, vec![Arc::new(NotesDomain)], Some(Arc::new(TestAuthorizer)), vec![])
+    huddle_runner::start(settings, vec![Arc::new(NotesDomain)], Some(Arc::new(TestAuthorizer)))
         .await
         .expect("runner starts")
 }
@@ -54,6 +54,7 @@ on_both_families!(
     errors_are_json_with_the_right_status,
     an_idempotent_retry_returns_the_first_response,
     a_poison_message_reaches_the_dead_letter_queue_and_its_batch_still_lands,
+    a_presigned_upload_lands_in_the_media_store,
 );
 
 async fn a_write_reaches_the_read_model_through_the_whole_pipeline(family: Family) {
@@ -246,15 +247,47 @@ async fn a_poison_message_reaches_the_dead_letter_queue_and_its_batch_still_land
 async fn start_up_names_a_busy_port_and_an_unusable_data_folder() {
     let system = start(Family::Embedded).await;
     let busy =
-        huddle_runner::start(Settings::new(Storage::Memory, system.address.port()), vec![], None, vec![])
-            .await;
+        huddle_runner::start(Settings::new(Storage::Memory, system.address.port()), vec![], None).await;
     assert!(matches!(busy, Err(StartError::PortBusy(port)) if port == system.address.port()));
     system.shutdown().await;
 
     let file = std::env::temp_dir().join(unique_name("not-a-folder"));
     std::fs::write(&file, b"").unwrap();
-    let unusable =
-        huddle_runner::start(Settings::new(Storage::Folder(file.clone()), 0), vec![], None, vec![]).await;
+    let unusable = huddle_runner::start(Settings::new(Storage::Folder(file.clone()), 0), vec![], None).await;
     assert!(matches!(unusable, Err(StartError::DataFolder { .. })), "{:?}", unusable.err());
     std::fs::remove_file(file).unwrap();
+}
+
+async fn a_presigned_upload_lands_in_the_media_store(family: Family) {
+    let system = start(family).await;
+    let upload =
+        system.blobs.presign_upload("uploads/clip.mp4", "video/mp4", Duration::from_secs(60)).await.unwrap();
+    let mut request = Client::new().put(&upload.url).body(vec![7u8; 1000]);
+    for (name, value) in &upload.headers {
+        request = request.header(name, value);
+    }
+    assert!(request.send().await.unwrap().status().is_success());
+    let stored = system.blobs.head("uploads/clip.mp4").await.unwrap().expect("the object exists");
+    assert_eq!((stored.size, stored.content_type.as_deref()), (1000, Some("video/mp4")));
+    system.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_embedded_runner_refuses_forged_uploads_and_shows_the_push_outbox() {
+    let system = start(Family::Embedded).await;
+    let client = Client::new();
+    let upload = system.blobs.presign_upload("a.jpg", "image/jpeg", Duration::from_secs(60)).await.unwrap();
+    let forged = upload.url.replace("a.jpg", "b.jpg");
+    let refused = client.put(&forged).header("content-type", "image/jpeg").body("x").send().await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert!(system.blobs.head("b.jpg").await.unwrap().is_none());
+
+    let endpoint = system.push.register(huddle_ports::Platform::Fcm, "token-1", "acc_ana").await.unwrap();
+    system.push.publish(&endpoint, r#"{"title": "hi"}"#).await.unwrap();
+    let (status, outbox) =
+        json_of(client.get(format!("{}/_local/push-outbox", system.url())).send().await.unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(outbox["items"][0]["endpoint"], json!(endpoint.id));
+    assert_eq!(outbox["items"][0]["payload"], json!(r#"{"title": "hi"}"#));
+    system.shutdown().await;
 }
