@@ -172,9 +172,10 @@ fn build_function_binaries() -> BTreeMap<String, PathBuf> {
         "--locked",
         "--message-format=json-render-diagnostics",
     ]);
-    // Cargo gives the test process its package's CARGO_PKG_*/CARGO_MANIFEST_* variables. Build
-    // scripts that track them (ring does) would see values `cargo test` did not, and cargo
-    // would rebuild them, and everything above them, here and again in the next `cargo test`.
+    // Cargo gives the test process its package's CARGO_PKG_*/CARGO_MANIFEST_* variables. A build
+    // script that tracks them (ring's does, and rustls or a JWT crate can bring ring in) would
+    // see values `cargo test` did not, and cargo would rebuild it and everything above it, here
+    // and again in the next `cargo test`.
     for (name, _) in std::env::vars_os() {
         let name = name.to_string_lossy();
         let set_for_tests = name.starts_with("CARGO_PKG_")
