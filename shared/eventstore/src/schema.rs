@@ -19,6 +19,12 @@ pub trait EventSchema: Serialize + DeserializeOwned {
         let _ = (event_type, payload);
         Err(DecodeError::UnknownSchemaVersion(schema_version))
     }
+
+    /// The payload fields of `event_type` that are personal data: `encode_personal` seals them
+    /// under the data subject's key, so erasing the subject erases them (see `personal`).
+    fn personal_fields(_event_type: &str) -> &'static [&'static str] {
+        &[]
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +33,8 @@ pub enum DecodeError {
     UnknownSchemaVersion(u32),
     #[error("undecodable payload: {0}")]
     Payload(#[from] serde_json::Error),
+    #[error("{0}")]
+    Sealed(String),
 }
 
 /// The type, schema version and payload to append for `event`.
@@ -38,19 +46,28 @@ pub fn encode<E: EventSchema>(event: &E) -> NewEvent {
 }
 
 /// The typed event in an envelope, upcast from an older schema version if need be.
+/// Events with sealed personal fields decode with `decode_personal` instead.
 pub fn decode<E: EventSchema>(envelope: &Envelope) -> Result<E, DecodeError> {
-    let current = E::schema_version(&envelope.event_type);
-    let payload = if envelope.schema_version == current {
-        envelope.payload.clone()
-    } else if envelope.schema_version < current {
-        E::upcast(&envelope.event_type, envelope.schema_version, envelope.payload.clone())?
+    decode_payload(&envelope.event_type, envelope.schema_version, envelope.payload.clone())
+}
+
+pub(crate) fn decode_payload<E: EventSchema>(
+    event_type: &str,
+    schema_version: u32,
+    payload: Value,
+) -> Result<E, DecodeError> {
+    let current = E::schema_version(event_type);
+    let payload = if schema_version == current {
+        payload
+    } else if schema_version < current {
+        E::upcast(event_type, schema_version, payload)?
     } else {
-        return Err(DecodeError::UnknownSchemaVersion(envelope.schema_version));
+        return Err(DecodeError::UnknownSchemaVersion(schema_version));
     };
     let tagged = if payload.is_null() {
-        json!({ "type": envelope.event_type })
+        json!({ "type": event_type })
     } else {
-        json!({ "type": envelope.event_type, "data": payload })
+        json!({ "type": event_type, "data": payload })
     };
     Ok(serde_json::from_value(tagged)?)
 }

@@ -1,5 +1,6 @@
 use crate::envelope::{version_sk, KIND_EVENT};
-use crate::{Envelope, Metadata, NewEvent};
+use crate::personal::{is_key_stream, key_of};
+use crate::{Envelope, KeyChange, Metadata, NewEvent, SubjectKey};
 use huddle_ports::table::MAX_TRANSACT_WRITES;
 use huddle_ports::{Condition, Item, Key, Query, SkRange, Table, TableError, TransactWrite};
 use serde::{Deserialize, Serialize};
@@ -97,6 +98,7 @@ struct Prepared {
 enum Role {
     Event(usize),
     VersionCheck(usize),
+    SubjectKey(usize),
     Idempotency,
 }
 
@@ -131,7 +133,19 @@ impl EventStore {
         metadata: &Metadata,
         idempotency: Option<Idempotency>,
     ) -> Result<Appended, AppendError> {
-        validate(&writes, idempotency.is_some())?;
+        self.append_with_keys(writes, Vec::new(), metadata, idempotency).await
+    }
+
+    /// [`append_all`](Self::append_all), creating or shredding data subjects' keys in the same
+    /// transaction: an account's key is born with the account and dies with its erasure.
+    pub async fn append_with_keys(
+        &self,
+        writes: Vec<StreamWrite>,
+        keys: Vec<KeyChange>,
+        metadata: &Metadata,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Appended, AppendError> {
+        validate(&writes, keys.len(), idempotency.is_some())?;
         if let Some(key) = &idempotency {
             if let Some(first) = self.idempotent_result(&key.key).await? {
                 return Ok(first);
@@ -149,7 +163,7 @@ impl EventStore {
                 });
             }
             let Prepared { transaction, roles, committed } =
-                self.transaction(&writes, &bases, metadata, idempotency.as_ref())?;
+                self.transaction(&writes, &bases, &keys, metadata, idempotency.as_ref())?;
             let failed_role = match self.table.transact(transaction).await {
                 Ok(()) => {
                     let receipt = idempotency.and_then(|key| key.receipt);
@@ -169,6 +183,13 @@ impl EventStore {
                         .idempotent_result(key)
                         .await?
                         .ok_or_else(|| AppendError::Unavailable("idempotency record vanished".into()));
+                }
+                Some(Role::SubjectKey(i)) => {
+                    let subject = match &keys[*i] {
+                        KeyChange::Create(key) => key.subject(),
+                        KeyChange::Shred(subject) => subject,
+                    };
+                    return Err(AppendError::Invalid(format!("subject {subject} already has a key")));
                 }
                 Some(Role::Event(i) | Role::VersionCheck(i)) => {
                     let write = &writes[*i];
@@ -191,6 +212,7 @@ impl EventStore {
         &self,
         writes: &[StreamWrite],
         bases: &[u64],
+        keys: &[KeyChange],
         metadata: &Metadata,
         idempotency: Option<&Idempotency>,
     ) -> Result<Prepared, AppendError> {
@@ -238,6 +260,10 @@ impl EventStore {
                 last_version: base + write.events.len() as u64,
             });
         }
+        for (index, change) in keys.iter().enumerate() {
+            transaction.push(change.write());
+            roles.push(Role::SubjectKey(index));
+        }
         if let Some(key) = idempotency {
             let expires_at = (now + IDEMPOTENCY_TTL).unix_timestamp();
             let record = json!({
@@ -283,6 +309,12 @@ impl EventStore {
             }
         }
         AppendError::Unavailable("append refused without a reason".into())
+    }
+
+    /// The data subject's key; `None` once it was shredded (or never existed).
+    pub async fn subject_key(&self, subject: &str) -> Result<Option<SubjectKey>, AppendError> {
+        let item = self.table.get(&key_of(subject)).await?;
+        Ok(item.and_then(|item| SubjectKey::from_item(subject, &item)))
     }
 
     /// The stream's current version (0 when it does not exist).
@@ -355,20 +387,24 @@ fn decode_item(item: &Item) -> Result<Envelope, AppendError> {
         .map_err(|e| AppendError::Unavailable(format!("corrupt event: {e}")))
 }
 
-fn validate(writes: &[StreamWrite], idempotent: bool) -> Result<(), AppendError> {
+fn validate(writes: &[StreamWrite], keys: usize, idempotent: bool) -> Result<(), AppendError> {
     if writes.is_empty() || writes.iter().any(|w| w.events.is_empty()) {
         return Err(AppendError::Invalid("an append needs at least one event per stream".into()));
     }
     let mut streams = HashSet::new();
     for write in writes {
-        if write.stream.is_empty() || write.stream.starts_with(IDEMPOTENCY_PREFIX) {
+        if write.stream.is_empty()
+            || write.stream.starts_with(IDEMPOTENCY_PREFIX)
+            || is_key_stream(&write.stream)
+        {
             return Err(AppendError::Invalid(format!("{:?} is not a stream id", write.stream)));
         }
         if !streams.insert(write.stream.as_str()) {
             return Err(AppendError::Invalid(format!("stream {} appears twice", write.stream)));
         }
     }
-    let items: usize = writes.iter().map(|w| w.events.len() + 1).sum::<usize>() + usize::from(idempotent);
+    let items: usize =
+        writes.iter().map(|w| w.events.len() + 1).sum::<usize>() + keys + usize::from(idempotent);
     if items > MAX_TRANSACT_WRITES {
         return Err(AppendError::Invalid(format!("too many events in one append ({items} writes)")));
     }

@@ -1,6 +1,6 @@
 use huddle_eventstore::{
-    decode, encode, AppendError, EventSchema, EventStore, ExpectedVersion, Idempotency, Metadata, NewEvent,
-    StreamWrite, MAX_EVENT_BYTES,
+    decode, decode_personal, encode, encode_personal, AppendError, EventSchema, EventStore, ExpectedVersion,
+    Idempotency, KeyChange, Metadata, NewEvent, StreamWrite, SubjectKey, MAX_EVENT_BYTES,
 };
 use huddle_test_support::{on_both_families, Family};
 use serde_json::json;
@@ -26,6 +26,7 @@ on_both_families!(
     several_streams_append_atomically,
     oversized_events_are_refused_before_any_write,
     scan_returns_each_stream_in_version_order_and_skips_other_items,
+    subject_keys_are_born_with_an_append_and_shredding_erases_the_sealed_fields,
 );
 
 async fn appends_number_versions_and_keep_metadata(family: Family) {
@@ -189,6 +190,65 @@ async fn scan_returns_each_stream_in_version_order_and_skips_other_items(family:
         let versions: Vec<u64> = seen.iter().filter(|e| e.stream == stream).map(|e| e.version).collect();
         assert_eq!(versions, [1, 2, 3, 4, 5]);
     }
+}
+
+/// Personal data: `email` is sealed under the account's key.
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", content = "data")]
+enum SignUpEvent {
+    SignedUp { email: String },
+    Erased,
+}
+
+impl EventSchema for SignUpEvent {
+    fn personal_fields(_event_type: &str) -> &'static [&'static str] {
+        &["email"]
+    }
+}
+
+async fn subject_keys_are_born_with_an_append_and_shredding_erases_the_sealed_fields(family: Family) {
+    let store = store(family).await;
+    let key = SubjectKey::generate("acc_k");
+    let signed_up = encode_personal(&SignUpEvent::SignedUp { email: "ana@example.com".into() }, &key);
+    let write =
+        |events| StreamWrite { stream: "account#acc_k".into(), expected: ExpectedVersion::Any, events };
+    store
+        .append_with_keys(vec![write(vec![signed_up])], vec![KeyChange::Create(key)], &meta(), None)
+        .await
+        .unwrap();
+
+    let stored = store.read_stream("account#acc_k", 1..).await.unwrap();
+    assert!(!stored[0].payload.to_string().contains("ana@example.com"), "the log holds no clear email");
+    let key = store.subject_key("acc_k").await.unwrap().expect("the key was stored with the events");
+    let opened: Option<SignUpEvent> = decode_personal(&stored[0], Some(&key)).unwrap();
+    assert_eq!(opened, Some(SignUpEvent::SignedUp { email: "ana@example.com".into() }));
+
+    let again = store
+        .append_with_keys(
+            vec![write(vec![encode(&SignUpEvent::Erased)])],
+            vec![KeyChange::Create(SubjectKey::generate("acc_k"))],
+            &meta(),
+            None,
+        )
+        .await;
+    assert!(matches!(again, Err(AppendError::Invalid(_))), "a subject keeps its one key: {again:?}");
+    assert_eq!(store.head("account#acc_k").await.unwrap(), 1, "and the refused append wrote nothing");
+
+    store
+        .append_with_keys(
+            vec![write(vec![encode(&SignUpEvent::Erased)])],
+            vec![KeyChange::Shred("acc_k".into())],
+            &meta(),
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(store.subject_key("acc_k").await.unwrap().is_none());
+    let stored = store.read_stream("account#acc_k", 1..).await.unwrap();
+    let erased: Vec<Option<SignUpEvent>> = stored.iter().map(|e| decode_personal(e, None).unwrap()).collect();
+    assert_eq!(erased, [None, Some(SignUpEvent::Erased)]);
+    let (scanned, _) = store.scan(None, 100).await.unwrap();
+    assert_eq!(scanned.len(), 2, "the key item is not an event");
 }
 
 /// An event family whose `Renamed` event changed shape: v1 had `name`, v2 has `display_name`.
