@@ -4,15 +4,18 @@
 pub mod gateway;
 mod local_routes;
 pub mod mappings;
+mod secrets;
 pub mod system;
 
 pub use gateway::LocalRoutes;
+pub use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
 pub use mappings::QueuePolling;
-pub use system::{
-    start, Domain, DomainPorts, DomainResources, DomainRoute, Role, Running, Settings, StartError, Storage,
-};
+pub use system::{start, DomainResources, Running, Settings, StartError, Storage};
+
+pub use secrets::LocalSecrets;
 
 /// The domains `huddle serve` runs; each domain issue adds its own here.
-pub fn domains() -> Vec<std::sync::Arc<dyn Domain>> {
-    Vec::new()
+pub fn domains(secrets: &LocalSecrets) -> Vec<std::sync::Arc<dyn Domain>> {
+    let accounts = huddle_accounts::AccountsSettings::new(&secrets.token_secret, &secrets.email_lookup_key);
+    vec![std::sync::Arc::new(huddle_accounts::AccountsDomain::new(accounts))]
 }

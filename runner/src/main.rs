@@ -1,5 +1,5 @@
 use clap::{Parser, Subcommand};
-use huddle_runner::{Settings, Storage};
+use huddle_runner::{LocalSecrets, Settings, Storage};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -44,14 +44,24 @@ async fn main() -> ExitCode {
         }
         Storage::Aws { endpoint, prefix } => println!("data on {endpoint} (resources named {prefix}*)"),
     }
-    let running =
-        match huddle_runner::start(Settings::new(storage, port), huddle_runner::domains(), None).await {
-            Ok(running) => running,
+    let secrets = match &storage {
+        Storage::Folder(path) => match LocalSecrets::in_folder(path) {
+            Ok(secrets) => secrets,
             Err(error) => {
-                eprintln!("huddle: {error}");
+                eprintln!("huddle: cannot use data folder {error}");
                 return ExitCode::FAILURE;
             }
-        };
+        },
+        _ => LocalSecrets::fresh(),
+    };
+    let domains = huddle_runner::domains(&secrets);
+    let running = match huddle_runner::start(Settings::new(storage, port), domains).await {
+        Ok(running) => running,
+        Err(error) => {
+            eprintln!("huddle: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
     println!("listening on {}", running.url());
     let _ = tokio::signal::ctrl_c().await;
     println!("shutting down");

@@ -5,13 +5,14 @@
 use crate::gateway::{Gateway, Integration, LocalRoutes};
 use crate::local_routes::EmbeddedServices;
 use crate::mappings::{run_queue, run_stream, AwsStream, EmbeddedStream, QueuePolling, StreamSource};
-use huddle_delivery::{Projection, Projector};
+use huddle_delivery::Projector;
+use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
 use huddle_embedded::{
     Database, FolderBlobs, FolderBlobsConfig, InProcessTopic, RecordedPush, SqliteQueue, SqliteTable,
 };
 use huddle_eventstore::EventStore;
-use huddle_http::{Authorizer, CursorCodec, HttpFunction, Route, Router};
-use huddle_ports::{Blobs, FilterPolicy, Platform, Push, Queue, Table, Topic};
+use huddle_http::{Authorizer, CursorCodec, Router};
+use huddle_ports::{Blobs, Platform, Push, Queue, Table, Topic};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -67,44 +68,6 @@ impl Settings {
             max_upload_bytes: 100 * 1024 * 1024,
         }
     }
-}
-
-/// Which Lambda of a domain serves a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Command,
-    Query,
-}
-
-#[derive(Debug, Clone)]
-pub struct DomainRoute {
-    pub route: Route,
-    pub role: Role,
-    /// Whether the authorizer guards the route (false only for sign-up and login).
-    pub authorized: bool,
-}
-
-/// What a domain's functions are built from, as its Lambdas build them in `main`.
-#[derive(Clone)]
-pub struct DomainPorts {
-    pub events: EventStore,
-    pub read_model: Arc<dyn Table>,
-    pub cursors: CursorCodec,
-    pub blobs: Arc<dyn Blobs>,
-    pub push: Arc<dyn Push>,
-}
-
-/// A domain as the runner (and template.yaml) sees it: routes, the events its projector
-/// consumes, and its three roles.
-pub trait Domain: Send + Sync {
-    /// Names its read table and queue.
-    fn name(&self) -> &'static str;
-    fn routes(&self) -> Vec<DomainRoute>;
-    /// The subscription filter of the domain's queue.
-    fn consumes(&self) -> FilterPolicy;
-    fn command(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction>;
-    fn query(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction>;
-    fn projection(&self, ports: &DomainPorts) -> Arc<dyn Projection>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -334,11 +297,7 @@ impl Infrastructure {
 }
 
 /// Start everything and return once the gateway accepts requests.
-pub async fn start(
-    settings: Settings,
-    domains: Vec<Arc<dyn Domain>>,
-    authorizer: Option<Arc<dyn Authorizer>>,
-) -> Result<Running, StartError> {
+pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<Running, StartError> {
     let listener = TcpListener::bind(("127.0.0.1", settings.port)).await.map_err(|cause| {
         if cause.kind() == std::io::ErrorKind::AddrInUse {
             StartError::PortBusy(settings.port)
@@ -360,6 +319,7 @@ pub async fn start(
     let mut tasks = JoinSet::new();
     let mut router = Router::default();
     let mut inspection = Vec::new();
+    let mut authorizer: Option<Arc<dyn Authorizer>> = None;
 
     for domain in domains {
         let read_model = infrastructure.table(domain.name()).await?;
@@ -372,9 +332,12 @@ pub async fn start(
             events: events.clone(),
             read_model: read_model.clone(),
             cursors: CursorCodec::new(&settings.cursor_secret),
-            blobs: blobs.clone(),
-            push: push.clone(),
         };
+        if let Some(verifier) = domain.authorizer(&ports) {
+            if authorizer.replace(verifier).is_some() {
+                return Err(StartError::Provision("two domains bring an authorizer".into()));
+            }
+        }
         let (command, query) = (domain.command(&ports), domain.query(&ports));
         for DomainRoute { route, role, authorized } in domain.routes() {
             let function = match role {

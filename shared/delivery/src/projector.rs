@@ -34,6 +34,9 @@ pub enum ProjectionError {
     Table(#[from] TableError),
     #[error("cannot project event: {0}")]
     Invalid(String),
+    /// Reading the event store (a data subject's key) failed.
+    #[error("event store: {0}")]
+    EventStore(#[from] AppendError),
 }
 
 #[derive(Debug, thiserror::Error)]

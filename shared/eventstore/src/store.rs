@@ -147,7 +147,7 @@ impl EventStore {
     ) -> Result<Appended, AppendError> {
         validate(&writes, keys.len(), idempotency.is_some())?;
         if let Some(key) = &idempotency {
-            if let Some(first) = self.idempotent_result(&key.key).await? {
+            if let Some(first) = self.previous_append(&key.key).await? {
                 return Ok(first);
             }
         }
@@ -180,7 +180,7 @@ impl EventStore {
                 Some(Role::Idempotency) => {
                     let key = &idempotency.as_ref().expect("an idempotency write").key;
                     return self
-                        .idempotent_result(key)
+                        .previous_append(key)
                         .await?
                         .ok_or_else(|| AppendError::Unavailable("idempotency record vanished".into()));
                 }
@@ -281,7 +281,8 @@ impl EventStore {
         Ok(Prepared { transaction, roles, committed })
     }
 
-    async fn idempotent_result(&self, key: &str) -> Result<Option<Appended>, AppendError> {
+    /// What the append with idempotency `key` committed, if one did (`replayed` is true).
+    pub async fn previous_append(&self, key: &str) -> Result<Option<Appended>, AppendError> {
         let Some(record) =
             self.table.get(&Key::new(format!("{IDEMPOTENCY_PREFIX}{key}"), "idempotency")).await?
         else {

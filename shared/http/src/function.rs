@@ -42,6 +42,17 @@ pub async fn run_lambda(function: Arc<dyn HttpFunction>) -> Result<(), lambda_ht
     .await
 }
 
+/// Serve `authorizer` as this process's Lambda handler (an HttpApi authorizer, payload 2.0).
+pub async fn run_authorizer(authorizer: Arc<dyn Authorizer>) -> Result<(), lambda_http::Error> {
+    lambda_runtime::run(lambda_runtime::service_fn(
+        move |event: lambda_runtime::LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>| {
+            let authorizer = authorizer.clone();
+            async move { Ok::<_, std::convert::Infallible>(authorizer.authorize(event.payload).await) }
+        },
+    ))
+    .await
+}
+
 impl From<ApiError> for Response<Body> {
     fn from(error: ApiError) -> Self {
         error.into_response()

@@ -11,11 +11,11 @@ mod router;
 
 pub use cursor::CursorCodec;
 pub use error::{ApiError, FieldError};
-pub use function::{json_response, run_lambda, Authorizer, HttpFunction};
+pub use function::{json_response, run_authorizer, run_lambda, Authorizer, HttpFunction};
 pub use logging::init_logging;
 pub use request::{
-    caller, correlation_id, idempotency, json_body, path_parameter, query_parameter, replay_or, request_id,
-    Caller, IdempotentRequest, MAX_BODY_BYTES,
+    caller, correlation_id, idempotency, idempotency_for, json_body, path_parameter, query_parameter,
+    replay_or, replayed, request_id, route_key, Caller, IdempotentRequest, MAX_BODY_BYTES,
 };
 pub use router::{Route, Router};
 

@@ -1,5 +1,5 @@
 use crate::ApiError;
-use huddle_eventstore::{Appended, Idempotency};
+use huddle_eventstore::{AppendError, Appended, EventStore, Idempotency};
 use lambda_http::http::{HeaderValue, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::{Body, Request, RequestExt, Response};
@@ -91,8 +91,19 @@ pub struct IdempotentRequest {
 
 /// The request's idempotency, if it sent an `Idempotency-Key` (1 to 255 visible ASCII
 /// characters; 400 otherwise). `scope` is the caller's account id, or a route name for
-/// unauthenticated routes.
+/// unauthenticated routes. A reused key must come with the same method, path and body.
 pub fn idempotency(request: &Request, scope: &str) -> Result<Option<IdempotentRequest>, ApiError> {
+    idempotency_for(request, scope, request.body().as_ref())
+}
+
+/// [`idempotency`], where a reused key must come with the same method, path and `material`
+/// instead of the same body: for bodies that hold a secret (a password), whose hash must not be
+/// stored.
+pub fn idempotency_for(
+    request: &Request,
+    scope: &str,
+    material: &[u8],
+) -> Result<Option<IdempotentRequest>, ApiError> {
     let Some(header) = request.headers().get("idempotency-key") else { return Ok(None) };
     let key = header
         .to_str()
@@ -107,7 +118,7 @@ pub fn idempotency(request: &Request, scope: &str) -> Result<Option<IdempotentRe
     let mut hasher = Sha256::new();
     hasher.update(request.method().as_str());
     hasher.update(request.uri().path());
-    hasher.update(request.body().as_ref());
+    hasher.update(material);
     let fingerprint = hasher.finalize().iter().map(|b| format!("{b:02x}")).collect();
     Ok(Some(IdempotentRequest { store_key: format!("{scope}:{key}"), fingerprint }))
 }
@@ -124,6 +135,32 @@ impl IdempotentRequest {
     }
 }
 
+impl IdempotentRequest {
+    /// The first result of this key, if an append already used it (before any work is done:
+    /// a retry must not fail on the state its first attempt created).
+    pub async fn previous(&self, events: &EventStore) -> Result<Option<Appended>, AppendError> {
+        events.previous_append(&self.store_key).await
+    }
+
+    /// The status and body first answered for this key, when `appended` is a replay; 422 if
+    /// the key came with a different request.
+    pub fn first_response(&self, appended: &Appended) -> Result<Option<(StatusCode, Value)>, ApiError> {
+        let (true, Some(receipt)) = (appended.replayed, &appended.receipt) else { return Ok(None) };
+        if receipt["fingerprint"] != self.fingerprint.as_str() {
+            return Err(ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "idempotency_key_reused",
+                "this Idempotency-Key was used with a different request",
+            ));
+        }
+        let status = receipt["status"]
+            .as_u64()
+            .and_then(|s| StatusCode::from_u16(s as u16).ok())
+            .unwrap_or(StatusCode::OK);
+        Ok(Some((status, receipt["body"].clone())))
+    }
+}
+
 /// The response to a command: the fresh one, or, when the store says the idempotency key was
 /// seen before, the first response again (422 if the key came with a different request).
 pub fn replay_or(
@@ -132,19 +169,22 @@ pub fn replay_or(
     status: StatusCode,
     body: &impl Serialize,
 ) -> Result<Response<Body>, ApiError> {
-    let (true, Some(receipt), Some(request)) = (appended.replayed, &appended.receipt, request) else {
-        return Ok(crate::json_response(status, body));
-    };
-    if receipt["fingerprint"] != request.fingerprint.as_str() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            "this Idempotency-Key was used with a different request",
-        ));
+    match request.map(|request| request.first_response(appended)).transpose()?.flatten() {
+        Some((status, body)) => Ok(replayed(crate::json_response(status, &body))),
+        None => Ok(crate::json_response(status, body)),
     }
-    let status =
-        receipt["status"].as_u64().and_then(|s| StatusCode::from_u16(s as u16).ok()).unwrap_or(status);
-    let mut response = crate::json_response(status, &receipt["body"]);
+}
+
+/// `response`, marked as the repeat of an earlier one.
+pub fn replayed(mut response: Response<Body>) -> Response<Body> {
     response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
-    Ok(response)
+    response
+}
+
+/// The route API Gateway matched, such as `POST /v1/accounts` (empty outside API Gateway).
+pub fn route_key(request: &Request) -> String {
+    match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone().unwrap_or_default(),
+        _ => String::new(),
+    }
 }

@@ -11,7 +11,7 @@ use huddle_embedded::{Database, SqliteTable};
 use huddle_eventstore::{EventStore, ExpectedVersion, Metadata};
 use huddle_runner::{Settings, Storage};
 use huddle_test_support::notes::{events, stream_of, NoteEvent};
-use huddle_test_support::notes_api::{NotesDomain, TestAuthorizer};
+use huddle_test_support::notes_api::NotesDomain;
 use serde_json::json;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -52,13 +52,10 @@ async fn append_throughput(writers: usize, total: usize) {
 
 async fn write_to_read_lag(samples: usize) {
     let folder = std::env::temp_dir().join(format!("huddle-bench-{}", ulid::Ulid::new()));
-    let system = huddle_runner::start(
-        Settings::new(Storage::Folder(folder.clone()), 0),
-        vec![Arc::new(NotesDomain)],
-        Some(Arc::new(TestAuthorizer)),
-    )
-    .await
-    .unwrap();
+    let system =
+        huddle_runner::start(Settings::new(Storage::Folder(folder.clone()), 0), vec![Arc::new(NotesDomain)])
+            .await
+            .unwrap();
     let client = reqwest::Client::new();
     let url = system.url();
     let auth = "Bearer test:acc_bench";

@@ -9,13 +9,13 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
 use huddle_delivery::Projection;
+use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
 use huddle_eventstore::{decode, EventStore, ExpectedVersion, Metadata};
 use huddle_http::{
     caller, correlation_id, idempotency, json_body, json_response, path_parameter, replay_or, request_id,
-    ApiError, Authorizer, Body, CursorCodec, FieldError, HttpFunction, Request, Response, Route,
+    route_key, ApiError, Authorizer, Body, CursorCodec, FieldError, HttpFunction, Request, Response, Route,
 };
 use huddle_ports::{Key, Query, Table};
-use huddle_runner::{Domain, DomainPorts, DomainRoute, Role};
 use lambda_http::http::{Method, StatusCode};
 use lambda_http::request::RequestContext;
 use lambda_http::RequestExt;
@@ -61,12 +61,9 @@ impl Domain for NotesDomain {
     fn projection(&self, _ports: &DomainPorts) -> Arc<dyn Projection> {
         Arc::new(NotesProjection)
     }
-}
 
-fn route_key(request: &Request) -> String {
-    match request.request_context_ref() {
-        Some(RequestContext::ApiGatewayV2(context)) => context.route_key.clone().unwrap_or_default(),
-        _ => String::new(),
+    fn authorizer(&self, _ports: &DomainPorts) -> Option<Arc<dyn Authorizer>> {
+        Some(Arc::new(TestAuthorizer))
     }
 }
 

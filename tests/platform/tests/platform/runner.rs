@@ -3,7 +3,7 @@
 
 use huddle_ports::{Attributes, TopicMessage};
 use huddle_runner::{QueuePolling, Running, Settings, StartError, Storage};
-use huddle_test_support::notes_api::{NotesDomain, TestAuthorizer};
+use huddle_test_support::notes_api::NotesDomain;
 use huddle_test_support::{moto, on_both_families, unique_name, Family};
 use reqwest::{Client, Response, StatusCode};
 use serde_json::{json, Value};
@@ -21,9 +21,7 @@ async fn start(family: Family) -> Running {
     settings.polling =
         QueuePolling { batch_size: 10, visibility_timeout: Duration::from_secs(1), concurrency: 2 };
     settings.max_receives = 2;
-    huddle_runner::start(settings, vec![Arc::new(NotesDomain)], Some(Arc::new(TestAuthorizer)))
-        .await
-        .expect("runner starts")
+    huddle_runner::start(settings, vec![Arc::new(NotesDomain)]).await.expect("runner starts")
 }
 
 fn as_(account: &str) -> String {
@@ -246,14 +244,13 @@ async fn a_poison_message_reaches_the_dead_letter_queue_and_its_batch_still_land
 #[tokio::test]
 async fn start_up_names_a_busy_port_and_an_unusable_data_folder() {
     let system = start(Family::Embedded).await;
-    let busy =
-        huddle_runner::start(Settings::new(Storage::Memory, system.address.port()), vec![], None).await;
+    let busy = huddle_runner::start(Settings::new(Storage::Memory, system.address.port()), vec![]).await;
     assert!(matches!(busy, Err(StartError::PortBusy(port)) if port == system.address.port()));
     system.shutdown().await;
 
     let file = std::env::temp_dir().join(unique_name("not-a-folder"));
     std::fs::write(&file, b"").unwrap();
-    let unusable = huddle_runner::start(Settings::new(Storage::Folder(file.clone()), 0), vec![], None).await;
+    let unusable = huddle_runner::start(Settings::new(Storage::Folder(file.clone()), 0), vec![]).await;
     assert!(matches!(unusable, Err(StartError::DataFolder { .. })), "{:?}", unusable.err());
     std::fs::remove_file(file).unwrap();
 }

@@ -1,0 +1,79 @@
+//! The projector role: account events into the read table (see `read_model`).
+
+use crate::read_model::{item, profile, profile_key, tombstone_key, username_key};
+use crate::views::{PrivateProfile, PublicProfile};
+use async_trait::async_trait;
+use huddle_catalog::accounts::{account_of_stream, AccountEvent};
+use huddle_delivery::{Projection, ProjectionError};
+use huddle_eventstore::{decode_personal, Envelope, EventStore};
+use huddle_ports::{Condition, Table, TransactWrite};
+use serde_json::json;
+
+pub struct AccountsProjection {
+    /// Opens sealed fields with the account's key. A shredded key means the account was
+    /// erased: its earlier events then project nothing, so a replay never resurrects it.
+    pub(crate) events: EventStore,
+}
+
+fn put(item: huddle_ports::Item) -> TransactWrite {
+    TransactWrite::Put { item, condition: Condition::Always }
+}
+
+#[async_trait]
+impl Projection for AccountsProjection {
+    async fn project(
+        &self,
+        event: &Envelope,
+        read_model: &dyn Table,
+    ) -> Result<Vec<TransactWrite>, ProjectionError> {
+        let account_id = account_of_stream(&event.stream)
+            .ok_or_else(|| ProjectionError::Invalid(format!("{} is not an account stream", event.stream)))?;
+        let key = self.events.subject_key(account_id).await?;
+        let opened = decode_personal::<AccountEvent>(event, key.as_ref())
+            .map_err(|e| ProjectionError::Invalid(e.to_string()))?;
+        let Some(opened) = opened else { return Ok(vec![]) };
+        let as_item = |view: &PrivateProfile| {
+            item(&profile_key(account_id), serde_json::to_value(view).expect("profiles serialize"))
+        };
+        Ok(match opened {
+            AccountEvent::AccountRegistered { username, email, display_name, .. } => {
+                let view = PrivateProfile {
+                    public: PublicProfile {
+                        id: account_id.to_owned(),
+                        username: username.clone(),
+                        display_name,
+                        bio: None,
+                        avatar_media_id: None,
+                        interests: Vec::new(),
+                        created_at: event.occurred_at,
+                    },
+                    email,
+                };
+                let holder = item(&username_key(&username, account_id), json!({ "account_id": account_id }));
+                vec![put(as_item(&view)), put(holder)]
+            }
+            AccountEvent::ProfileUpdated { display_name, bio, avatar_media_id, interests } => {
+                let Some(mut view) = profile(read_model, account_id).await? else { return Ok(vec![]) };
+                view.public.display_name = display_name;
+                view.public.bio = bio;
+                view.public.avatar_media_id = avatar_media_id;
+                view.public.interests = interests;
+                vec![put(as_item(&view))]
+            }
+            AccountEvent::AccountErased => {
+                let mut writes = vec![
+                    TransactWrite::Delete { key: profile_key(account_id), condition: Condition::Always },
+                    put(item(
+                        &tombstone_key(account_id),
+                        json!({ "erased_at": event.occurred_at.unix_timestamp() }),
+                    )),
+                ];
+                if let Some(view) = profile(read_model, account_id).await? {
+                    let holder = username_key(&view.public.username, account_id);
+                    writes.push(TransactWrite::Delete { key: holder, condition: Condition::Always });
+                }
+                writes
+            }
+        })
+    }
+}

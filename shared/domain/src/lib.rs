@@ -1,0 +1,49 @@
+//! The contract between a domain and what hosts it. A domain names its routes, the events its
+//! projector consumes, and builds its roles from ports; its Lambda `main` (through
+//! `huddle-lambda`) and the local runner host the same roles, so both run the same code.
+
+use huddle_delivery::Projection;
+use huddle_eventstore::EventStore;
+use huddle_http::{Authorizer, CursorCodec, HttpFunction, Route};
+use huddle_ports::{FilterPolicy, Table};
+use std::sync::Arc;
+
+/// Which Lambda of a domain serves a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Command,
+    Query,
+}
+
+#[derive(Debug, Clone)]
+pub struct DomainRoute {
+    pub route: Route,
+    pub role: Role,
+    /// Whether the authorizer guards the route (false only for sign-up and login).
+    pub authorized: bool,
+}
+
+/// What a domain's roles are built from.
+#[derive(Clone)]
+pub struct DomainPorts {
+    pub events: EventStore,
+    /// The domain's own read table.
+    pub read_model: Arc<dyn Table>,
+    pub cursors: CursorCodec,
+}
+
+/// A domain as its hosts see it. Building a role does no I/O, so a Lambda's init stays short.
+pub trait Domain: Send + Sync {
+    /// Names its read table and queue.
+    fn name(&self) -> &'static str;
+    fn routes(&self) -> Vec<DomainRoute>;
+    /// The subscription filter of the domain's queue.
+    fn consumes(&self) -> FilterPolicy;
+    fn command(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction>;
+    fn query(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction>;
+    fn projection(&self, ports: &DomainPorts) -> Arc<dyn Projection>;
+    /// The HttpApi authorizer, for the one domain that verifies callers (accounts).
+    fn authorizer(&self, _ports: &DomainPorts) -> Option<Arc<dyn Authorizer>> {
+        None
+    }
+}
