@@ -163,7 +163,8 @@ impl AccountsCommand {
         let Account::Active(account) = account else {
             unreachable!("a registration makes an active account")
         };
-        Ok(self.signed_in(StatusCode::CREATED, &account_id, &account, OffsetDateTime::now_utc()))
+        let created_at = appended.occurred_at.unwrap_or_else(OffsetDateTime::now_utc);
+        Ok(self.signed_in(StatusCode::CREATED, &account_id, &account, created_at))
     }
 
     /// The answer to a repeated sign-up: the same account, with a fresh token (tokens are never

@@ -64,6 +64,8 @@ pub struct Appended {
     pub receipt: Option<Value>,
     /// True when the idempotency key was seen before and nothing was written.
     pub replayed: bool,
+    /// The `occurred_at` of the events written; `None` for a replay.
+    pub occurred_at: Option<OffsetDateTime>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -162,12 +164,18 @@ impl EventStore {
                     ExpectedVersion::Exact(version) => version,
                 });
             }
+            let now = OffsetDateTime::now_utc();
             let Prepared { transaction, roles, committed } =
-                self.transaction(&writes, &bases, &keys, metadata, idempotency.as_ref())?;
+                self.transaction(&writes, &bases, &keys, metadata, idempotency.as_ref(), now)?;
             let failed_role = match self.table.transact(transaction).await {
                 Ok(()) => {
                     let receipt = idempotency.and_then(|key| key.receipt);
-                    return Ok(Appended { streams: committed, receipt, replayed: false });
+                    return Ok(Appended {
+                        streams: committed,
+                        receipt,
+                        replayed: false,
+                        occurred_at: Some(now),
+                    });
                 }
                 Err(TableError::ConditionFailed { index }) => index.map(|i| &roles[i]),
                 Err(TableError::TransactionConflict) if attempt < MAX_ATTEMPTS => {
@@ -215,8 +223,8 @@ impl EventStore {
         keys: &[KeyChange],
         metadata: &Metadata,
         idempotency: Option<&Idempotency>,
+        now: OffsetDateTime,
     ) -> Result<Prepared, AppendError> {
-        let now = OffsetDateTime::now_utc();
         let mut transaction = Vec::new();
         let mut roles = Vec::new();
         let mut committed = Vec::new();
@@ -291,7 +299,7 @@ impl EventStore {
         let streams = serde_json::from_value(record.get("streams").cloned().unwrap_or_default())
             .map_err(|e| AppendError::Unavailable(format!("corrupt idempotency record: {e}")))?;
         let receipt = record.get("receipt").cloned().filter(|r| !r.is_null());
-        Ok(Some(Appended { streams, receipt, replayed: true }))
+        Ok(Some(Appended { streams, receipt, replayed: true, occurred_at: None }))
     }
 
     /// A storage that cannot say which condition failed: report the first stream not at its base.

@@ -17,8 +17,6 @@ use huddle_http::{
 };
 use huddle_ports::{Key, Query, Table};
 use lambda_http::http::{Method, StatusCode};
-use lambda_http::request::RequestContext;
-use lambda_http::RequestExt;
 use serde_json::json;
 use std::sync::Arc;
 

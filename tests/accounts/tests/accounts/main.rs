@@ -1,0 +1,105 @@
+//! The accounts domain end to end through the local runner, on both adapter families: sign-up,
+//! login, profiles, erasure and the authorizer, over HTTP as an app calls them.
+
+mod api;
+mod erase;
+mod tokens;
+
+use huddle_accounts::tokens::LegacyIssuer;
+use huddle_accounts::{AccountsDomain, AccountsSettings};
+use huddle_runner::{QueuePolling, Running, Settings, Storage};
+use huddle_test_support::{moto, unique_name, Family};
+use reqwest::{Client, RequestBuilder, StatusCode};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub const TOKEN_SECRET: &[u8] = b"the accounts tests' token secret, 32+ bytes";
+pub const LEGACY_ISSUER: &str = "https://legacy.example.com";
+pub const LEGACY_PRIVATE_KEY: &str = include_str!("../../keys/legacy-rs256.key");
+const LEGACY_PUBLIC_KEY: &str = include_str!("../../keys/legacy-rs256.pub");
+
+/// A running system with the accounts domain, and an HTTP client for it.
+pub struct System {
+    pub running: Running,
+    pub client: Client,
+}
+
+impl System {
+    pub async fn start(family: Family) -> Self {
+        let storage = match family {
+            Family::Embedded => Storage::Memory,
+            Family::Moto => Storage::Aws {
+                endpoint: moto::endpoint().to_owned(),
+                prefix: format!("{}-", unique_name("acc")),
+            },
+        };
+        let mut settings = Settings::new(storage, 0);
+        settings.polling =
+            QueuePolling { batch_size: 10, visibility_timeout: Duration::from_secs(2), concurrency: 2 };
+        let mut accounts = AccountsSettings::new(TOKEN_SECRET, b"the accounts tests' email lookup key");
+        accounts.legacy_issuer = Some(LegacyIssuer::new(LEGACY_ISSUER, "RS256", LEGACY_PUBLIC_KEY).unwrap());
+        let running = huddle_runner::start(settings, vec![Arc::new(AccountsDomain::new(accounts))])
+            .await
+            .expect("runner starts");
+        Self { running, client: Client::new() }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.running.url())
+    }
+
+    pub async fn send(&self, request: RequestBuilder) -> (StatusCode, Value) {
+        let response = request.send().await.expect("the runner answers");
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (
+            status,
+            if text.is_empty() {
+                Value::Null
+            } else {
+                serde_json::from_str(&text).unwrap_or(Value::String(text))
+            },
+        )
+    }
+
+    pub async fn sign_up(&self, username: &str, email: &str, password: &str) -> (StatusCode, Value) {
+        let body = json!({ "username": username, "email": email, "password": password });
+        self.send(self.client.post(self.url("/v1/accounts")).json(&body)).await
+    }
+
+    /// Sign up `username` and return its account id and token.
+    pub async fn account(&self, username: &str) -> (String, String) {
+        let (status, body) =
+            self.sign_up(username, &format!("{username}@example.com"), "correct horse battery").await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (body["account"]["id"].as_str().unwrap().to_owned(), body["token"].as_str().unwrap().to_owned())
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> (StatusCode, Value) {
+        self.send(self.client.get(self.url(path)).bearer_auth(token)).await
+    }
+
+    /// GET `path` until `done` holds (10 s at most): the read side is eventually consistent.
+    pub async fn eventually(
+        &self,
+        path: &str,
+        token: &str,
+        done: impl Fn(StatusCode, &Value) -> bool,
+    ) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let (status, body) = self.get(path, token).await;
+            if done(status, &body) {
+                return body;
+            }
+            assert!(Instant::now() < deadline, "{path} never got there; last {status} {body}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// The `error.code` of an error body.
+pub fn code(body: &Value) -> &str {
+    body["error"]["code"].as_str().unwrap_or_default()
+}

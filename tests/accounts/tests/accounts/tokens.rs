@@ -1,0 +1,99 @@
+//! The authorizer in front of every route but sign-up and login: what it lets through, what it
+//! refuses, and what reaches the functions as the caller.
+
+use crate::{System, LEGACY_ISSUER, LEGACY_PRIVATE_KEY, TOKEN_SECRET};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use huddle_test_support::{on_both_families, Family};
+use jsonwebtoken::{encode, get_current_timestamp, Algorithm, EncodingKey, Header};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+on_both_families!(
+    bad_tokens_are_refused_as_api_gateway_refuses_them,
+    a_legacy_token_speaks_for_the_account_holding_its_subject,
+);
+
+fn signed(claims: &Value, secret: &[u8]) -> String {
+    encode(&Header::new(Algorithm::HS256), claims, &EncodingKey::from_secret(secret)).unwrap()
+}
+
+fn segment(json: &Value) -> String {
+    URL_SAFE_NO_PAD.encode(json.to_string())
+}
+
+async fn bad_tokens_are_refused_as_api_gateway_refuses_them(family: Family) {
+    let system = System::start(family).await;
+    let (id, token) = system.account("ana").await;
+    system.eventually("/v1/me", &token, |status, _| status == StatusCode::OK).await;
+
+    let (status, body) = system.send(system.client.get(system.url("/v1/me"))).await;
+    assert_eq!((status, body), (StatusCode::UNAUTHORIZED, json!({"message": "Unauthorized"})), "no token");
+
+    let now = get_current_timestamp();
+    let claims =
+        |sub: &str, exp: u64| json!({"iss": "huddle", "sub": sub, "username": "ana", "iat": now, "exp": exp});
+    let (head, rest) = token.split_once('.').unwrap();
+    let signature = rest.split_once('.').unwrap().1;
+    let refused = [
+        ("garbage", "not-a-token".to_owned()),
+        ("expired", signed(&claims(&id, now - 120), TOKEN_SECRET)),
+        ("wrong key", signed(&claims(&id, now + 600), b"some other secret of 32 bytes or more")),
+        (
+            "tampered",
+            format!("{head}.{}.{signature}", segment(&claims("acc_01JB8Y3T7Q5ZV1F0C2D3E4G5H6", now + 600))),
+        ),
+        (
+            "alg none",
+            format!(
+                "{}.{}.",
+                segment(&json!({"alg": "none", "typ": "JWT"})),
+                segment(&claims(&id, now + 600))
+            ),
+        ),
+        (
+            "other issuer",
+            signed(
+                &json!({"iss": "elsewhere", "sub": id, "username": "ana", "iat": now, "exp": now + 600}),
+                TOKEN_SECRET,
+            ),
+        ),
+    ];
+    for (what, bad) in refused {
+        let (status, body) = system.get("/v1/me", &bad).await;
+        assert_eq!((status, body), (StatusCode::FORBIDDEN, json!({"message": "Forbidden"})), "{what}");
+    }
+    let (status, _) = system
+        .send(system.client.get(system.url("/v1/me")).header("authorization", format!("Basic {token}")))
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "only bearer tokens");
+
+    // A token we signed ourselves for the same account is as good as the one sign-up gave.
+    let (status, me) = system.get("/v1/me", &signed(&claims(&id, now + 600), TOKEN_SECRET)).await;
+    assert_eq!((status, me["id"].as_str()), (StatusCode::OK, Some(id.as_str())));
+}
+
+async fn a_legacy_token_speaks_for_the_account_holding_its_subject(family: Family) {
+    let system = System::start(family).await;
+    let (id, token) = system.account("ana").await;
+    system.eventually("/v1/me", &token, |status, _| status == StatusCode::OK).await;
+    let key = EncodingKey::from_rsa_pem(LEGACY_PRIVATE_KEY.as_bytes()).unwrap();
+    let now = get_current_timestamp();
+    let legacy = |sub: &str, iss: &str| {
+        encode(
+            &Header::new(Algorithm::RS256),
+            &json!({"iss": iss, "sub": sub, "iat": now, "exp": now + 600}),
+            &key,
+        )
+        .unwrap()
+    };
+
+    let (status, me) = system.get("/v1/me", &legacy("Ana", LEGACY_ISSUER)).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!((me["id"].as_str(), me["username"].as_str()), (Some(id.as_str()), Some("ana")));
+
+    let (status, _) = system.get("/v1/me", &legacy("nobody", LEGACY_ISSUER)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a subject with no account");
+    let (status, _) = system.get("/v1/me", &legacy("ana", "huddle")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "the legacy key cannot sign for Huddle's issuer");
+}
