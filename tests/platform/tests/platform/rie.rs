@@ -22,16 +22,30 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A function of template.yaml and the events/ fixture it is invoked with.
-struct Invocation {
+/// A function of template.yaml and the events/ fixtures it is invoked with.
+pub struct Invocation {
     /// The function's `BuildProperties.Binary` in template.yaml.
     binary: &'static str,
     /// Relative to the workspace root.
-    fixture: &'static str,
+    pub fixtures: &'static [&'static str],
 }
 
-const INVOCATIONS: &[Invocation] =
-    &[Invocation { binary: "fanout", fixture: "events/fanout/stream-insert.json" }];
+pub const INVOCATIONS: &[Invocation] = &[
+    Invocation { binary: "fanout", fixtures: &["events/fanout/stream-insert.json"] },
+    Invocation {
+        binary: "accounts",
+        fixtures: &[
+            "events/accounts/sign-up.json",
+            "events/accounts/log-in.json",
+            "events/accounts/get-me.json",
+            "events/accounts/get-account.json",
+            "events/accounts/get-account-by-username.json",
+            "events/accounts/update-me.json",
+            "events/accounts/erase-me.json",
+        ],
+    },
+    Invocation { binary: "authorizer", fixtures: &["events/authorizer/request.json"] },
+];
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
@@ -62,14 +76,150 @@ async fn every_function_binary_answers_its_fixture_under_the_runtime_interface_e
     let emulator = emulator_path();
     let binaries = build_function_binaries();
     for invocation in INVOCATIONS {
-        let fixture = std::fs::read_to_string(workspace_root().join(invocation.fixture))
-            .unwrap_or_else(|e| panic!("read {}: {e}", invocation.fixture));
-        let fixture: Value = serde_json::from_str(&fixture).expect("fixtures are JSON");
+        let fixtures: Vec<Value> = invocation.fixtures.iter().map(|path| fixture(path)).collect();
+        let bootstrap = &binaries[invocation.binary];
         match invocation.binary {
-            "fanout" => fanout_publishes_every_inserted_event(&emulator, &binaries["fanout"], &fixture).await,
+            "fanout" => fanout_publishes_every_inserted_event(&emulator, bootstrap, &fixtures[0]).await,
+            "accounts" => accounts_roles_answer_their_routes(&emulator, bootstrap, &fixtures).await,
+            "authorizer" => authorizer_admits_valid_tokens_only(&emulator, bootstrap, &fixtures[0]).await,
             other => panic!("no expectations written for `{other}`"),
         }
     }
+}
+
+fn fixture(path: &str) -> Value {
+    let text =
+        std::fs::read_to_string(workspace_root().join(path)).unwrap_or_else(|e| panic!("read {path}: {e}"));
+    serde_json::from_str(&text).expect("fixtures are JSON")
+}
+
+const TOKEN_SECRET: &str = "the RIE test's token secret, at least 32 bytes";
+
+/// An events table and an accounts read table on moto, and the accounts function's
+/// environment for `role`.
+struct AccountsTables {
+    events: String,
+    read: String,
+}
+
+impl AccountsTables {
+    async fn new() -> Self {
+        let client = aws_sdk_dynamodb::Client::new(&moto::sdk_config().await);
+        let tables = Self { events: unique_name("events"), read: unique_name("accounts") };
+        provision::table(&client, &tables.events, false).await.unwrap();
+        provision::table(&client, &tables.read, false).await.unwrap();
+        tables
+    }
+
+    fn env<'a>(&'a self, role: &'a str) -> Vec<(&'a str, &'a str)> {
+        vec![
+            ("ROLE", role),
+            ("EVENTS_TABLE", &self.events),
+            ("READ_TABLE", &self.read),
+            ("TOKEN_SECRET", TOKEN_SECRET),
+            ("EMAIL_LOOKUP_KEY", "the RIE test's email lookup key, 32+ bytes"),
+        ]
+    }
+}
+
+/// `fixture` as the account `account_id` sends it: the authorizer context (and an `{id}` path
+/// parameter) name that account instead of the fixture's placeholder.
+fn as_account(mut fixture: Value, account_id: &str) -> Value {
+    if fixture["requestContext"]["authorizer"]["lambda"].is_object() {
+        fixture["requestContext"]["authorizer"]["lambda"]["account_id"] = json!(account_id);
+    }
+    if fixture["pathParameters"]["id"].is_string() {
+        fixture["pathParameters"]["id"] = json!(account_id);
+        fixture["rawPath"] = json!(format!("/v1/accounts/{account_id}"));
+    }
+    fixture
+}
+
+fn http_body(response: &Value) -> Value {
+    serde_json::from_str(response["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
+}
+
+/// The accounts binary in each role: the command signs up, logs in, edits and erases; the
+/// projector takes the command's events as SQS delivers them; the query reads what it wrote.
+async fn accounts_roles_answer_their_routes(emulator: &Path, bootstrap: &Path, fixtures: &[Value]) {
+    let [sign_up, log_in, get_me, get_account, get_by_username, update_me, erase_me] = fixtures else {
+        panic!("the accounts fixtures, in INVOCATIONS order")
+    };
+    let tables = AccountsTables::new().await;
+    let command = Emulated::start(emulator, bootstrap, &tables.env("command"));
+    let signed_up = command.invoke(sign_up).await;
+    assert_eq!(signed_up["statusCode"], 201, "{signed_up}; log:\n{}", command.log());
+    let account_id = http_body(&signed_up)["account"]["id"].as_str().expect("an account id").to_owned();
+    let logged_in = command.invoke(log_in).await;
+    assert_eq!(logged_in["statusCode"], 200, "{logged_in}");
+    assert_eq!(http_body(&logged_in)["account"]["id"], account_id.as_str());
+
+    let config = moto::sdk_config().await;
+    let events = huddle_eventstore::EventStore::new(std::sync::Arc::new(huddle_aws::DynamoTable::new(
+        aws_sdk_dynamodb::Client::new(&config),
+        tables.events.clone(),
+    )));
+    let stored = events.read_stream(&format!("account#{account_id}"), 1..).await.unwrap();
+    let records: Vec<Value> = stored
+        .iter()
+        .map(|envelope| {
+            json!({
+                "messageId": envelope.event_id.to_string(),
+                "receiptHandle": "fixture",
+                "body": serde_json::to_string(envelope).unwrap(),
+                "attributes": {"ApproximateReceiveCount": "1"},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:accounts",
+                "awsRegion": "us-east-1",
+            })
+        })
+        .collect();
+    let projector = Emulated::start(emulator, bootstrap, &tables.env("projector"));
+    let projected = projector.invoke(&json!({ "Records": records })).await;
+    assert_eq!(projected, json!({"batchItemFailures": []}), "log:\n{}", projector.log());
+
+    let query = Emulated::start(emulator, bootstrap, &tables.env("query"));
+    let me = query.invoke(&as_account(get_me.clone(), &account_id)).await;
+    assert_eq!(
+        (me["statusCode"].as_u64(), http_body(&me)["email"].as_str()),
+        (Some(200), Some("ana@example.com"))
+    );
+    for public in [get_account, get_by_username] {
+        let profile = query.invoke(&as_account(public.clone(), &account_id)).await;
+        assert_eq!(profile["statusCode"], 200, "{profile}");
+        assert_eq!(http_body(&profile)["id"], account_id.as_str());
+        assert!(http_body(&profile).get("email").is_none(), "public profiles hold no email");
+    }
+
+    let updated = command.invoke(&as_account(update_me.clone(), &account_id)).await;
+    assert_eq!(updated["statusCode"], 200, "{updated}");
+    assert_eq!(http_body(&updated)["interests"], json!(["running", "jazz"]));
+    let erased = command.invoke(&as_account(erase_me.clone(), &account_id)).await;
+    assert_eq!(erased["statusCode"], 204, "{erased}");
+    assert!(events.subject_key(&account_id).await.unwrap().is_none(), "the erasure shredded the key");
+}
+
+/// The authorizer turns a valid token into the caller's context and refuses the fixture's own,
+/// long-expired token.
+async fn authorizer_admits_valid_tokens_only(emulator: &Path, bootstrap: &Path, fixture: &Value) {
+    let tables = AccountsTables::new().await;
+    let authorizer = Emulated::start(emulator, bootstrap, &tables.env("authorizer"));
+    let refused = authorizer.invoke(fixture).await;
+    assert_eq!(refused["isAuthorized"], false, "{refused}; log:\n{}", authorizer.log());
+
+    let issuer = huddle_accounts::tokens::TokenIssuer::new(TOKEN_SECRET.as_bytes(), Duration::from_secs(600));
+    let token = issuer.issue("acc_01JB8Y3T7Q5ZV1F0C2D3E4G5H6", "ana").token;
+    let mut valid = fixture.clone();
+    valid["identitySource"] = json!([format!("Bearer {token}")]);
+    valid["headers"]["authorization"] = json!(format!("Bearer {token}"));
+    let admitted = authorizer.invoke(&valid).await;
+    assert_eq!(
+        admitted,
+        json!({"isAuthorized": true, "context": {"account_id": "acc_01JB8Y3T7Q5ZV1F0C2D3E4G5H6", "username": "ana"}}),
+        "log:\n{}",
+        authorizer.log()
+    );
 }
 
 /// The fan-out reports no failure and every event of the fixture reaches a queue subscribed to

@@ -1,0 +1,8 @@
+//! The accounts Lambda: one binary for the command, query and projector roles (`ROLE`).
+
+use huddle_accounts::{AccountsDomain, AccountsSettings};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    huddle_lambda::run_role(AccountsDomain::new(AccountsSettings::from_env()?)).await
+}

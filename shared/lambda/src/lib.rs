@@ -1,0 +1,66 @@
+//! A domain's roles as Lambda functions. `main` builds the domain from its settings and calls
+//! [`run_role`] (the role comes from `ROLE`) or [`run_authorizer`]; this crate builds the one
+//! `SdkConfig`, the ports from the environment, and runs the role's handler. Nothing here does
+//! I/O before the first event.
+//!
+//! Environment: `ROLE` (`command`, `query` or `projector`), `EVENTS_TABLE`, `READ_TABLE`, and
+//! `CURSOR_SECRET` for roles that page (a per-process secret otherwise).
+
+use aws_lambda_events::sqs::SqsEvent;
+use huddle_delivery::Projector;
+use huddle_domain::{Domain, DomainPorts};
+use huddle_eventstore::EventStore;
+use huddle_http::CursorCodec;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use std::sync::Arc;
+
+fn variable(name: &str) -> Result<String, Error> {
+    std::env::var(name)
+        .ok()
+        .filter(|value| !value.is_empty())
+        .ok_or_else(|| format!("{name} is not set").into())
+}
+
+async fn ports() -> Result<DomainPorts, Error> {
+    let config = huddle_aws::sdk_config(None).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let events = huddle_aws::DynamoTable::new(dynamodb.clone(), variable("EVENTS_TABLE")?);
+    let read_model = huddle_aws::DynamoTable::new(dynamodb, variable("READ_TABLE")?);
+    let cursor_secret = match variable("CURSOR_SECRET") {
+        Ok(secret) => secret.into_bytes(),
+        Err(_) => ulid::Ulid::new().to_bytes().to_vec(),
+    };
+    Ok(DomainPorts {
+        events: EventStore::new(Arc::new(events)),
+        read_model: Arc::new(read_model),
+        cursors: CursorCodec::new(&cursor_secret),
+    })
+}
+
+/// Serve the role `ROLE` names: the command or query HTTP function, or the projector.
+pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
+    huddle_http::init_logging();
+    let role = variable("ROLE")?;
+    let ports = ports().await?;
+    match role.as_str() {
+        "command" => huddle_http::run_lambda(domain.command(&ports)).await,
+        "query" => huddle_http::run_lambda(domain.query(&ports)).await,
+        "projector" => {
+            let projector =
+                Projector::new(domain.projection(&ports), ports.read_model.clone(), ports.events.clone());
+            lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async {
+                Ok::<_, std::convert::Infallible>(projector.handle(event.payload).await)
+            }))
+            .await
+        }
+        other => Err(format!("ROLE must be command, query or projector, not {other}").into()),
+    }
+}
+
+/// Serve the domain's HttpApi authorizer.
+pub async fn run_authorizer(domain: impl Domain) -> Result<(), Error> {
+    huddle_http::init_logging();
+    let ports = ports().await?;
+    let authorizer = domain.authorizer(&ports).ok_or("this domain has no authorizer")?;
+    huddle_http::run_authorizer(authorizer).await
+}
