@@ -1,4 +1,4 @@
-//! The accounts Lambda: one binary for the command, query and projector roles (`ROLE`).
+//! The accounts Lambda: one binary for the command, query and projector roles (`HUDDLE_ROLE`).
 
 use huddle_accounts::{AccountsDomain, AccountsSettings};
 

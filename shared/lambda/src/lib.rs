@@ -1,9 +1,9 @@
 //! A domain's roles as Lambda functions. `main` builds the domain from its settings and calls
-//! [`run_role`] (the role comes from `ROLE`) or [`run_authorizer`]; this crate builds the one
+//! [`run_role`] (the role comes from `HUDDLE_ROLE`) or [`run_authorizer`]; this crate builds the one
 //! `SdkConfig`, the ports from the environment, and runs the role's handler. Nothing here does
 //! I/O before the first event.
 //!
-//! Environment: `ROLE` (`command`, `query` or `projector`), `EVENTS_TABLE`, `READ_TABLE`, and
+//! Environment: `HUDDLE_ROLE` (`command`, `query` or `projector`), `EVENTS_TABLE`, `READ_TABLE`, and
 //! `CURSOR_SECRET` for roles that page (a per-process secret otherwise).
 
 use aws_lambda_events::sqs::SqsEvent;
@@ -37,10 +37,10 @@ async fn ports() -> Result<DomainPorts, Error> {
     })
 }
 
-/// Serve the role `ROLE` names: the command or query HTTP function, or the projector.
+/// Serve the role `HUDDLE_ROLE` names: the command or query HTTP function, or the projector.
 pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
     huddle_http::init_logging();
-    let role = variable("ROLE")?;
+    let role = variable("HUDDLE_ROLE")?;
     let ports = ports().await?;
     match role.as_str() {
         "command" => huddle_http::run_lambda(domain.command(&ports)).await,
@@ -53,7 +53,7 @@ pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
             }))
             .await
         }
-        other => Err(format!("ROLE must be command, query or projector, not {other}").into()),
+        other => Err(format!("HUDDLE_ROLE must be command, query or projector, not {other}").into()),
     }
 }
 

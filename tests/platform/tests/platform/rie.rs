@@ -113,7 +113,7 @@ impl AccountsTables {
 
     fn env<'a>(&'a self, role: &'a str) -> Vec<(&'a str, &'a str)> {
         vec![
-            ("ROLE", role),
+            ("HUDDLE_ROLE", role),
             ("EVENTS_TABLE", &self.events),
             ("READ_TABLE", &self.read),
             ("TOKEN_SECRET", TOKEN_SECRET),
