@@ -1,0 +1,130 @@
+//! Accounts benchmarks (a bench binary, not a timed test), release build, embedded runner on a
+//! file-backed store as `huddle serve` runs:
+//!
+//! * argon2id's own cost at the parameters the command uses (hash, verify);
+//! * sign-up and login latency over HTTP, which argon2id dominates;
+//! * profile query latency over HTTP (`GET /v1/accounts/{id}`, through the authorizer).
+//!
+//! Run: `cargo bench -p huddle-accounts-tests --bench accounts`
+
+use huddle_accounts::passwords::{PasswordCost, Passwords};
+use huddle_accounts::{AccountsDomain, AccountsSettings};
+use huddle_runner::{Settings, Storage};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[tokio::main]
+async fn main() {
+    password_cost(20).await;
+    http_latency(50, 1_000).await;
+}
+
+/// "p50 … ms, p90 …, p99 …, max …" of `samples`.
+fn summary(mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
+    format!("p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms", at(0.5), at(0.9), at(0.99), at(1.0))
+}
+
+async fn password_cost(samples: usize) {
+    let cost = PasswordCost::default();
+    let passwords = Passwords::new(cost);
+    let mut hashing = Vec::new();
+    let mut hash = String::new();
+    for _ in 0..samples {
+        let started = Instant::now();
+        hash = passwords.hash("correct horse battery".into()).await.unwrap();
+        hashing.push(started.elapsed());
+    }
+    let mut verifying = Vec::new();
+    for _ in 0..samples {
+        let started = Instant::now();
+        assert!(passwords.verify("correct horse battery".into(), Some(hash.clone())).await);
+        verifying.push(started.elapsed());
+    }
+    println!(
+        "argon2id m={} KiB t={} p={}: hash {}; verify {}",
+        cost.memory_kib,
+        cost.iterations,
+        cost.parallelism,
+        summary(hashing),
+        summary(verifying)
+    );
+}
+
+async fn http_latency(accounts: usize, queries: usize) {
+    let folder = std::env::temp_dir().join(format!("huddle-bench-{}", ulid::Ulid::new()));
+    let settings = AccountsSettings::new(
+        b"the accounts bench's token secret, 32+ bytes",
+        b"the bench's email lookup key, 32+ bytes",
+    );
+    let system = huddle_runner::start(
+        Settings::new(Storage::Folder(folder.clone()), 0),
+        vec![Arc::new(AccountsDomain::new(settings))],
+    )
+    .await
+    .unwrap();
+    let client = Client::new();
+    let url = |path: &str| format!("{}{path}", system.url());
+    let post = |path: &str, body: Value| {
+        let request = client.post(url(path)).json(&body);
+        async move {
+            let started = Instant::now();
+            let response = request.send().await.unwrap();
+            let status = response.status();
+            let body: Value = response.json().await.unwrap();
+            (started.elapsed(), status, body)
+        }
+    };
+
+    let (mut sign_ups, mut logins, mut ids, mut tokens) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for n in 0..accounts {
+        let body = json!({"username": format!("user{n}"), "email": format!("user{n}@example.com"), "password": "correct horse battery"});
+        let (elapsed, status, body) = post("/v1/accounts", body).await;
+        assert_eq!(status, StatusCode::CREATED);
+        sign_ups.push(elapsed);
+        ids.push(body["account"]["id"].as_str().unwrap().to_owned());
+        let (elapsed, status, body) =
+            post("/v1/sessions", json!({"login": format!("user{n}"), "password": "correct horse battery"}))
+                .await;
+        assert_eq!(status, StatusCode::OK);
+        logins.push(elapsed);
+        tokens.push(body["token"].as_str().unwrap().to_owned());
+    }
+    println!("sign-up over HTTP ({accounts} sequential): {}", summary(sign_ups));
+    println!("login over HTTP ({accounts} sequential): {}", summary(logins));
+
+    // Wait until every profile is projected, then time the reads.
+    for id in &ids {
+        while client
+            .get(url(&format!("/v1/accounts/{id}")))
+            .bearer_auth(&tokens[0])
+            .send()
+            .await
+            .unwrap()
+            .status()
+            != StatusCode::OK
+        {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+    let mut reads = Vec::new();
+    for n in 0..queries {
+        let request = client
+            .get(url(&format!("/v1/accounts/{}", ids[n % ids.len()])))
+            .bearer_auth(&tokens[n % tokens.len()]);
+        let started = Instant::now();
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+        response.bytes().await.unwrap();
+        reads.push(started.elapsed());
+    }
+    println!(
+        "GET /v1/accounts/{{id}} over HTTP ({queries} sequential, authorizer included): {}",
+        summary(reads)
+    );
+    system.shutdown().await;
+    std::fs::remove_dir_all(folder).unwrap();
+}
