@@ -216,7 +216,9 @@ impl AccountsCommand {
             validation::profile_changes(json_body::<ProfilePatch>(request)?).map_err(ApiError::validation)?;
         let metadata =
             Metadata::new(correlation_id(request)).actor(&caller.account_id).caused_by(&request_id);
-        for attempt in 1..=MAX_ATTEMPTS {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             let loaded = self.load(&caller.account_id, &request_id).await?;
             let updates = decide(&loaded.account, AccountCommand::UpdateProfile(changes.clone()))
                 .map_err(account_error)?;
@@ -248,7 +250,6 @@ impl AccountsCommand {
                 Err(error) => return Err(ApiError::from_append(error, &request_id)),
             }
         }
-        unreachable!("the last attempt returns")
     }
 
     /// Erasure: the account's erasure, the release of its username and email address, and the
@@ -260,7 +261,9 @@ impl AccountsCommand {
         let metadata = Metadata::new(correlation_id(request)).actor(&account_id).caused_by(&request_id);
         let no_content =
             || Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("a response");
-        for attempt in 1..=MAX_ATTEMPTS {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             let loaded = self.load(&account_id, &request_id).await?;
             let erasure = decide(&loaded.account, AccountCommand::Erase).map_err(account_error)?;
             if erasure.is_empty() {
@@ -291,7 +294,6 @@ impl AccountsCommand {
                 Err(error) => return Err(ApiError::from_append(error, &request_id)),
             }
         }
-        unreachable!("the last attempt returns")
     }
 
     fn signed_in(
