@@ -2,7 +2,7 @@
 //! the caller from (`account_id`, `username`). Tokens of erased accounts are refused, and a
 //! legacy token's subject is mapped to the account holding that username.
 
-use crate::read_model::{account_named, is_erased, profile};
+use crate::read_model::{account_named, is_erased};
 use crate::tokens::{Bearer, TokenVerifier};
 use crate::validation;
 use async_trait::async_trait;
@@ -35,9 +35,9 @@ impl JwtAuthorizer {
             }
             Some(Bearer::Legacy { subject }) => {
                 let Ok(username) = validation::username(&subject) else { return Ok(None) };
-                let Some(account_id) = account_named(table, &username).await? else { return Ok(None) };
-                let known = profile(table, &account_id).await?.is_some();
-                Ok(known.then_some((account_id, username)))
+                // The name's holder item leaves in the erasure's transaction, so a found holder
+                // is a live account.
+                Ok(account_named(table, &username).await?.map(|account_id| (account_id, username)))
             }
         }
     }

@@ -27,8 +27,6 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokens::{LegacyIssuer, TokenIssuer, TokenVerifier};
 
-pub use command::EmailLookup;
-
 /// How long a token is valid unless `TOKEN_LIFETIME_SECONDS` says otherwise.
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 /// The shortest secret accepted for signing tokens or keying email lookups (HS256's key size).
@@ -153,7 +151,7 @@ impl Domain for AccountsDomain {
             events: ports.events.clone(),
             passwords: Passwords::new(self.settings.password_cost),
             tokens: TokenIssuer::new(self.settings.token_secret(), self.settings.token_lifetime),
-            email_lookup: EmailLookup::new(lookup_key),
+            email_lookup: command::EmailLookup::new(lookup_key),
         })
     }
 

@@ -1,11 +1,12 @@
 //! The projector role: account events into the read table (see `read_model`).
 
+use crate::account::{evolve, Account};
 use crate::read_model::{item, profile, profile_key, tombstone_key, username_key};
-use crate::views::{PrivateProfile, PublicProfile};
+use crate::views::PrivateProfile;
 use async_trait::async_trait;
 use huddle_catalog::accounts::{account_of_stream, AccountEvent};
 use huddle_delivery::{Projection, ProjectionError};
-use huddle_eventstore::{decode_personal, Envelope, EventStore};
+use huddle_eventstore::{decode_personal, sealed_subject, Envelope, EventStore};
 use huddle_ports::{Condition, Table, TransactWrite};
 use serde_json::json;
 
@@ -28,7 +29,10 @@ impl Projection for AccountsProjection {
     ) -> Result<Vec<TransactWrite>, ProjectionError> {
         let account_id = account_of_stream(&event.stream)
             .ok_or_else(|| ProjectionError::Invalid(format!("{} is not an account stream", event.stream)))?;
-        let key = self.events.subject_key(account_id).await?;
+        let key = match sealed_subject(event) {
+            Some(subject) => self.events.subject_key(subject).await?,
+            None => None,
+        };
         let opened = decode_personal::<AccountEvent>(event, key.as_ref())
             .map_err(|e| ProjectionError::Invalid(e.to_string()))?;
         let Some(opened) = opened else { return Ok(vec![]) };
@@ -36,20 +40,13 @@ impl Projection for AccountsProjection {
             item(&profile_key(account_id), serde_json::to_value(view).expect("profiles serialize"))
         };
         Ok(match opened {
-            AccountEvent::AccountRegistered { username, email, display_name, .. } => {
-                let view = PrivateProfile {
-                    public: PublicProfile {
-                        id: account_id.to_owned(),
-                        username: username.clone(),
-                        display_name,
-                        bio: None,
-                        avatar_media_id: None,
-                        interests: Vec::new(),
-                        created_at: event.occurred_at,
-                    },
-                    email,
+            registered @ AccountEvent::AccountRegistered { .. } => {
+                let Account::Active(account) = evolve(Account::Missing, &registered) else {
+                    unreachable!("a registration makes an active account")
                 };
-                let holder = item(&username_key(&username, account_id), json!({ "account_id": account_id }));
+                let view = PrivateProfile::of(account_id, &account, event.occurred_at);
+                let holder =
+                    item(&username_key(&account.username, account_id), json!({ "account_id": account_id }));
                 vec![put(as_item(&view)), put(holder)]
             }
             AccountEvent::ProfileUpdated { display_name, bio, avatar_media_id, interests } => {

@@ -149,29 +149,29 @@ async fn a_failed_login_says_the_same_for_an_unknown_user_and_a_wrong_password(f
     assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "malformed_json"));
 }
 
+/// How many of `results` won, and how many lost with 409 `code`.
+fn tally(results: &[(StatusCode, Value)], code_of_losers: &str) -> (usize, usize) {
+    let winners = results.iter().filter(|(status, _)| *status == StatusCode::CREATED).count();
+    let losers = results
+        .iter()
+        .filter(|(status, body)| *status == StatusCode::CONFLICT && code(body) == code_of_losers)
+        .count();
+    (winners, losers)
+}
+
 async fn concurrent_sign_ups_for_one_username_have_exactly_one_winner(family: Family) {
     let system = System::start(family).await;
     let emails: Vec<String> = (0..8).map(|n| format!("p{n}@example.com")).collect();
     let attempts = emails.iter().map(|email| system.sign_up("popular", email, "correct horse"));
     let results = join_all(attempts).await;
-    let winners = results.iter().filter(|(status, _)| *status == StatusCode::CREATED).count();
-    let taken = results
-        .iter()
-        .filter(|(status, body)| *status == StatusCode::CONFLICT && code(body) == "username_taken")
-        .count();
-    assert_eq!((winners, taken), (1, 7), "{results:?}");
+    assert_eq!(tally(&results, "username_taken"), (1, 7), "{results:?}");
     assert_eq!(system.running.events.head(&username_stream("popular")).await.unwrap(), 1);
 
     // The same race on one email address with different usernames.
     let names: Vec<String> = (0..8).map(|n| format!("user{n}")).collect();
     let attempts = names.iter().map(|name| system.sign_up(name, "shared@example.com", "correct horse"));
     let results = join_all(attempts).await;
-    let winners = results.iter().filter(|(status, _)| *status == StatusCode::CREATED).count();
-    let taken = results
-        .iter()
-        .filter(|(status, body)| *status == StatusCode::CONFLICT && code(body) == "email_taken")
-        .count();
-    assert_eq!((winners, taken), (1, 7), "{results:?}");
+    assert_eq!(tally(&results, "email_taken"), (1, 7), "{results:?}");
 }
 
 async fn a_repeated_sign_up_with_its_idempotency_key_answers_with_the_same_account(family: Family) {
