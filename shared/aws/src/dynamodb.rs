@@ -9,7 +9,9 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_dynamodb::Client;
 use huddle_ports::table::validate_transaction;
-use huddle_ports::{Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite};
+use huddle_ports::{
+    Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite, EXPIRES_AT,
+};
 use std::collections::HashMap;
 
 type Attributes = HashMap<String, AttributeValue>;
@@ -72,6 +74,11 @@ fn condition_expression(condition: &Condition) -> Result<Option<Expression>, Tab
             names: HashMap::from([("#cond".into(), name.clone())]),
             values: HashMap::from([(":cond".into(), to_value(value)?)]),
         }),
+        Condition::AbsentOrExpired { name, now } => Some(Expression {
+            text: "attribute_not_exists(pk) OR #cond < :cond".into(),
+            names: HashMap::from([("#cond".into(), name.clone())]),
+            values: HashMap::from([(":cond".into(), AttributeValue::N(now.to_string()))]),
+        }),
     })
 }
 
@@ -106,6 +113,37 @@ fn transaction_error(error: SdkError<TransactWriteItemsError>) -> TableError {
 }
 
 impl DynamoTable {
+    /// `ADD` to a number attribute; with `expires_at`, a new item also gets its expiry.
+    async fn update_add(
+        &self,
+        key: &Key,
+        attribute: &str,
+        delta: i64,
+        expires_at: Option<i64>,
+    ) -> Result<i64, TableError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .set_key(Some(key_attributes(key)))
+            .expression_attribute_names("#attr", attribute)
+            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
+            .return_values(ReturnValue::UpdatedNew);
+        update = match expires_at {
+            None => update.update_expression("ADD #attr :delta"),
+            Some(expires_at) => update
+                .update_expression("ADD #attr :delta SET #exp = if_not_exists(#exp, :exp)")
+                .expression_attribute_names("#exp", EXPIRES_AT)
+                .expression_attribute_values(":exp", AttributeValue::N(expires_at.to_string())),
+        };
+        let output = update.send().await.map_err(service_error)?;
+        output
+            .attributes
+            .and_then(|mut attributes| attributes.remove(attribute))
+            .and_then(|value| value.as_n().ok().and_then(|n| n.parse().ok()))
+            .ok_or_else(|| TableError::Unavailable("ADD returned no number".into()))
+    }
+
     fn transact_item(&self, write: &TransactWrite) -> Result<TransactWriteItem, TableError> {
         let built = |e: aws_sdk_dynamodb::error::BuildError| TableError::Invalid(e.to_string());
         Ok(match write {
@@ -289,23 +327,17 @@ impl Table for DynamoTable {
     }
 
     async fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError> {
-        let output = self
-            .client
-            .update_item()
-            .table_name(&self.name)
-            .set_key(Some(key_attributes(key)))
-            .update_expression("ADD #attr :delta")
-            .expression_attribute_names("#attr", attribute)
-            .expression_attribute_values(":delta", AttributeValue::N(delta.to_string()))
-            .return_values(ReturnValue::UpdatedNew)
-            .send()
-            .await
-            .map_err(service_error)?;
-        output
-            .attributes
-            .and_then(|mut attributes| attributes.remove(attribute))
-            .and_then(|value| value.as_n().ok().and_then(|n| n.parse().ok()))
-            .ok_or_else(|| TableError::Unavailable("ADD returned no number".into()))
+        self.update_add(key, attribute, delta, None).await
+    }
+
+    async fn add_expiring(
+        &self,
+        key: &Key,
+        attribute: &str,
+        delta: i64,
+        expires_at: i64,
+    ) -> Result<i64, TableError> {
+        self.update_add(key, attribute, delta, Some(expires_at)).await
     }
 
     async fn transact(&self, writes: Vec<TransactWrite>) -> Result<(), TableError> {

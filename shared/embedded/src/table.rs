@@ -5,7 +5,9 @@ use crate::Database;
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{EventRecord, StreamRecord, StreamViewType};
 use huddle_ports::table::validate_transaction;
-use huddle_ports::{Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite};
+use huddle_ports::{
+    Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite, EXPIRES_AT,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
@@ -105,13 +107,22 @@ impl Tx<'_> {
         }
     }
 
-    fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError> {
+    fn add(
+        &self,
+        key: &Key,
+        attribute: &str,
+        delta: i64,
+        expires_at: Option<i64>,
+    ) -> Result<i64, TableError> {
         let current = self.get(key)?;
         let existed = current.is_some();
         let mut item = current.unwrap_or_else(|| {
             let mut fresh = Item::new();
             fresh.insert("pk".into(), key.pk.clone().into());
             fresh.insert("sk".into(), key.sk.clone().into());
+            if let Some(expires_at) = expires_at {
+                fresh.insert(EXPIRES_AT.into(), expires_at.into());
+            }
             fresh
         });
         let old = match item.get(attribute) {
@@ -133,7 +144,7 @@ impl Tx<'_> {
         match write {
             TransactWrite::Put { item, .. } => self.write(&key_of(item)?, item, current.is_some()),
             TransactWrite::Delete { key, .. } => self.remove(key),
-            TransactWrite::Add { key, attribute, delta } => self.add(key, attribute, *delta).map(drop),
+            TransactWrite::Add { key, attribute, delta } => self.add(key, attribute, *delta, None).map(drop),
             TransactWrite::Check { .. } => Ok(()),
         }
     }
@@ -228,7 +239,17 @@ impl Table for SqliteTable {
     }
 
     async fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError> {
-        self.with_tx(|tx| tx.add(key, attribute, delta))
+        self.with_tx(|tx| tx.add(key, attribute, delta, None))
+    }
+
+    async fn add_expiring(
+        &self,
+        key: &Key,
+        attribute: &str,
+        delta: i64,
+        expires_at: i64,
+    ) -> Result<i64, TableError> {
+        self.with_tx(|tx| tx.add(key, attribute, delta, Some(expires_at)))
     }
 
     async fn transact(&self, writes: Vec<TransactWrite>) -> Result<(), TableError> {

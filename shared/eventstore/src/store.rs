@@ -2,7 +2,9 @@ use crate::envelope::{version_sk, KIND_EVENT};
 use crate::personal::{is_key_stream, key_of};
 use crate::{Envelope, KeyChange, Metadata, NewEvent, SubjectKey};
 use huddle_ports::table::MAX_TRANSACT_WRITES;
-use huddle_ports::{Condition, Item, Key, Query, SkRange, Table, TableError, TransactWrite};
+use huddle_ports::{
+    is_expired, Condition, Item, Key, Query, SkRange, Table, TableError, TransactWrite, EXPIRES_AT,
+};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -184,13 +186,17 @@ impl EventStore {
                 }
                 Err(other) => return Err(other.into()),
             };
+            // Whichever condition failed first, a twin of this request may have committed with
+            // the same key (its events make ours conflict before our record does): then the
+            // answer is its result, not a conflict.
+            if let Some(key) = &idempotency {
+                if let Some(first) = self.previous_append(&key.key).await? {
+                    return Ok(first);
+                }
+            }
             match failed_role {
                 Some(Role::Idempotency) => {
-                    let key = &idempotency.as_ref().expect("an idempotency write").key;
-                    return self
-                        .previous_append(key)
-                        .await?
-                        .ok_or_else(|| AppendError::Unavailable("idempotency record vanished".into()));
+                    return Err(AppendError::Unavailable("idempotency record vanished".into()));
                 }
                 Some(Role::SubjectKey(i)) => {
                     let subject = match &keys[*i] {
@@ -280,20 +286,22 @@ impl EventStore {
                 "kind": "idempotency",
                 "streams": committed,
                 "receipt": key.receipt,
-                "expires_at": expires_at,
+                EXPIRES_AT: expires_at,
             });
             let Value::Object(item) = record else { unreachable!("a JSON object") };
-            transaction.push(TransactWrite::Put { item, condition: Condition::NotExists });
+            let condition = Condition::AbsentOrExpired { name: EXPIRES_AT.into(), now: now.unix_timestamp() };
+            transaction.push(TransactWrite::Put { item, condition });
             roles.push(Role::Idempotency);
         }
         Ok(Prepared { transaction, roles, committed })
     }
 
-    /// What the append with idempotency `key` committed, if one did (`replayed` is true).
+    /// What the append with idempotency `key` committed, if one did (`replayed` is true). A
+    /// record past its `expires_at` is absent, whether or not TTL has deleted it yet.
     pub async fn previous_append(&self, key: &str) -> Result<Option<Appended>, AppendError> {
-        let Some(record) =
-            self.table.get(&Key::new(format!("{IDEMPOTENCY_PREFIX}{key}"), "idempotency")).await?
-        else {
+        let record = self.table.get(&Key::new(format!("{IDEMPOTENCY_PREFIX}{key}"), "idempotency")).await?;
+        let now = OffsetDateTime::now_utc().unix_timestamp();
+        let Some(record) = record.filter(|record| !is_expired(record, EXPIRES_AT, now)) else {
             return Ok(None);
         };
         let streams = serde_json::from_value(record.get("streams").cloned().unwrap_or_default())
@@ -328,8 +336,13 @@ impl EventStore {
 
     /// The stream's current version (0 when it does not exist).
     pub async fn head(&self, stream: &str) -> Result<u64, AppendError> {
+        Ok(self.last_event(stream).await?.map_or(0, |event| event.version))
+    }
+
+    /// The stream's latest event, in one read: for streams whose last event is their state.
+    pub async fn last_event(&self, stream: &str) -> Result<Option<Envelope>, AppendError> {
         let page = self.table.query(&Query::new(stream).backward().limit(1)).await?;
-        Ok(page.items.first().and_then(|item| item.get("version")).and_then(Value::as_u64).unwrap_or(0))
+        page.items.first().map(decode_item).transpose()
     }
 
     /// The stream's events whose versions fall in `versions`, in order.

@@ -15,7 +15,10 @@ pub use blobs::{validate_key, BlobError, BlobMeta, Blobs, PresignedUpload, MAX_U
 pub use filter_policy::{FilterPolicy, FilterPolicyError};
 pub use push::{validate_payload, DeviceEndpoint, Platform, Push, PushError};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
-pub use table::{Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite};
+pub use table::{
+    is_expired, Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite,
+    EXPIRES_AT,
+};
 pub use topic::{PublishFailure, Topic, TopicError, TopicMessage};
 
 /// Message attributes as SNS and SQS carry them (string-typed attributes only).

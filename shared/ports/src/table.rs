@@ -36,6 +36,11 @@ pub enum Condition {
     NotExists,
     /// An item exists under the key and its attribute equals the value.
     AttributeEquals { name: String, value: Value },
+    /// No item is stored under the key, or the stored one has expired: its number attribute
+    /// `name` (a Unix time in seconds, as DynamoDB's TTL reads it) is below `now`. TTL deletes
+    /// expired items only eventually, so records that expire are checked by their time, never
+    /// by their presence.
+    AbsentOrExpired { name: String, now: i64 },
 }
 
 impl Condition {
@@ -51,8 +56,20 @@ impl Condition {
             Condition::AttributeEquals { name, value } => {
                 current.and_then(|item| item.get(name)) == Some(value)
             }
+            Condition::AbsentOrExpired { name, now } => {
+                current.is_none_or(|item| is_expired(item, name, *now))
+            }
         }
     }
+}
+
+/// The attribute DynamoDB's TTL deletes items by (Unix seconds), on every table that expires items.
+pub const EXPIRES_AT: &str = "expires_at";
+
+/// Whether `item`'s expiry attribute `name` (Unix seconds) is below `now`; an item without one
+/// never expires.
+pub fn is_expired(item: &Item, name: &str, now: i64) -> bool {
+    item.get(name).and_then(Value::as_i64).is_some_and(|expires_at| expires_at < now)
 }
 
 /// Which sort keys a query visits (always within one partition key).
@@ -177,6 +194,15 @@ pub trait Table: Send + Sync {
     async fn scan(&self, after: Option<&Key>, limit: usize) -> Result<Page, TableError>;
     /// Atomically add `delta` to a number attribute and return the new value.
     async fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError>;
+    /// [`add`](Table::add) to an item that expires: a new item gets [`EXPIRES_AT`] (Unix seconds),
+    /// an existing one keeps its own.
+    async fn add_expiring(
+        &self,
+        key: &Key,
+        attribute: &str,
+        delta: i64,
+        expires_at: i64,
+    ) -> Result<i64, TableError>;
     /// Apply every write or none; no two writes may touch the same key.
     async fn transact(&self, writes: Vec<TransactWrite>) -> Result<(), TableError>;
 }

@@ -2,9 +2,11 @@ use huddle_eventstore::{
     decode, decode_personal, encode, encode_personal, AppendError, EventSchema, EventStore, ExpectedVersion,
     Idempotency, KeyChange, Metadata, NewEvent, StreamWrite, SubjectKey, MAX_EVENT_BYTES,
 };
+use huddle_ports::{Condition, Item, Key, Page, Query, Table, TableError, TransactWrite, EXPIRES_AT};
 use huddle_test_support::{on_both_families, Family};
 use serde_json::json;
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 
 fn event(n: u64) -> NewEvent {
     NewEvent { event_type: "Noted".into(), schema_version: 1, payload: json!({"n": n}) }
@@ -310,4 +312,94 @@ async fn old_schema_versions_upcast_on_decode() {
             ProfileEvent::Cleared
         ]
     );
+}
+
+on_both_families!(
+    an_expired_idempotency_record_counts_as_absent_whatever_ttl_has_swept,
+    a_twin_that_committed_first_answers_whichever_condition_failed,
+);
+
+async fn an_expired_idempotency_record_counts_as_absent_whatever_ttl_has_swept(family: Family) {
+    let table = family.backend().await.table(true).await;
+    let store = EventStore::new(table.clone());
+    let key = || Some(Idempotency { key: "acc_1:req-exp".into(), receipt: Some(json!({"status": 201})) });
+    let record_key = Key::new("idempotency#acc_1:req-exp", "idempotency");
+    let before = time::OffsetDateTime::now_utc().unix_timestamp();
+    store.append("note#exp", ExpectedVersion::Any, vec![event(1)], &meta(), key()).await.unwrap();
+    let record = table.get(&record_key).await.unwrap().expect("the record is stored");
+    let expires_at = record[EXPIRES_AT].as_i64().unwrap();
+    let day = 24 * 60 * 60;
+    assert!((before + day..=before + day + 5).contains(&expires_at), "24 h after its write: {expires_at}");
+
+    // Past its expiry but not yet swept by TTL (which takes up to days on DynamoDB).
+    let mut expired = record.clone();
+    expired.insert(EXPIRES_AT.into(), json!(before - 1));
+    table.put(expired, Condition::Always).await.unwrap();
+    assert!(store.previous_append("acc_1:req-exp").await.unwrap().is_none(), "expired is absent");
+    let again = store.append("note#exp", ExpectedVersion::Any, vec![event(2)], &meta(), key()).await.unwrap();
+    assert!(!again.replayed, "the key is free again");
+    assert_eq!(store.head("note#exp").await.unwrap(), 2);
+    let renewed = table.get(&record_key).await.unwrap().unwrap();
+    assert!(renewed[EXPIRES_AT].as_i64().unwrap() >= before + day, "the new record has a fresh expiry");
+}
+
+/// Hides each idempotency record from its first read: the window in which a twin request
+/// commits between our look for the record and our own transaction.
+struct LateRecords {
+    table: Arc<dyn Table>,
+    seen: Mutex<HashSet<Key>>,
+}
+
+#[async_trait::async_trait]
+impl Table for LateRecords {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        if key.pk.starts_with("idempotency#") && self.seen.lock().unwrap().insert(key.clone()) {
+            return Ok(None);
+        }
+        self.table.get(key).await
+    }
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        self.table.put(item, condition).await
+    }
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), TableError> {
+        self.table.delete(key, condition).await
+    }
+    async fn query(&self, query: &Query) -> Result<Page, TableError> {
+        self.table.query(query).await
+    }
+    async fn scan(&self, after: Option<&Key>, limit: usize) -> Result<Page, TableError> {
+        self.table.scan(after, limit).await
+    }
+    async fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError> {
+        self.table.add(key, attribute, delta).await
+    }
+    async fn add_expiring(
+        &self,
+        key: &Key,
+        attribute: &str,
+        delta: i64,
+        expires_at: i64,
+    ) -> Result<i64, TableError> {
+        self.table.add_expiring(key, attribute, delta, expires_at).await
+    }
+    async fn transact(&self, writes: Vec<TransactWrite>) -> Result<(), TableError> {
+        self.table.transact(writes).await
+    }
+}
+
+async fn a_twin_that_committed_first_answers_whichever_condition_failed(family: Family) {
+    let table = family.backend().await.table(true).await;
+    let store = EventStore::new(table.clone());
+    let key = || Some(Idempotency { key: "acc_1:req-twin".into(), receipt: Some(json!({"status": 201})) });
+    let first =
+        store.append("note#twin", ExpectedVersion::NoStream, vec![event(1)], &meta(), key()).await.unwrap();
+
+    // The twin misses the record, so its transaction fails first on the event's condition
+    // (the stream exists now), not on the record's: it must still answer with the first result.
+    let late = EventStore::new(Arc::new(LateRecords { table, seen: Mutex::new(HashSet::new()) }));
+    let twin = late.append("note#twin", ExpectedVersion::NoStream, vec![event(1)], &meta(), key()).await;
+    let twin = twin.expect("a replay, not a conflict");
+    assert!(twin.replayed);
+    assert_eq!((twin.streams, twin.receipt), (first.streams, first.receipt));
+    assert_eq!(store.head("note#twin").await.unwrap(), 1);
 }
