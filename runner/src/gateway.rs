@@ -47,10 +47,19 @@ pub struct Gateway {
     pub local_routes: Vec<Arc<dyn LocalRoutes>>,
     /// `host:port` as clients reach the gateway.
     pub domain_name: String,
+    /// Take the client's address from `X-Forwarded-For` (as API Gateway would see a client
+    /// behind a proxy of ours) instead of the connection's peer: for tests that play several
+    /// clients from loopback. Off by default: any client could claim any address with it.
+    pub trust_forwarded_for: bool,
 }
 
 impl Gateway {
-    pub async fn handle(&self, request: hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    /// Serve `request`, which came from `peer`.
+    pub async fn handle(
+        &self,
+        request: hyper::Request<Incoming>,
+        peer: std::net::SocketAddr,
+    ) -> hyper::Response<Full<Bytes>> {
         let (parts, body) = request.into_parts();
         let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
             Ok(collected) => collected.to_bytes(),
@@ -79,7 +88,7 @@ impl Gateway {
             Err(error) => return to_hyper(error.into_response()),
         };
         let query_parameters = parse_query(&query);
-        let mut context = self.request_context(&parts, route);
+        let mut context = self.request_context(&parts, route, peer);
         if integration.authorized {
             match self
                 .authorize(&parts.headers, &path, &query, &query_parameters, &path_parameters, &context)
@@ -117,13 +126,21 @@ impl Gateway {
         &self,
         parts: &hyper::http::request::Parts,
         route: &Route,
+        peer: std::net::SocketAddr,
     ) -> ApiGatewayV2httpRequestContext {
         let now = time::OffsetDateTime::now_utc();
         let mut http = ApiGatewayV2httpRequestContextHttpDescription::default();
         http.method = parts.method.clone();
         http.path = Some(parts.uri.path().to_owned());
         http.protocol = Some("HTTP/1.1".into());
-        http.source_ip = Some("127.0.0.1".into());
+        let forwarded = parts
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse::<std::net::IpAddr>().ok())
+            .filter(|_| self.trust_forwarded_for);
+        http.source_ip = Some(forwarded.unwrap_or(peer.ip()).to_string());
         http.user_agent =
             parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_owned);
         let mut context = ApiGatewayV2httpRequestContext::default();

@@ -15,7 +15,12 @@ pub use system::{start, DomainResources, Running, Settings, StartError, Storage}
 pub use secrets::LocalSecrets;
 
 /// The domains `huddle serve` runs; each domain issue adds its own here.
-pub fn domains(secrets: &LocalSecrets) -> Vec<std::sync::Arc<dyn Domain>> {
-    let accounts = huddle_accounts::AccountsSettings::new(&secrets.token_secret, &secrets.email_lookup_key);
+pub fn domains(
+    secrets: &LocalSecrets,
+    throttles: huddle_accounts::ThrottleSettings,
+) -> Vec<std::sync::Arc<dyn Domain>> {
+    let mut accounts =
+        huddle_accounts::AccountsSettings::new(&secrets.token_secret, &secrets.email_lookup_key);
+    accounts.throttles = throttles;
     vec![std::sync::Arc::new(huddle_accounts::AccountsDomain::new(accounts))]
 }

@@ -1,4 +1,6 @@
 use clap::{Parser, Subcommand};
+use huddle_accounts::ThrottleSettings;
+use huddle_domain::throttle::Limit;
 use huddle_runner::{LocalSecrets, Settings, Storage};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,13 +27,38 @@ enum Command {
         /// Run on the AWS adapters against this endpoint (an emulator such as moto).
         #[arg(long, value_name = "URL")]
         aws_endpoint: Option<String>,
+        /// Failed logins allowed per source address, as MAX/SECONDS.
+        #[arg(long, value_name = "MAX/SECONDS", default_value_t = LOCAL.login_failures_per_ip)]
+        login_failures_per_ip: Limit,
+        /// Failed logins allowed per login name, as MAX/SECONDS.
+        #[arg(long, value_name = "MAX/SECONDS", default_value_t = LOCAL.login_failures_per_name)]
+        login_failures_per_name: Limit,
+        /// Sign-ups allowed per source address, as MAX/SECONDS.
+        #[arg(long, value_name = "MAX/SECONDS", default_value_t = LOCAL.sign_ups_per_ip)]
+        sign_ups_per_ip: Limit,
+        /// Take the client's address from X-Forwarded-For (to play several clients from one
+        /// machine); never behind a port others can reach.
+        #[arg(long)]
+        trust_forwarded_for: bool,
     },
 }
+
+const LOCAL: ThrottleSettings = ThrottleSettings::LOCAL;
 
 #[tokio::main]
 async fn main() -> ExitCode {
     huddle_http::init_logging();
-    let Command::Serve { port, data, memory, aws_endpoint } = Cli::parse().command;
+    let Command::Serve {
+        port,
+        data,
+        memory,
+        aws_endpoint,
+        login_failures_per_ip,
+        login_failures_per_name,
+        sign_ups_per_ip,
+        trust_forwarded_for,
+    } = Cli::parse().command;
+    let throttles = ThrottleSettings { login_failures_per_ip, login_failures_per_name, sign_ups_per_ip };
     let storage = match (aws_endpoint, memory) {
         (Some(endpoint), _) => Storage::Aws { endpoint, prefix: "huddle-local-".into() },
         (None, true) => Storage::Memory,
@@ -54,8 +81,10 @@ async fn main() -> ExitCode {
         },
         _ => LocalSecrets::fresh(),
     };
-    let domains = huddle_runner::domains(&secrets);
-    let running = match huddle_runner::start(Settings::new(storage, port), domains).await {
+    let domains = huddle_runner::domains(&secrets, throttles);
+    let mut settings = Settings::new(storage, port);
+    settings.trust_forwarded_for = trust_forwarded_for;
+    let running = match huddle_runner::start(settings, domains).await {
         Ok(running) => running,
         Err(error) => {
             eprintln!("huddle: {error}");

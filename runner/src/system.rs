@@ -11,7 +11,7 @@ use huddle_embedded::{
     Database, FolderBlobs, FolderBlobsConfig, InProcessTopic, RecordedPush, SqliteQueue, SqliteTable,
 };
 use huddle_eventstore::EventStore;
-use huddle_http::{Authorizer, CursorCodec, Router};
+use huddle_http::{Authorizer, Router};
 use huddle_ports::{Blobs, Platform, Push, Queue, Table, Topic};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::net::SocketAddr;
@@ -48,6 +48,8 @@ pub struct Settings {
     pub upload_secret: Vec<u8>,
     /// The largest upload the embedded blob store takes.
     pub max_upload_bytes: u64,
+    /// See [`Gateway::trust_forwarded_for`].
+    pub trust_forwarded_for: bool,
 }
 
 impl Settings {
@@ -66,6 +68,7 @@ impl Settings {
             cursor_secret: ulid::Ulid::new().to_bytes().to_vec(),
             upload_secret: ulid::Ulid::new().to_bytes().to_vec(),
             max_upload_bytes: 100 * 1024 * 1024,
+            trust_forwarded_for: false,
         }
     }
 }
@@ -93,6 +96,8 @@ pub struct DomainResources {
 pub struct Running {
     pub address: SocketAddr,
     pub events: EventStore,
+    /// The events table itself, for inspection (what besides events it holds).
+    pub events_table: Arc<dyn Table>,
     pub topic: Arc<dyn Topic>,
     pub blobs: Arc<dyn Blobs>,
     pub push: Arc<dyn Push>,
@@ -309,7 +314,7 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
 
     let infrastructure = Infrastructure::new(&settings.storage).await?;
     let (events_table, stream) = infrastructure.events().await?;
-    let events = EventStore::new(events_table);
+    let events = EventStore::new(events_table.clone());
     let topic = infrastructure.topic().await?;
     let (blobs, push, embedded_services, scratch) =
         infrastructure.media_and_push(&settings.storage, &settings, address).await?;
@@ -328,11 +333,7 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
             .subscribe(queue.clone(), &domain.consumes())
             .await
             .map_err(|e| StartError::Provision(e.to_string()))?;
-        let ports = DomainPorts {
-            events: events.clone(),
-            read_model: read_model.clone(),
-            cursors: CursorCodec::new(&settings.cursor_secret),
-        };
+        let ports = DomainPorts::new(events_table.clone(), read_model.clone(), &settings.cursor_secret);
         if let Some(verifier) = domain.authorizer(&ports) {
             if authorizer.replace(verifier).is_some() {
                 return Err(StartError::Provision("two domains bring an authorizer".into()));
@@ -353,11 +354,18 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
     }
     tasks.spawn(run_stream(stream, topic.clone(), shutdown_signal.clone()));
 
-    let gateway = Arc::new(Gateway { router, authorizer, local_routes, domain_name: address.to_string() });
+    let gateway = Arc::new(Gateway {
+        router,
+        authorizer,
+        local_routes,
+        domain_name: address.to_string(),
+        trust_forwarded_for: settings.trust_forwarded_for,
+    });
     tasks.spawn(serve(listener, gateway, shutdown_signal));
     Ok(Running {
         address,
         events,
+        events_table,
         topic,
         blobs,
         push,
@@ -371,7 +379,7 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
 async fn serve(listener: TcpListener, gateway: Arc<Gateway>, mut shutdown: watch::Receiver<bool>) {
     let connections = hyper_util::server::graceful::GracefulShutdown::new();
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(accepted) => accepted,
                 Err(error) => {
@@ -384,7 +392,7 @@ async fn serve(listener: TcpListener, gateway: Arc<Gateway>, mut shutdown: watch
         let gateway = gateway.clone();
         let service = hyper::service::service_fn(move |request| {
             let gateway = gateway.clone();
-            async move { Ok::<_, std::convert::Infallible>(gateway.handle(request).await) }
+            async move { Ok::<_, std::convert::Infallible>(gateway.handle(request, peer).await) }
         });
         let connection = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
             .serve_connection(TokioIo::new(stream), service)

@@ -3,11 +3,12 @@
 //! change. Delivery is a doorbell; the log is the truth: a duplicate is skipped, the next
 //! version is applied, and a gap is filled from the event store before going on.
 
+use crate::fanout::message_attributes;
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use huddle_eventstore::{AppendError, Envelope, EventStore};
 use huddle_ports::table::MAX_TRANSACT_WRITES;
-use huddle_ports::{Condition, Key, Table, TableError, TransactWrite};
+use huddle_ports::{Condition, FilterPolicy, Key, Table, TableError, TransactWrite};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -186,16 +187,18 @@ impl Projector {
         Ok(item.and_then(|i| i.get("version").and_then(serde_json::Value::as_u64)).unwrap_or(0))
     }
 
-    /// Rebuild (or first populate) the projection from the whole event store, page by page.
-    /// Safe while live traffic flows: both paths are version-gated. Returns the events visited.
-    pub async fn replay(&self, page_size: usize) -> Result<usize, ProjectorError> {
+    /// Rebuild (or first populate) the projection from the whole event store, page by page:
+    /// the events its subscription (`consumes`) lets through, as live delivery would bring them,
+    /// and the rest of their streams to heal gaps, as live delivery does. Safe while live
+    /// traffic flows: both paths are version-gated. Returns the events visited.
+    pub async fn replay(&self, consumes: &FilterPolicy, page_size: usize) -> Result<usize, ProjectorError> {
         let mut visited = 0;
         let mut after = None;
         loop {
             let (envelopes, next) = self.events.scan(after.as_ref(), page_size).await?;
             visited += envelopes.len();
             let mut by_stream: BTreeMap<String, Vec<Envelope>> = BTreeMap::new();
-            for envelope in envelopes {
+            for envelope in envelopes.into_iter().filter(|e| consumes.matches(&message_attributes(e))) {
                 by_stream.entry(envelope.stream.clone()).or_default().push(envelope);
             }
             for envelopes in by_stream.into_values() {

@@ -2,9 +2,11 @@
 //! projector consumes, and builds its roles from ports; its Lambda `main` (through
 //! `huddle-lambda`) and the local runner host the same roles, so both run the same code.
 
+pub mod throttle;
+
 use huddle_delivery::Projection;
 use huddle_eventstore::EventStore;
-use huddle_http::{Authorizer, CursorCodec, HttpFunction, Route};
+use huddle_http::{Authorizer, CursorCodec, HttpFunction, IdempotencyKeys, Route};
 use huddle_ports::{FilterPolicy, Table};
 use std::sync::Arc;
 
@@ -30,6 +32,24 @@ pub struct DomainPorts {
     /// The domain's own read table.
     pub read_model: Arc<dyn Table>,
     pub cursors: CursorCodec,
+    pub idempotency: IdempotencyKeys,
+    /// Short-lived counters (throttles): the events table, whose TTL sweeps them. Writers are
+    /// limited to `throttle#` keys there (template.yaml), so no event can be touched through it.
+    pub counters: Arc<dyn Table>,
+}
+
+impl DomainPorts {
+    /// The ports of one domain: `request_secret` signs cursors and keys idempotency
+    /// fingerprints, and must be the same on every instance of the deployment.
+    pub fn new(events_table: Arc<dyn Table>, read_model: Arc<dyn Table>, request_secret: &[u8]) -> Self {
+        Self {
+            events: EventStore::new(events_table.clone()),
+            read_model,
+            cursors: CursorCodec::new(request_secret),
+            idempotency: IdempotencyKeys::new(request_secret),
+            counters: events_table,
+        }
+    }
 }
 
 /// A domain as its hosts see it. Building a role does no I/O, so a Lambda's init stays short.

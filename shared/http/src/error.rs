@@ -23,11 +23,22 @@ pub struct ApiError {
     pub code: String,
     pub message: String,
     pub details: Vec<FieldError>,
+    /// Sent as `Retry-After` (whole seconds) with a 429.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { status, code: code.into(), message: message.into(), details: Vec::new() }
+        Self { status, code: code.into(), message: message.into(), details: Vec::new(), retry_after: None }
+    }
+
+    /// 429: the client must wait `retry_after` before trying again.
+    pub fn too_many_requests(
+        code: &str,
+        message: impl Into<String>,
+        retry_after: std::time::Duration,
+    ) -> Self {
+        Self { retry_after: Some(retry_after), ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message) }
     }
 
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {
@@ -66,7 +77,12 @@ impl ApiError {
         if !self.details.is_empty() {
             error["details"] = serde_json::to_value(&self.details).expect("details serialize");
         }
-        crate::json_response(self.status, &serde_json::json!({ "error": error }))
+        let mut response = crate::json_response(self.status, &serde_json::json!({ "error": error }));
+        if let Some(wait) = self.retry_after {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response.headers_mut().insert(lambda_http::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

@@ -5,6 +5,7 @@
 mod cursor;
 mod error;
 mod function;
+mod idempotency;
 mod logging;
 mod request;
 mod router;
@@ -12,10 +13,11 @@ mod router;
 pub use cursor::CursorCodec;
 pub use error::{ApiError, FieldError};
 pub use function::{json_response, run_authorizer, run_lambda, Authorizer, HttpFunction};
+pub use idempotency::{replay_or, replayed, IdempotencyKeys, IdempotentRequest};
 pub use logging::init_logging;
 pub use request::{
-    caller, correlation_id, idempotency, idempotency_for, json_body, path_parameter, query_parameter,
-    replay_or, replayed, request_id, route_key, Caller, IdempotentRequest, MAX_BODY_BYTES,
+    caller, correlation_id, json_body, path_parameter, query_parameter, request_id, route_key, source_ip,
+    Caller, MAX_BODY_BYTES,
 };
 pub use router::{Route, Router};
 

@@ -9,8 +9,6 @@
 use aws_lambda_events::sqs::SqsEvent;
 use huddle_delivery::Projector;
 use huddle_domain::{Domain, DomainPorts};
-use huddle_eventstore::EventStore;
-use huddle_http::CursorCodec;
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use std::sync::Arc;
 
@@ -30,11 +28,7 @@ async fn ports() -> Result<DomainPorts, Error> {
         Ok(secret) => secret.into_bytes(),
         Err(_) => ulid::Ulid::new().to_bytes().to_vec(),
     };
-    Ok(DomainPorts {
-        events: EventStore::new(Arc::new(events)),
-        read_model: Arc::new(read_model),
-        cursors: CursorCodec::new(&cursor_secret),
-    })
+    Ok(DomainPorts::new(Arc::new(events), Arc::new(read_model), &cursor_secret))
 }
 
 /// Serve the role `HUDDLE_ROLE` names: the command or query HTTP function, or the projector.

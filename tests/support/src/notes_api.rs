@@ -12,8 +12,9 @@ use huddle_delivery::Projection;
 use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
 use huddle_eventstore::{decode, EventStore, ExpectedVersion, Metadata};
 use huddle_http::{
-    caller, correlation_id, idempotency, json_body, json_response, path_parameter, replay_or, request_id,
-    route_key, ApiError, Authorizer, Body, CursorCodec, FieldError, HttpFunction, Request, Response, Route,
+    caller, correlation_id, json_body, json_response, path_parameter, replay_or, request_id, route_key,
+    ApiError, Authorizer, Body, CursorCodec, FieldError, HttpFunction, IdempotencyKeys, Request, Response,
+    Route,
 };
 use huddle_ports::{Key, Query, Table};
 use lambda_http::http::{Method, StatusCode};
@@ -49,7 +50,7 @@ impl Domain for NotesDomain {
     }
 
     fn command(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction> {
-        Arc::new(NotesCommand { events: ports.events.clone() })
+        Arc::new(NotesCommand { events: ports.events.clone(), idempotency: ports.idempotency.clone() })
     }
 
     fn query(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction> {
@@ -75,6 +76,7 @@ fn note_error(error: NoteError) -> ApiError {
 
 struct NotesCommand {
     events: EventStore,
+    idempotency: IdempotencyKeys,
 }
 
 #[derive(serde::Deserialize)]
@@ -103,7 +105,7 @@ impl NotesCommand {
         let request_id = request_id(&request);
         let metadata =
             Metadata::new(correlation_id(&request)).actor(&caller.account_id).caused_by(&request_id);
-        let retry = idempotency(&request, &caller.account_id)?;
+        let retry = self.idempotency.of(&request, &caller.account_id)?;
         let (id, command, status) = match route_key(&request).as_str() {
             "POST /v1/notes" => {
                 let body: WriteNote = json_body(&request)?;

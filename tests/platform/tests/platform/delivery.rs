@@ -4,9 +4,11 @@
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use huddle_delivery::{fan_out, Projector};
+use huddle_domain::Domain;
 use huddle_eventstore::{Envelope, EventStore, ExpectedVersion, Metadata};
 use huddle_ports::{FilterPolicy, Item, PublishFailure, Queue, Table, Topic, TopicError, TopicMessage};
 use huddle_test_support::notes::{events, stream_of, NoteEvent, NotesProjection};
+use huddle_test_support::notes_api::NotesDomain;
 use huddle_test_support::{on_both_families, Family};
 use rand::seq::SliceRandom;
 use std::sync::{Arc, Mutex};
@@ -232,7 +234,9 @@ async fn replay_rebuilds_a_projection_from_the_log(family: Family) {
     let rebuilt = backend.table(false).await;
     let replayer = Projector::new(Arc::new(NotesProjection), rebuilt.clone(), store.clone());
     // Half the live traffic reaches the new projection while the replay runs.
-    let (visited, _) = tokio::join!(replayer.replay(7), replayer.handle(sqs_event(&envelopes[..15])));
+    let consumes = NotesDomain.consumes();
+    let (visited, _) =
+        tokio::join!(replayer.replay(&consumes, 7), replayer.handle(sqs_event(&envelopes[..15])));
     assert_eq!(visited.unwrap(), 30);
     assert_eq!(dump(rebuilt.as_ref()).await, dump(live.as_ref()).await);
 }
