@@ -17,6 +17,8 @@ pub struct ActiveAccount {
     pub email: String,
     pub password_hash: String,
     pub profile: Profile,
+    /// The legacy application's user this account is, once linked.
+    pub legacy_subject: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -39,8 +41,20 @@ pub struct ProfileChanges {
 /// Commands carry validated input (see `validation`) and an already hashed password.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AccountCommand {
-    Register { username: String, email: String, password_hash: String, display_name: Option<String> },
+    Register {
+        username: String,
+        email: String,
+        password_hash: String,
+        display_name: Option<String>,
+    },
     UpdateProfile(ProfileChanges),
+    /// The current password was verified; this is the new one's hash.
+    ChangePassword {
+        password_hash: String,
+    },
+    LinkLegacySubject {
+        subject: String,
+    },
     Erase,
 }
 
@@ -50,6 +64,8 @@ pub enum AccountError {
     AlreadyExists,
     #[error("no such account")]
     NotFound,
+    #[error("the account is linked to another legacy user")]
+    LinkedElsewhere,
 }
 
 pub fn decide(state: &Account, command: AccountCommand) -> Result<Vec<AccountEvent>, AccountError> {
@@ -72,6 +88,16 @@ pub fn decide(state: &Account, command: AccountCommand) -> Result<Vec<AccountEve
             let Profile { display_name, bio, avatar_media_id, interests } = updated;
             Ok(vec![AccountEvent::ProfileUpdated { display_name, bio, avatar_media_id, interests }])
         }
+        (Account::Active(_), AccountCommand::ChangePassword { password_hash }) => {
+            Ok(vec![AccountEvent::PasswordChanged { password_hash }])
+        }
+        (Account::Active(account), AccountCommand::LinkLegacySubject { subject }) => {
+            match &account.legacy_subject {
+                None => Ok(vec![AccountEvent::LegacySubjectLinked { subject }]),
+                Some(linked) if *linked == subject => Ok(vec![]),
+                Some(_) => Err(AccountError::LinkedElsewhere),
+            }
+        }
         (Account::Active(_), AccountCommand::Erase) => Ok(vec![AccountEvent::AccountErased]),
         (Account::Erased, AccountCommand::Erase) => Ok(vec![]),
         (Account::Missing | Account::Erased, _) => Err(AccountError::NotFound),
@@ -86,7 +112,16 @@ pub fn evolve(state: Account, event: &AccountEvent) -> Account {
                 email: email.clone(),
                 password_hash: password_hash.clone(),
                 profile: Profile { display_name: display_name.clone(), ..Profile::default() },
+                legacy_subject: None,
             })
+        }
+        (Account::Active(mut account), AccountEvent::PasswordChanged { password_hash }) => {
+            account.password_hash = password_hash.clone();
+            Account::Active(account)
+        }
+        (Account::Active(mut account), AccountEvent::LegacySubjectLinked { subject }) => {
+            account.legacy_subject = Some(subject.clone());
+            Account::Active(account)
         }
         (
             Account::Active(mut account),
@@ -101,7 +136,12 @@ pub fn evolve(state: Account, event: &AccountEvent) -> Account {
             Account::Active(account)
         }
         (_, AccountEvent::AccountErased) => Account::Erased,
-        (state, AccountEvent::ProfileUpdated { .. }) => state,
+        (
+            state,
+            AccountEvent::ProfileUpdated { .. }
+            | AccountEvent::PasswordChanged { .. }
+            | AccountEvent::LegacySubjectLinked { .. },
+        ) => state,
     }
 }
 
@@ -224,6 +264,37 @@ mod tests {
             &events[..],
             [AccountEvent::ProfileUpdated { display_name: None, bio: Some(_), .. }]
         ));
+    }
+
+    #[test]
+    fn a_new_password_replaces_the_old_one() {
+        let change = AccountCommand::ChangePassword { password_hash: "$argon2id$new".into() };
+        let events = decide(&given(&[registered()]), change.clone()).unwrap();
+        assert_eq!(events, vec![AccountEvent::PasswordChanged { password_hash: "$argon2id$new".into() }]);
+        let Account::Active(account) = given(&[registered(), events[0].clone()]) else {
+            panic!("still active")
+        };
+        assert_eq!(account.password_hash, "$argon2id$new");
+        assert_eq!(
+            decide(&given(&[registered(), AccountEvent::AccountErased]), change),
+            Err(AccountError::NotFound)
+        );
+    }
+
+    #[test]
+    fn an_account_links_one_legacy_subject_once() {
+        let link = |subject: &str| AccountCommand::LinkLegacySubject { subject: subject.into() };
+        let linked = AccountEvent::LegacySubjectLinked { subject: "legacy-42".into() };
+        assert_eq!(decide(&given(&[registered()]), link("legacy-42")), Ok(vec![linked.clone()]));
+        assert_eq!(
+            decide(&given(&[registered(), linked.clone()]), link("legacy-42")),
+            Ok(vec![]),
+            "again: nothing"
+        );
+        assert_eq!(
+            decide(&given(&[registered(), linked]), link("legacy-43")),
+            Err(AccountError::LinkedElsewhere)
+        );
     }
 
     #[test]

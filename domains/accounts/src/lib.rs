@@ -8,6 +8,7 @@
 pub mod account;
 mod authorizer;
 mod command;
+mod lookup;
 pub mod passwords;
 mod projection;
 mod query;
@@ -18,10 +19,12 @@ pub mod views;
 
 use huddle_catalog::accounts::ACCOUNT_EVENT_TYPES;
 use huddle_delivery::Projection;
+use huddle_domain::throttle::{Limit, LimitSyntax};
 use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
 use huddle_http::{Authorizer, HttpFunction, Route};
 use huddle_ports::FilterPolicy;
 use lambda_http::http::Method;
+use lookup::Lookup;
 use passwords::{PasswordCost, Passwords};
 use std::sync::Arc;
 use std::time::Duration;
@@ -33,8 +36,9 @@ pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(24 * 60 * 60);
 pub const MIN_SECRET_BYTES: usize = 32;
 
 /// What the accounts roles are configured with. Each role needs only part of it, and its
-/// Lambda gets only that part: the command signs tokens and keys email lookups, the authorizer
-/// verifies tokens, the query and projector need no secret.
+/// Lambda gets only that part: the command signs tokens and keys lookups, the authorizer
+/// verifies tokens (and keys legacy lookups when it trusts a legacy issuer), the query and
+/// projector need no secret.
 #[derive(Clone)]
 pub struct AccountsSettings {
     pub token_secret: Option<Vec<u8>>,
@@ -42,6 +46,37 @@ pub struct AccountsSettings {
     pub email_lookup_key: Option<Vec<u8>>,
     pub legacy_issuer: Option<LegacyIssuer>,
     pub password_cost: PasswordCost,
+    pub throttles: ThrottleSettings,
+}
+
+/// How much guessing the command allows, per window, across all its instances.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottleSettings {
+    /// Failed logins (and other wrong passwords) from one source address.
+    pub login_failures_per_ip: Limit,
+    /// Failed logins for one login name, from anywhere.
+    pub login_failures_per_name: Limit,
+    /// Sign-up attempts from one source address.
+    pub sign_ups_per_ip: Limit,
+}
+
+impl ThrottleSettings {
+    /// Mastodon's figures: 25 failed logins per 5 minutes per address, 10 per 15 minutes per
+    /// name, 5 sign-ups per 30 minutes per address. template.yaml's defaults.
+    pub const PRODUCTION: Self = Self {
+        login_failures_per_ip: Limit::new(25, 300),
+        login_failures_per_name: Limit::new(10, 900),
+        sign_ups_per_ip: Limit::new(5, 1800),
+    };
+
+    /// The local runner's defaults: a test script on loopback may sign up a few hundred
+    /// accounts a minute and get many logins wrong, while one name is still throttled as in
+    /// production.
+    pub const LOCAL: Self = Self {
+        login_failures_per_ip: Limit::new(300, 300),
+        login_failures_per_name: Limit::new(10, 900),
+        sign_ups_per_ip: Limit::new(300, 60),
+    };
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,12 +87,17 @@ pub enum SettingsError {
     Lifetime,
     #[error("LEGACY_ISSUER is set, so {0} must be set too")]
     LegacyIncomplete(&'static str),
+    #[error("LEGACY_MAX_AGE_SECONDS must be a positive number of seconds")]
+    LegacyMaxAge,
     #[error(transparent)]
     Legacy(#[from] tokens::LegacyIssuerError),
+    #[error("{0}: {1}")]
+    Limit(&'static str, LimitSyntax),
 }
 
 impl AccountsSettings {
-    /// Settings for a process that holds every secret (the local runner).
+    /// Settings for a process that holds every secret (the local runner), with production
+    /// throttles.
     pub fn new(token_secret: &[u8], email_lookup_key: &[u8]) -> Self {
         Self {
             token_secret: Some(token_secret.to_vec()),
@@ -65,11 +105,14 @@ impl AccountsSettings {
             email_lookup_key: Some(email_lookup_key.to_vec()),
             legacy_issuer: None,
             password_cost: PasswordCost::default(),
+            throttles: ThrottleSettings::PRODUCTION,
         }
     }
 
     /// From the Lambda environment: `TOKEN_SECRET`, `EMAIL_LOOKUP_KEY`,
-    /// `TOKEN_LIFETIME_SECONDS`, and `LEGACY_ISSUER` with `LEGACY_ALGORITHM` and `LEGACY_KEY`.
+    /// `TOKEN_LIFETIME_SECONDS`, `LEGACY_ISSUER` with `LEGACY_ALGORITHM`, `LEGACY_KEY` and
+    /// optionally `LEGACY_AUDIENCE` and `LEGACY_MAX_AGE_SECONDS`, and the throttles
+    /// `LOGIN_FAILURES_PER_IP`, `LOGIN_FAILURES_PER_NAME`, `SIGN_UPS_PER_IP` (`MAX/SECONDS`).
     pub fn from_env() -> Result<Self, SettingsError> {
         let var = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
         let secret = |name: &'static str| match var(name) {
@@ -88,8 +131,27 @@ impl AccountsSettings {
                 let algorithm =
                     var("LEGACY_ALGORITHM").ok_or(SettingsError::LegacyIncomplete("LEGACY_ALGORITHM"))?;
                 let key = var("LEGACY_KEY").ok_or(SettingsError::LegacyIncomplete("LEGACY_KEY"))?;
-                Some(LegacyIssuer::new(&issuer, &algorithm, &key)?)
+                let mut legacy = LegacyIssuer::new(&issuer, &algorithm, &key)?;
+                if let Some(audience) = var("LEGACY_AUDIENCE") {
+                    legacy = legacy.with_audience(audience);
+                }
+                if let Some(seconds) = var("LEGACY_MAX_AGE_SECONDS") {
+                    let seconds =
+                        seconds.parse().ok().filter(|s| *s > 0).ok_or(SettingsError::LegacyMaxAge)?;
+                    legacy = legacy.with_max_age(Duration::from_secs(seconds));
+                }
+                Some(legacy)
             }
+        };
+        let limit = |name: &'static str, default: Limit| match var(name) {
+            None => Ok(default),
+            Some(text) => text.parse().map_err(|e| SettingsError::Limit(name, e)),
+        };
+        let production = ThrottleSettings::PRODUCTION;
+        let throttles = ThrottleSettings {
+            login_failures_per_ip: limit("LOGIN_FAILURES_PER_IP", production.login_failures_per_ip)?,
+            login_failures_per_name: limit("LOGIN_FAILURES_PER_NAME", production.login_failures_per_name)?,
+            sign_ups_per_ip: limit("SIGN_UPS_PER_IP", production.sign_ups_per_ip)?,
         };
         Ok(Self {
             token_secret: secret("TOKEN_SECRET")?,
@@ -97,11 +159,22 @@ impl AccountsSettings {
             email_lookup_key: secret("EMAIL_LOOKUP_KEY")?,
             legacy_issuer,
             password_cost: PasswordCost::default(),
+            throttles,
         })
     }
 
     fn token_secret(&self) -> &[u8] {
         self.token_secret.as_deref().expect("TOKEN_SECRET is set for the accounts command and the authorizer")
+    }
+
+    fn lookup(&self) -> Lookup {
+        Lookup::new(
+            self.email_lookup_key.as_deref().expect("EMAIL_LOOKUP_KEY is set for the accounts command"),
+        )
+    }
+
+    fn verifier(&self) -> TokenVerifier {
+        TokenVerifier::new(self.token_secret(), self.legacy_issuer.clone())
     }
 }
 
@@ -130,6 +203,9 @@ impl Domain for AccountsDomain {
             route(Method::POST, "/v1/accounts", Role::Command, false),
             route(Method::POST, "/v1/sessions", Role::Command, false),
             route(Method::PATCH, "/v1/me", Role::Command, true),
+            route(Method::POST, "/v1/me/password", Role::Command, true),
+            route(Method::POST, "/v1/me/sessions/revoke", Role::Command, true),
+            route(Method::PUT, "/v1/me/legacy-link", Role::Command, true),
             route(Method::DELETE, "/v1/me", Role::Command, true),
             route(Method::GET, "/v1/me", Role::Query, true),
             route(Method::GET, "/v1/accounts/{id}", Role::Query, true),
@@ -142,16 +218,15 @@ impl Domain for AccountsDomain {
     }
 
     fn command(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction> {
-        let lookup_key = self
-            .settings
-            .email_lookup_key
-            .as_deref()
-            .expect("EMAIL_LOOKUP_KEY is set for the accounts command");
+        let verifier = self.settings.verifier();
         Arc::new(command::AccountsCommand {
             events: ports.events.clone(),
             passwords: Passwords::new(self.settings.password_cost),
             tokens: TokenIssuer::new(self.settings.token_secret(), self.settings.token_lifetime),
-            email_lookup: command::EmailLookup::new(lookup_key),
+            lookup: self.settings.lookup(),
+            idempotency: ports.idempotency.clone(),
+            throttles: command::Throttles::new(ports.counters.clone(), &self.settings.throttles),
+            legacy: verifier.trusts_legacy().then_some(verifier),
         })
     }
 
@@ -164,7 +239,9 @@ impl Domain for AccountsDomain {
     }
 
     fn authorizer(&self, ports: &DomainPorts) -> Option<Arc<dyn Authorizer>> {
-        let verifier = TokenVerifier::new(self.settings.token_secret(), self.settings.legacy_issuer.clone());
-        Some(Arc::new(authorizer::JwtAuthorizer { verifier, read_model: ports.read_model.clone() }))
+        let verifier = self.settings.verifier();
+        // Only a legacy issuer's subjects need the lookup key, to find their links.
+        let lookup = verifier.trusts_legacy().then(|| self.settings.lookup());
+        Some(Arc::new(authorizer::JwtAuthorizer { verifier, lookup, events: ports.events.clone() }))
     }
 }

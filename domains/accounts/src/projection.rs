@@ -1,7 +1,7 @@
 //! The projector role: account events into the read table (see `read_model`).
 
 use crate::account::{evolve, Account};
-use crate::read_model::{item, profile, profile_key, tombstone_key, username_key};
+use crate::read_model::{item, profile, profile_key, username_key};
 use crate::views::PrivateProfile;
 use async_trait::async_trait;
 use huddle_catalog::accounts::{account_of_stream, AccountEvent};
@@ -57,14 +57,13 @@ impl Projection for AccountsProjection {
                 view.public.interests = interests;
                 vec![put(as_item(&view))]
             }
+            // Nothing the read model shows.
+            AccountEvent::PasswordChanged { .. } | AccountEvent::LegacySubjectLinked { .. } => vec![],
             AccountEvent::AccountErased => {
-                let mut writes = vec![
-                    TransactWrite::Delete { key: profile_key(account_id), condition: Condition::Always },
-                    put(item(
-                        &tombstone_key(account_id),
-                        json!({ "erased_at": event.occurred_at.unix_timestamp() }),
-                    )),
-                ];
+                let mut writes = vec![TransactWrite::Delete {
+                    key: profile_key(account_id),
+                    condition: Condition::Always,
+                }];
                 if let Some(view) = profile(read_model, account_id).await? {
                     let holder = username_key(&view.public.username, account_id);
                     writes.push(TransactWrite::Delete { key: holder, condition: Condition::Always });

@@ -3,7 +3,6 @@
 //! | pk | sk | holds |
 //! |---|---|---|
 //! | `account#<id>` | `profile` | the private view (`PrivateProfile`) |
-//! | `account#<id>` | `erased` | a tombstone: the authorizer refuses the account's tokens |
 //! | `username#<name>` | `<account id>` | who holds the name; the newest account wins while an erased holder's item is on its way out |
 
 use crate::views::PrivateProfile;
@@ -12,10 +11,6 @@ use serde_json::Value;
 
 pub fn profile_key(account_id: &str) -> Key {
     Key::new(format!("account#{account_id}"), "profile")
-}
-
-pub fn tombstone_key(account_id: &str) -> Key {
-    Key::new(format!("account#{account_id}"), "erased")
 }
 
 pub fn username_key(username: &str, account_id: &str) -> Key {
@@ -44,8 +39,4 @@ pub async fn profile(table: &dyn Table, account_id: &str) -> Result<Option<Priva
 pub async fn account_named(table: &dyn Table, username: &str) -> Result<Option<String>, TableError> {
     let newest = table.query(&Query::new(format!("username#{username}")).backward().limit(1)).await?;
     Ok(newest.items.first().and_then(|item| item.get("sk")).and_then(Value::as_str).map(str::to_owned))
-}
-
-pub async fn is_erased(table: &dyn Table, account_id: &str) -> Result<bool, TableError> {
-    Ok(table.get(&tombstone_key(account_id)).await?.is_some())
 }

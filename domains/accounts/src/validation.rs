@@ -40,6 +40,28 @@ pub struct LoginRequest {
     pub password: Option<String>,
 }
 
+/// `POST /v1/me/password` as sent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChangeRequest {
+    pub current_password: Option<String>,
+    pub new_password: Option<String>,
+}
+
+/// `DELETE /v1/me` as sent.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErasureRequest {
+    pub password: Option<String>,
+}
+
+/// `PUT /v1/me/legacy-link` as sent.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LegacyLinkRequest {
+    pub legacy_token: Option<String>,
+}
+
 /// `PATCH /v1/me` as sent: an absent field stays, `null` clears it.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -189,6 +211,40 @@ pub fn login(request: LoginRequest) -> Result<(String, String), Vec<FieldError>>
     let password = problems.required("password", request.password);
     let pair = (|| Some((login?, password?)))();
     problems.finish(pair)
+}
+
+/// The current password (only present: it is verified, not validated) and the new one (held
+/// to the rules of sign-up).
+pub fn password_change(request: PasswordChangeRequest) -> Result<(String, String), Vec<FieldError>> {
+    let mut problems = Problems::default();
+    let current = problems.required("current_password", request.current_password);
+    let new = problems
+        .required("new_password", request.new_password)
+        .and_then(|p| problems.check("new_password", password(&p)));
+    let pair = (|| Some((current?, new?)))();
+    problems.finish(pair)
+}
+
+pub fn erasure(request: ErasureRequest) -> Result<String, Vec<FieldError>> {
+    let mut problems = Problems::default();
+    let password = problems.required("password", request.password);
+    problems.finish(password)
+}
+
+/// A legacy token is bounded in size before anyone parses it.
+pub const MAX_TOKEN_CHARS: usize = 8 * 1024;
+
+pub fn legacy_link(request: LegacyLinkRequest) -> Result<String, Vec<FieldError>> {
+    let mut problems = Problems::default();
+    let token = problems.required("legacy_token", request.legacy_token).and_then(|token| {
+        let bounded = if token.len() > MAX_TOKEN_CHARS {
+            Err(format!("must be at most {MAX_TOKEN_CHARS} characters"))
+        } else {
+            Ok(token)
+        };
+        problems.check("legacy_token", bounded)
+    });
+    problems.finish(token)
 }
 
 pub fn profile_changes(patch: ProfilePatch) -> Result<ProfileChanges, Vec<FieldError>> {

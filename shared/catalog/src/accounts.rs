@@ -1,7 +1,13 @@
 //! Accounts: one `account#<id>` stream per account, and one reservation stream per username
-//! (`username#<name>`) and per email address (`email#<lookup>`, a keyed hash, so the log never
-//! names an address). A reservation stream's latest event says who holds the name; sign-up
-//! appends to all three in one transaction, which is what makes names unique.
+//! (`username#<name>`), per email address (`email#<lookup>`, a keyed hash, so the log never
+//! names an address) and per linked legacy subject (`legacy#<lookup>`). A reservation stream's
+//! latest event says who holds the name; sign-up appends to the account and both name streams in
+//! one transaction, which is what makes names unique.
+//!
+//! Each account that ever revoked its tokens also has a `sessions#<id>` stream: its version is
+//! the account's token generation (a token carries the generation it was issued at and is
+//! refused once the stream is past it), and its latest event says whether the account is gone.
+//! The authorizer reads that one event per request, so revocation needs no projection.
 
 use huddle_eventstore::EventSchema;
 use serde::{Deserialize, Serialize};
@@ -25,6 +31,15 @@ pub fn email_stream(lookup: &str) -> String {
     format!("email#{lookup}")
 }
 
+/// `lookup` is the keyed hash of the legacy issuer's subject.
+pub fn legacy_stream(lookup: &str) -> String {
+    format!("legacy#{lookup}")
+}
+
+pub fn sessions_stream(account_id: &str) -> String {
+    format!("sessions#{account_id}")
+}
+
 /// The events of an account stream. The personal fields (see [`EventSchema::personal_fields`])
 /// are sealed under the account's key and unreadable once the account is erased.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +58,15 @@ pub enum AccountEvent {
         avatar_media_id: Option<String>,
         interests: Vec<String>,
     },
+    /// A new password; the account's sessions are revoked in the same transaction.
+    PasswordChanged {
+        password_hash: String,
+    },
+    /// The legacy application's user `subject` is this account (its `legacy#` reservation is
+    /// claimed in the same transaction): the legacy issuer's tokens for `subject` speak for it.
+    LegacySubjectLinked {
+        subject: String,
+    },
     /// The account's personal data is gone: its key is shredded in the same transaction.
     AccountErased,
 }
@@ -52,13 +76,17 @@ impl EventSchema for AccountEvent {
         match event_type {
             "AccountRegistered" => &["email", "password_hash", "display_name"],
             "ProfileUpdated" => &["display_name", "bio", "interests"],
+            "PasswordChanged" => &["password_hash"],
+            "LegacySubjectLinked" => &["subject"],
             _ => &[],
         }
     }
 }
 
-/// The account event types, for subscription filters.
-pub const ACCOUNT_EVENT_TYPES: &[&str] = &["AccountRegistered", "ProfileUpdated", "AccountErased"];
+/// The account event types, for subscription filters. The accounts projection takes them all,
+/// those it ignores too, so it never has to heal a gap they would leave.
+pub const ACCOUNT_EVENT_TYPES: &[&str] =
+    &["AccountRegistered", "ProfileUpdated", "PasswordChanged", "LegacySubjectLinked", "AccountErased"];
 
 /// The events of a username or email reservation stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -69,3 +97,24 @@ pub enum ReservationEvent {
 }
 
 impl EventSchema for ReservationEvent {}
+
+/// Why an account's tokens were revoked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RevocationReason {
+    /// "Log out everywhere".
+    SessionsEnded,
+    PasswordChanged,
+    /// The account is gone: no token of it is ever valid again.
+    AccountErased,
+}
+
+/// The events of a `sessions#<id>` stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data")]
+pub enum SessionEvent {
+    /// Every token issued before this event is refused from now on.
+    SessionsRevoked { reason: RevocationReason },
+}
+
+impl EventSchema for SessionEvent {}

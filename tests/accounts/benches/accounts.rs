@@ -3,12 +3,15 @@
 //!
 //! * argon2id's own cost at the parameters the command uses (hash, verify);
 //! * sign-up and login latency over HTTP, which argon2id dominates;
-//! * profile query latency over HTTP (`GET /v1/accounts/{id}`, through the authorizer).
+//! * profile query latency over HTTP (`GET /v1/accounts/{id}`, through the authorizer);
+//! * login p50 for an unknown name against a wrong password for an existing account, which
+//!   must not tell the two apart (interleaved, 200 each, throttles out of the way).
 //!
 //! Run: `cargo bench -p huddle-accounts-tests --bench accounts`
 
 use huddle_accounts::passwords::{PasswordCost, Passwords};
-use huddle_accounts::{AccountsDomain, AccountsSettings};
+use huddle_accounts::{AccountsDomain, AccountsSettings, ThrottleSettings};
+use huddle_domain::throttle::Limit;
 use huddle_runner::{Settings, Storage};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -18,7 +21,7 @@ use std::time::{Duration, Instant};
 #[tokio::main]
 async fn main() {
     password_cost(20).await;
-    http_latency(50, 1_000).await;
+    http_latency(50, 1_000, 200).await;
 }
 
 /// "p50 … ms, p90 …, p99 …, max …" of `samples`.
@@ -54,12 +57,18 @@ async fn password_cost(samples: usize) {
     );
 }
 
-async fn http_latency(accounts: usize, queries: usize) {
+async fn http_latency(accounts: usize, queries: usize, failed_logins: usize) {
     let folder = std::env::temp_dir().join(format!("huddle-bench-{}", ulid::Ulid::new()));
-    let settings = AccountsSettings::new(
+    let mut settings = AccountsSettings::new(
         b"the accounts bench's token secret, 32+ bytes",
         b"the bench's email lookup key, 32+ bytes",
     );
+    let unlimited = Limit::new(u32::MAX, 60);
+    settings.throttles = ThrottleSettings {
+        login_failures_per_ip: unlimited,
+        login_failures_per_name: unlimited,
+        sign_ups_per_ip: unlimited,
+    };
     let system = huddle_runner::start(
         Settings::new(Storage::Folder(folder.clone()), 0),
         vec![Arc::new(AccountsDomain::new(settings))],
@@ -124,6 +133,29 @@ async fn http_latency(accounts: usize, queries: usize) {
     println!(
         "GET /v1/accounts/{{id}} over HTTP ({queries} sequential, authorizer included): {}",
         summary(reads)
+    );
+
+    // Interleaved, so drift in the machine's load falls on both alike.
+    let (mut unknown, mut wrong) = (Vec::new(), Vec::new());
+    for n in 0..failed_logins {
+        let login = json!({"login": format!("nobody{n}"), "password": "a wrong password"});
+        let (elapsed, status, _) = post("/v1/sessions", login).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        unknown.push(elapsed);
+        let login = json!({"login": format!("user{}", n % accounts), "password": "a wrong password"});
+        let (elapsed, status, _) = post("/v1/sessions", login).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        wrong.push(elapsed);
+    }
+    let p50 = |samples: &mut Vec<Duration>| {
+        samples.sort();
+        samples[samples.len() / 2].as_secs_f64() * 1000.0
+    };
+    let (unknown_p50, wrong_p50) = (p50(&mut unknown), p50(&mut wrong));
+    println!(
+        "failed login over HTTP ({failed_logins} each, interleaved): unknown name p50 {unknown_p50:.2} ms, \
+         wrong password p50 {wrong_p50:.2} ms, ratio {:.3}",
+        unknown_p50 / wrong_p50
     );
     system.shutdown().await;
     std::fs::remove_dir_all(folder).unwrap();

@@ -1,12 +1,30 @@
-//! Erasure: the profile leaves the read model, login fails, the tokens stop working, the names
-//! are free again, and the log keeps no email, password hash or bio in clear.
+//! Erasure: it takes the password, the tokens stop working the moment it answers, the profile
+//! leaves the read model, login fails, the names are free again, the log's personal fields no
+//! longer open, and a replay of the projection brings nothing back.
 
-use crate::{code, System};
+use crate::{code, System, PASSWORD};
+use huddle_accounts::AccountsDomain;
+use huddle_catalog::accounts::AccountEvent;
+use huddle_delivery::Projector;
+use huddle_domain::{Domain, DomainPorts};
+use huddle_eventstore::{decode_personal, EventStore, SubjectKey};
+use huddle_ports::Key;
 use huddle_test_support::{on_both_families, Family};
 use reqwest::StatusCode;
-use serde_json::json;
+use serde_json::{json, Value};
 
-on_both_families!(erasing_an_account_removes_its_personal_data_everywhere);
+on_both_families!(
+    erasing_an_account_removes_its_personal_data_everywhere,
+    erasure_needs_the_password_and_ends_every_token_at_once,
+);
+
+/// The stream's account events as `key` opens them.
+async fn opened(events: &EventStore, stream: &str, key: Option<SubjectKey>) -> String {
+    let stored = events.read_stream(stream, 1..).await.unwrap();
+    let opened: Vec<Option<AccountEvent>> =
+        stored.iter().map(|event| decode_personal(event, key.as_ref()).unwrap()).collect();
+    format!("{opened:?}")
+}
 
 async fn erasing_an_account_removes_its_personal_data_everywhere(family: Family) {
     let system = System::start(family).await;
@@ -17,50 +35,104 @@ async fn erasing_an_account_removes_its_personal_data_everywhere(family: Family)
     let (status, _) =
         system.send(system.client.patch(system.url("/v1/me")).bearer_auth(&token).json(&patch)).await;
     assert_eq!(status, StatusCode::OK);
-    system.eventually(&format!("/v1/accounts/{id}"), &other_token, |_, body| body["bio"] == bio).await;
+    let profile =
+        system.eventually(&format!("/v1/accounts/{id}"), &other_token, |_, body| body["bio"] == bio).await;
+    assert_eq!(profile["display_name"], "Ana Lima");
 
-    let erase = || system.client.delete(system.url("/v1/me")).bearer_auth(&token);
-    let (status, body) = system.send(erase()).await;
-    assert_eq!((status, body), (StatusCode::NO_CONTENT, serde_json::Value::Null));
+    // Before: the log's sealed fields open with the account's key and hold the personal data.
+    let events = &system.running.events;
+    let stream = format!("account#{id}");
+    let key = events.subject_key(&id).await.unwrap().expect("a live account has its key");
+    let before = opened(events, &stream, Some(key)).await;
+    for personal in ["ana@example.com", "$argon2id", bio, "Ana Lima"] {
+        assert!(before.contains(personal), "{personal:?} is in the log, sealed, before the erasure");
+    }
+
+    let (status, body) = system.erase(&token, PASSWORD).await;
+    assert_eq!((status, body), (StatusCode::NO_CONTENT, Value::Null));
+
+    // After: no key opens them, in the account's stream or anywhere in the table.
+    assert!(events.subject_key(&id).await.unwrap().is_none(), "the account's key is shredded");
+    let after = opened(events, &stream, None).await;
+    assert_eq!(after, "[None, None, Some(AccountErased)]", "registered, updated, erased: events stay");
+    let mut everything = String::new();
+    let mut after_key: Option<Key> = None;
+    loop {
+        let (page, next) = events.scan(after_key.as_ref(), 100).await.unwrap();
+        everything.push_str(&serde_json::to_string(&page).unwrap());
+        match next {
+            Some(next) => after_key = Some(next),
+            None => break,
+        }
+    }
+    for personal in ["ana@example.com", "$argon2id", bio, "Ana Lima"] {
+        assert!(!everything.contains(personal), "the events table holds {personal:?} in clear");
+    }
 
     system
         .eventually(&format!("/v1/accounts/{id}"), &other_token, |status, _| status == StatusCode::NOT_FOUND)
         .await;
     let (status, _) = system.get("/v1/accounts/by-username/ana", &other_token).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, body) = system.get("/v1/me", &token).await;
-    assert_eq!(
-        (status, body),
-        (StatusCode::FORBIDDEN, json!({"message": "Forbidden"})),
-        "the erased account's token is refused"
-    );
-    let (status, _) = system.send(erase()).await;
-    assert_eq!(status, StatusCode::FORBIDDEN);
-
-    let login = json!({"login": "ana", "password": "correct horse battery"});
-    let (status, body) = system.send(system.client.post(system.url("/v1/sessions")).json(&login)).await;
-    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
-    let by_email = json!({"login": "ana@example.com", "password": "correct horse battery"});
-    let (status, _) = system.send(system.client.post(system.url("/v1/sessions")).json(&by_email)).await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED);
-
-    let events = &system.running.events;
-    assert!(events.subject_key(&id).await.unwrap().is_none(), "the account's key is shredded");
-    let stored = events.read_stream(&format!("account#{id}"), 1..).await.unwrap();
-    let log = serde_json::to_string(&stored).unwrap();
-    assert_eq!(stored.len(), 3, "registered, updated, erased: events are never deleted");
-    for secret in ["ana@example.com", "$argon2id", bio, "Ana Lima"] {
-        assert!(!log.contains(secret), "the log still holds {secret:?}");
+    for login in ["ana", "ana@example.com"] {
+        let (status, body) = system.log_in(login, PASSWORD, "203.0.113.1").await;
+        assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "invalid_credentials"), "{login}");
     }
+
+    // A projection rebuilt from the log after the erasure knows nothing of the account.
+    let rebuilt = family.backend().await.table(false).await;
+    let accounts = AccountsDomain::new(huddle_accounts::AccountsSettings::new(
+        crate::TOKEN_SECRET,
+        b"the accounts tests' email lookup key",
+    ));
+    let ports = DomainPorts::new(system.running.events_table.clone(), rebuilt.clone(), b"replay secret");
+    let replayer = Projector::new(accounts.projection(&ports), rebuilt.clone(), events.clone());
+    replayer.replay(&accounts.consumes(), 50).await.unwrap();
+    let profile = rebuilt.get(&Key::new(format!("account#{id}"), "profile")).await.unwrap();
+    assert_eq!(profile, None, "the replay resurrects no profile");
+    let holder = rebuilt.query(&huddle_ports::Query::new("username#ana")).await.unwrap();
+    assert!(holder.items.is_empty(), "nor the username's holder: {:?}", holder.items);
+    let bea = rebuilt.query(&huddle_ports::Query::new("username#bea")).await.unwrap();
+    assert_eq!(bea.items.len(), 1, "the replay did run: the live account is back");
 
     let (status, again) = system.sign_up("ana", "ana@example.com", "a new password").await;
     assert_eq!(status, StatusCode::CREATED, "the username and the address are free again: {again}");
     assert_ne!(again["account"]["id"].as_str(), Some(id.as_str()));
     let new_token = again["token"].as_str().unwrap();
     let me = system.eventually("/v1/me", new_token, |status, _| status == StatusCode::OK).await;
-    assert_eq!(me["bio"], serde_json::Value::Null, "nothing of the old account carries over");
+    assert_eq!(me["bio"], Value::Null, "nothing of the old account carries over");
     let found = system
         .eventually("/v1/accounts/by-username/ana", &other_token, |status, _| status == StatusCode::OK)
         .await;
     assert_eq!(found["id"], again["account"]["id"]);
+}
+
+async fn erasure_needs_the_password_and_ends_every_token_at_once(family: Family) {
+    let system = System::start(family).await;
+    let (id, token) = system.account("ana").await;
+    let (_, second) = system.log_in("ana", PASSWORD, "203.0.113.2").await;
+    let second = second["token"].as_str().unwrap().to_owned();
+
+    let (status, body) = system.erase(&token, "not the password").await;
+    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
+    let no_password = system.client.delete(system.url("/v1/me")).bearer_auth(&token);
+    let (status, body) = system.send(no_password).await;
+    assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"), "{body}");
+    let (status, body) =
+        system.send(system.client.delete(system.url("/v1/me")).bearer_auth(&token).json(&json!({}))).await;
+    assert_eq!(
+        (status, body["error"]["details"][0]["field"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("password"))
+    );
+    assert!(system.running.events.subject_key(&id).await.unwrap().is_some(), "nothing was erased");
+
+    let (status, _) = system.erase(&token, PASSWORD).await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    // At once: no waiting for any projection.
+    for old in [&token, &second] {
+        let (status, body) = system.get("/v1/me", old).await;
+        assert_eq!((status, body), (StatusCode::FORBIDDEN, json!({"message": "Forbidden"})));
+    }
+    let (status, _) = system.erase(&token, PASSWORD).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "a second erase is refused at the door");
 }

@@ -3,10 +3,12 @@
 
 mod api;
 mod erase;
+mod security;
+mod throttles;
 mod tokens;
 
 use huddle_accounts::tokens::LegacyIssuer;
-use huddle_accounts::{AccountsDomain, AccountsSettings};
+use huddle_accounts::{AccountsDomain, AccountsSettings, ThrottleSettings};
 use huddle_runner::{QueuePolling, Running, Settings, Storage};
 use huddle_test_support::{moto, unique_name, Family};
 use reqwest::{Client, RequestBuilder, StatusCode};
@@ -17,7 +19,7 @@ use std::time::{Duration, Instant};
 pub const TOKEN_SECRET: &[u8] = b"the accounts tests' token secret, 32+ bytes";
 pub const LEGACY_ISSUER: &str = "https://legacy.example.com";
 pub const LEGACY_PRIVATE_KEY: &str = include_str!("../../keys/legacy-rs256.key");
-const LEGACY_PUBLIC_KEY: &str = include_str!("../../keys/legacy-rs256.pub");
+pub const LEGACY_PUBLIC_KEY: &str = include_str!("../../keys/legacy-rs256.pub");
 
 /// A running system with the accounts domain, and an HTTP client for it.
 pub struct System {
@@ -25,8 +27,16 @@ pub struct System {
     pub client: Client,
 }
 
+pub const PASSWORD: &str = "correct horse battery";
+
 impl System {
+    /// The system with the local runner's throttles.
     pub async fn start(family: Family) -> Self {
+        Self::start_with(family, ThrottleSettings::LOCAL).await
+    }
+
+    /// Clients may say which address they call from with `X-Forwarded-For` ([`System::from`]).
+    pub async fn start_with(family: Family, throttles: ThrottleSettings) -> Self {
         let storage = match family {
             Family::Embedded => Storage::Memory,
             Family::Moto => Storage::Aws {
@@ -35,10 +45,12 @@ impl System {
             },
         };
         let mut settings = Settings::new(storage, 0);
+        settings.trust_forwarded_for = true;
         settings.polling =
             QueuePolling { batch_size: 10, visibility_timeout: Duration::from_secs(2), concurrency: 2 };
         let mut accounts = AccountsSettings::new(TOKEN_SECRET, b"the accounts tests' email lookup key");
         accounts.legacy_issuer = Some(LegacyIssuer::new(LEGACY_ISSUER, "RS256", LEGACY_PUBLIC_KEY).unwrap());
+        accounts.throttles = throttles;
         let running = huddle_runner::start(settings, vec![Arc::new(AccountsDomain::new(accounts))])
             .await
             .expect("runner starts");
@@ -70,8 +82,7 @@ impl System {
 
     /// Sign up `username` and return its account id and token.
     pub async fn account(&self, username: &str) -> (String, String) {
-        let (status, body) =
-            self.sign_up(username, &format!("{username}@example.com"), "correct horse battery").await;
+        let (status, body) = self.sign_up(username, &format!("{username}@example.com"), PASSWORD).await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         (body["account"]["id"].as_str().unwrap().to_owned(), body["token"].as_str().unwrap().to_owned())
     }
@@ -80,7 +91,26 @@ impl System {
         self.send(self.client.get(self.url(path)).bearer_auth(token)).await
     }
 
+    /// `request` as sent from `address`.
+    pub fn from(request: RequestBuilder, address: &str) -> RequestBuilder {
+        request.header("x-forwarded-for", address)
+    }
+
+    /// Log in, from `address`.
+    pub async fn log_in(&self, login: &str, password: &str, address: &str) -> (StatusCode, Value) {
+        let body = json!({ "login": login, "password": password });
+        self.send(Self::from(self.client.post(self.url("/v1/sessions")).json(&body), address)).await
+    }
+
+    /// `DELETE /v1/me` with the password.
+    pub async fn erase(&self, token: &str, password: &str) -> (StatusCode, Value) {
+        let body = json!({ "password": password });
+        self.send(self.client.delete(self.url("/v1/me")).bearer_auth(token).json(&body)).await
+    }
+
     /// GET `path` until `done` holds (10 s at most): the read side is eventually consistent.
+    /// A refusal (400, 401, 403, 422, 429) can never turn into what a projection brings, so it
+    /// fails at once unless `done` is waiting for it.
     pub async fn eventually(
         &self,
         path: &str,
@@ -93,6 +123,8 @@ impl System {
             if done(status, &body) {
                 return body;
             }
+            let final_refusal = [400, 401, 403, 422, 429].contains(&status.as_u16());
+            assert!(!final_refusal, "{path} was refused with {status} {body}");
             assert!(Instant::now() < deadline, "{path} never got there; last {status} {body}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }

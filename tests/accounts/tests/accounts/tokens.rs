@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 
 on_both_families!(
     bad_tokens_are_refused_as_api_gateway_refuses_them,
-    a_legacy_token_speaks_for_the_account_holding_its_subject,
+    legacy_tokens_get_every_check_a_huddle_token_gets,
 );
 
 fn signed(claims: &Value, secret: &[u8]) -> String {
@@ -73,27 +73,47 @@ async fn bad_tokens_are_refused_as_api_gateway_refuses_them(family: Family) {
     assert_eq!((status, me["id"].as_str()), (StatusCode::OK, Some(id.as_str())));
 }
 
-async fn a_legacy_token_speaks_for_the_account_holding_its_subject(family: Family) {
+async fn legacy_tokens_get_every_check_a_huddle_token_gets(family: Family) {
     let system = System::start(family).await;
     let (id, token) = system.account("ana").await;
-    system.eventually("/v1/me", &token, |status, _| status == StatusCode::OK).await;
     let key = EncodingKey::from_rsa_pem(LEGACY_PRIVATE_KEY.as_bytes()).unwrap();
+    let legacy = |claims: Value| encode(&Header::new(Algorithm::RS256), &claims, &key).unwrap();
     let now = get_current_timestamp();
-    let legacy = |sub: &str, iss: &str| {
-        encode(
-            &Header::new(Algorithm::RS256),
-            &json!({"iss": iss, "sub": sub, "iat": now, "exp": now + 600}),
-            &key,
-        )
-        .unwrap()
-    };
+    let good = legacy(json!({"iss": LEGACY_ISSUER, "sub": "u-42", "iat": now, "exp": now + 600}));
+    let link = json!({ "legacy_token": good });
+    let (status, _) = system
+        .send(system.client.put(system.url("/v1/me/legacy-link")).bearer_auth(&token).json(&link))
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    let me = system.eventually("/v1/me", &good, |status, _| status == StatusCode::OK).await;
+    assert_eq!(me["id"], id.as_str());
 
-    let (status, me) = system.get("/v1/me", &legacy("Ana", LEGACY_ISSUER)).await;
-    assert_eq!(status, StatusCode::OK, "{me}");
-    assert_eq!((me["id"].as_str(), me["username"].as_str()), (Some(id.as_str()), Some("ana")));
+    let refused = [
+        ("expired", json!({"iss": LEGACY_ISSUER, "sub": "u-42", "iat": now - 700, "exp": now - 100})),
+        (
+            "not yet valid",
+            json!({"iss": LEGACY_ISSUER, "sub": "u-42", "iat": now, "nbf": now + 300, "exp": now + 600}),
+        ),
+        ("no iat", json!({"iss": LEGACY_ISSUER, "sub": "u-42", "exp": now + 600})),
+        (
+            "older than the maximum age",
+            json!({"iss": LEGACY_ISSUER, "sub": "u-42", "iat": now - 2 * 86_400, "exp": now + 600}),
+        ),
+        ("Huddle's issuer", json!({"iss": "huddle", "sub": "u-42", "iat": now, "exp": now + 600})),
+    ];
+    for (what, claims) in refused {
+        let (status, body) = system.get("/v1/me", &legacy(claims)).await;
+        assert_eq!((status, body), (StatusCode::FORBIDDEN, json!({"message": "Forbidden"})), "{what}");
+    }
+    // HS256 with the RSA public key as the secret: the algorithm confusion attack.
+    let confused = signed(
+        &json!({"iss": LEGACY_ISSUER, "sub": "u-42", "iat": now, "exp": now + 600}),
+        crate::LEGACY_PUBLIC_KEY.as_bytes(),
+    );
+    assert_eq!(system.get("/v1/me", &confused).await.0, StatusCode::FORBIDDEN, "algorithm confusion");
 
-    let (status, _) = system.get("/v1/me", &legacy("nobody", LEGACY_ISSUER)).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "a subject with no account");
-    let (status, _) = system.get("/v1/me", &legacy("ana", "huddle")).await;
-    assert_eq!(status, StatusCode::FORBIDDEN, "the legacy key cannot sign for Huddle's issuer");
+    // A revocation ends legacy tokens issued before it too.
+    let revoke = system.client.post(system.url("/v1/me/sessions/revoke")).bearer_auth(&good);
+    assert_eq!(system.send(revoke).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(system.get("/v1/me", &good).await.0, StatusCode::FORBIDDEN);
 }

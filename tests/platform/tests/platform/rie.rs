@@ -41,6 +41,9 @@ pub const INVOCATIONS: &[Invocation] = &[
             "events/accounts/get-account.json",
             "events/accounts/get-account-by-username.json",
             "events/accounts/update-me.json",
+            "events/accounts/legacy-link.json",
+            "events/accounts/change-password.json",
+            "events/accounts/revoke-sessions.json",
             "events/accounts/erase-me.json",
         ],
     },
@@ -118,6 +121,9 @@ impl AccountsTables {
             ("READ_TABLE", &self.read),
             ("TOKEN_SECRET", TOKEN_SECRET),
             ("EMAIL_LOOKUP_KEY", "the RIE test's email lookup key, 32+ bytes"),
+            ("LEGACY_ISSUER", LEGACY_ISSUER),
+            ("LEGACY_ALGORITHM", "HS256"),
+            ("LEGACY_KEY", LEGACY_KEY),
         ]
     }
 }
@@ -135,6 +141,17 @@ fn as_account(mut fixture: Value, account_id: &str) -> Value {
     fixture
 }
 
+const LEGACY_ISSUER: &str = "https://legacy.example.com";
+const LEGACY_KEY: &str = "the RIE test's legacy HS256 key, 32+ bytes";
+
+/// A token of the legacy issuer for `subject`, valid for ten minutes.
+fn legacy_token(subject: &str) -> String {
+    let now = jsonwebtoken::get_current_timestamp();
+    let claims = json!({"iss": LEGACY_ISSUER, "sub": subject, "iat": now, "exp": now + 600});
+    let key = jsonwebtoken::EncodingKey::from_secret(LEGACY_KEY.as_bytes());
+    jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
+}
+
 fn http_body(response: &Value) -> Value {
     serde_json::from_str(response["body"].as_str().unwrap_or("null")).unwrap_or(Value::Null)
 }
@@ -142,7 +159,9 @@ fn http_body(response: &Value) -> Value {
 /// The accounts binary in each role: the command signs up, logs in, edits and erases; the
 /// projector takes the command's events as SQS delivers them; the query reads what it wrote.
 async fn accounts_roles_answer_their_routes(emulator: &Path, bootstrap: &Path, fixtures: &[Value]) {
-    let [sign_up, log_in, get_me, get_account, get_by_username, update_me, erase_me] = fixtures else {
+    let [sign_up, log_in, get_me, get_account, get_by_username, update_me, legacy_link, change_password, revoke_sessions, erase_me] =
+        fixtures
+    else {
         panic!("the accounts fixtures, in INVOCATIONS order")
     };
     let tables = AccountsTables::new().await;
@@ -195,6 +214,15 @@ async fn accounts_roles_answer_their_routes(emulator: &Path, bootstrap: &Path, f
     let updated = command.invoke(&as_account(update_me.clone(), &account_id)).await;
     assert_eq!(updated["statusCode"], 200, "{updated}");
     assert_eq!(http_body(&updated)["interests"], json!(["running", "jazz"]));
+    let mut link = as_account(legacy_link.clone(), &account_id);
+    link["body"] = json!(json!({ "legacy_token": legacy_token("legacy-user-42") }).to_string());
+    let linked = command.invoke(&link).await;
+    assert_eq!(linked["statusCode"], 204, "{linked}");
+    let changed = command.invoke(&as_account(change_password.clone(), &account_id)).await;
+    assert_eq!(changed["statusCode"], 204, "{changed}");
+    let revoked = command.invoke(&as_account(revoke_sessions.clone(), &account_id)).await;
+    assert_eq!(revoked["statusCode"], 204, "{revoked}");
+    assert_eq!(events.head(&format!("sessions#{account_id}")).await.unwrap(), 2, "two revocations");
     let erased = command.invoke(&as_account(erase_me.clone(), &account_id)).await;
     assert_eq!(erased["statusCode"], 204, "{erased}");
     assert!(events.subject_key(&account_id).await.unwrap().is_none(), "the erasure shredded the key");
@@ -209,7 +237,7 @@ async fn authorizer_admits_valid_tokens_only(emulator: &Path, bootstrap: &Path, 
     assert_eq!(refused["isAuthorized"], false, "{refused}; log:\n{}", authorizer.log());
 
     let issuer = huddle_accounts::tokens::TokenIssuer::new(TOKEN_SECRET.as_bytes(), Duration::from_secs(600));
-    let token = issuer.issue("acc_01JB8Y3T7Q5ZV1F0C2D3E4G5H6", "ana").token;
+    let token = issuer.issue("acc_01JB8Y3T7Q5ZV1F0C2D3E4G5H6", "ana", 0).token;
     let mut valid = fixture.clone();
     valid["identitySource"] = json!([format!("Bearer {token}")]);
     valid["headers"]["authorization"] = json!(format!("Bearer {token}"));

@@ -1,0 +1,75 @@
+//! `PUT /v1/me/legacy-link {legacy_token}`: the migration step that makes the legacy
+//! application's user this account. The caller proves both sides: the account by its Huddle
+//! token, the legacy user by a valid legacy token. The link is recorded once, in the log (the
+//! account's `LegacySubjectLinked` and the subject's `legacy#` reservation, in one transaction),
+//! and the authorizer maps legacy tokens only through it, never by name.
+
+use super::{account_error, no_content, AccountsCommand, MAX_ATTEMPTS};
+use crate::account::{decide, decide_reservation, AccountCommand, ReservationCommand};
+use crate::tokens::Bearer;
+use crate::validation::{self, LegacyLinkRequest};
+use huddle_catalog::accounts::account_stream;
+use huddle_eventstore::{encode, encode_personal, AppendError, ExpectedVersion, Metadata, StreamWrite};
+use huddle_http::{
+    caller, correlation_id, json_body, request_id, ApiError, Body, FieldError, Request, Response,
+};
+
+impl AccountsCommand {
+    pub(super) async fn link_legacy_subject(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let caller = caller(request)?;
+        let account_id = caller.account_id;
+        let request_id = request_id(request);
+        let token = validation::legacy_link(json_body::<LegacyLinkRequest>(request)?)
+            .map_err(ApiError::validation)?;
+        let verifier = self
+            .legacy
+            .as_ref()
+            .ok_or_else(|| ApiError::not_found("this deployment trusts no legacy issuer"))?;
+        let Some(Bearer::Legacy { subject, .. }) = verifier.verify(&token) else {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "legacy_token",
+                "is not a valid token of the legacy issuer",
+            )]));
+        };
+        let link_stream = self.lookup.legacy_stream(&subject);
+        let metadata = Metadata::new(correlation_id(request)).actor(&account_id).caused_by(&request_id);
+        let mut attempt = 1;
+        loop {
+            let loaded = self.load(&account_id, &request_id).await?;
+            let linked =
+                decide(&loaded.account, AccountCommand::LinkLegacySubject { subject: subject.clone() })
+                    .map_err(account_error)?;
+            let (holder, link_version) = self.reservation(&link_stream, &request_id).await?;
+            let claim =
+                decide_reservation(&holder, ReservationCommand::Claim { account_id: account_id.clone() })
+                    .map_err(|_| {
+                        ApiError::conflict(
+                            "legacy_subject_linked",
+                            "this legacy user is linked to another account",
+                        )
+                    })?;
+            if linked.is_empty() && claim.is_empty() {
+                return Ok(no_content());
+            }
+            let key = loaded.key(&request_id)?;
+            let mut writes = vec![
+                StreamWrite {
+                    stream: account_stream(&account_id),
+                    expected: ExpectedVersion::Exact(loaded.version),
+                    events: linked.iter().map(|event| encode_personal(event, key)).collect(),
+                },
+                StreamWrite {
+                    stream: link_stream.clone(),
+                    expected: ExpectedVersion::Exact(link_version),
+                    events: claim.iter().map(encode).collect(),
+                },
+            ];
+            writes.retain(|write| !write.events.is_empty());
+            match self.events.append_all(writes, &metadata, None).await {
+                Ok(_) => return Ok(no_content()),
+                Err(AppendError::Conflict { .. }) if attempt < MAX_ATTEMPTS => attempt += 1,
+                Err(error) => return Err(ApiError::from_append(error, &request_id)),
+            }
+        }
+    }
+}

@@ -1,0 +1,274 @@
+//! The command role: each use case in its own file, decided against the streams of the events
+//! table and appended in one transaction each. What they share lives here: loading an account,
+//! reading a reservation, throttling password guesses, and answering with a token.
+
+mod erase;
+mod legacy_link;
+mod log_in;
+mod password;
+mod profile;
+mod sessions;
+mod sign_up;
+
+use sessions::revocation;
+
+use crate::account::{evolve, evolve_reservation, Account, AccountError, ActiveAccount, Reservation};
+use crate::lookup::Lookup;
+use crate::passwords::Passwords;
+use crate::tokens::{TokenIssuer, TokenVerifier};
+use crate::views::PrivateProfile;
+use crate::ThrottleSettings;
+use async_trait::async_trait;
+use huddle_catalog::accounts::{account_stream, sessions_stream, AccountEvent, ReservationEvent};
+use huddle_domain::throttle::{Throttle, Throttled, Ticket};
+use huddle_eventstore::{decode, decode_personal, EventStore, SubjectKey};
+use huddle_http::{
+    json_response, request_id, route_key, source_ip, ApiError, Body, HttpFunction, IdempotencyKeys, Request,
+    Response,
+};
+use huddle_ports::Table;
+use lambda_http::http::StatusCode;
+use serde_json::json;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// How often a write re-reads and retries after a concurrent write to the same account.
+const MAX_ATTEMPTS: usize = 3;
+
+/// An account id no account has (ULIDs of time zero are never made): a login for an unknown
+/// name reads this account's streams, so it costs the same reads as a login for a known one.
+const NO_ACCOUNT: &str = "acc_00000000000000000000000000";
+
+pub struct AccountsCommand {
+    pub(crate) events: EventStore,
+    pub(crate) passwords: Passwords,
+    pub(crate) tokens: TokenIssuer,
+    pub(crate) lookup: Lookup,
+    pub(crate) idempotency: IdempotencyKeys,
+    pub(crate) throttles: Throttles,
+    /// Verifies the legacy tokens presented to link a legacy user; `None` when no legacy issuer
+    /// is trusted.
+    pub(crate) legacy: Option<TokenVerifier>,
+}
+
+/// The throttles of password guesses and sign-ups, on the shared counters table.
+pub(crate) struct Throttles {
+    login_per_ip: Throttle,
+    login_per_name: Throttle,
+    sign_up_per_ip: Throttle,
+}
+
+impl Throttles {
+    pub(crate) fn new(counters: Arc<dyn Table>, settings: &ThrottleSettings) -> Self {
+        Self {
+            login_per_ip: Throttle::new(counters.clone(), "login-ip", settings.login_failures_per_ip),
+            login_per_name: Throttle::new(counters.clone(), "login-name", settings.login_failures_per_name),
+            sign_up_per_ip: Throttle::new(counters, "sign-up-ip", settings.sign_ups_per_ip),
+        }
+    }
+}
+
+/// An account as its streams say, with what a write to it needs.
+struct Loaded {
+    account: Account,
+    version: u64,
+    created_at: OffsetDateTime,
+    key: Option<SubjectKey>,
+    /// The version of the account's `sessions#` stream: tokens issued now carry it.
+    generation: u64,
+}
+
+impl Loaded {
+    fn active(&self) -> Result<&ActiveAccount, ApiError> {
+        match &self.account {
+            Account::Active(account) => Ok(account),
+            _ => Err(ApiError::not_found("no such account")),
+        }
+    }
+
+    fn key(&self, request_id: &str) -> Result<&SubjectKey, ApiError> {
+        self.key.as_ref().ok_or_else(|| ApiError::internal(request_id, &"an active account without its key"))
+    }
+}
+
+/// A password guess, counted against its login name and its source address before the
+/// password is hashed; given back when the password was right.
+struct Guess {
+    tickets: Vec<(Throttle, Ticket)>,
+}
+
+fn invalid_credentials() -> ApiError {
+    ApiError::new(StatusCode::UNAUTHORIZED, "invalid_credentials", "the login or the password is wrong")
+}
+
+fn too_many_attempts(throttled: Throttled) -> ApiError {
+    ApiError::too_many_requests(
+        "too_many_attempts",
+        "too many attempts; try again later",
+        throttled.retry_after,
+    )
+}
+
+fn username_taken() -> ApiError {
+    ApiError::conflict("username_taken", "this username is taken")
+}
+
+fn email_taken() -> ApiError {
+    ApiError::conflict("email_taken", "an account with this email address exists")
+}
+
+fn no_content() -> Response<Body> {
+    Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("a response")
+}
+
+fn account_error(error: AccountError) -> ApiError {
+    match error {
+        AccountError::NotFound => ApiError::not_found("no such account"),
+        AccountError::AlreadyExists => ApiError::conflict("already_exists", error.to_string()),
+        AccountError::LinkedElsewhere => ApiError::conflict("legacy_subject_linked", error.to_string()),
+    }
+}
+
+impl AccountsCommand {
+    async fn handle(&self, request: Request) -> Result<Response<Body>, ApiError> {
+        match route_key(&request).as_str() {
+            "POST /v1/accounts" => self.sign_up(&request).await,
+            "POST /v1/sessions" => self.log_in(&request).await,
+            "PATCH /v1/me" => self.update_profile(&request).await,
+            "POST /v1/me/password" => self.change_password(&request).await,
+            "POST /v1/me/sessions/revoke" => self.revoke_sessions(&request).await,
+            "PUT /v1/me/legacy-link" => self.link_legacy_subject(&request).await,
+            "DELETE /v1/me" => self.erase(&request).await,
+            other => Err(ApiError::not_found(format!("no route {other}"))),
+        }
+    }
+
+    /// Count a password guess for `login_name` from the request's address: 429 once either is
+    /// over its limit, before any hashing.
+    async fn guess(&self, request: &Request, login_name: &str) -> Result<Guess, ApiError> {
+        let failed = |e: huddle_ports::TableError| ApiError::internal(&request_id(request), &e);
+        let by_ip = self.lookup.throttle_subject("ip", &source_ip(request));
+        let by_name = self.lookup.throttle_subject("login", login_name);
+        let (ip, name) = tokio::join!(
+            self.throttles.login_per_ip.take(&by_ip),
+            self.throttles.login_per_name.take(&by_name)
+        );
+        let mut tickets = Vec::with_capacity(2);
+        let mut refused = None;
+        for (throttle, taken) in [
+            (&self.throttles.login_per_ip, ip.map_err(failed)?),
+            (&self.throttles.login_per_name, name.map_err(failed)?),
+        ] {
+            match taken {
+                Ok(ticket) => tickets.push((throttle.clone(), ticket)),
+                Err(throttled) => refused = Some(throttled),
+            }
+        }
+        match refused {
+            Some(throttled) => Err(too_many_attempts(throttled)),
+            None => Ok(Guess { tickets }),
+        }
+    }
+
+    /// Whether `password` is `account`'s (`None`: no account, which costs the same and fails).
+    /// A wrong password stays counted in `guess`; a right one gives the guess back.
+    async fn check_password(
+        &self,
+        guess: Guess,
+        password: String,
+        account: Option<&ActiveAccount>,
+        request_id: &str,
+    ) -> Result<(), ApiError> {
+        if !self.passwords.verify(password, account.map(|a| a.password_hash.clone())).await {
+            return Err(invalid_credentials());
+        }
+        for (throttle, ticket) in guess.tickets {
+            throttle.refund(ticket).await.map_err(|e| ApiError::internal(request_id, &e))?;
+        }
+        Ok(())
+    }
+
+    /// The caller's account, once `password` proves it is theirs: for the changes a stolen token
+    /// alone must not make.
+    async fn reauthenticate(
+        &self,
+        request: &Request,
+        account_id: &str,
+        password: String,
+    ) -> Result<Loaded, ApiError> {
+        let request_id = request_id(request);
+        let loaded = self.load(account_id, &request_id).await?;
+        let username = loaded.active()?.username.clone();
+        let guess = self.guess(request, &username).await?;
+        self.check_password(guess, password, Some(loaded.active()?), &request_id).await?;
+        Ok(loaded)
+    }
+
+    fn signed_in(
+        &self,
+        status: StatusCode,
+        account_id: &str,
+        loaded: &Loaded,
+    ) -> Result<Response<Body>, ApiError> {
+        let account = loaded.active()?;
+        let token = self.tokens.issue(account_id, &account.username, loaded.generation);
+        let body = json!({
+            "account": PrivateProfile::of(account_id, account, loaded.created_at),
+            "token": token.token,
+            "token_type": token.token_type,
+            "expires_in": token.expires_in,
+        });
+        Ok(json_response(status, &body))
+    }
+
+    /// The account in its stream, its personal fields opened with its key (events whose fields
+    /// were shredded are skipped: only the erasure matters then), and its token generation. The
+    /// three reads run together and are made whether or not the account exists.
+    async fn load(&self, account_id: &str, request_id: &str) -> Result<Loaded, ApiError> {
+        let failed = |e: &dyn std::fmt::Display| ApiError::internal(request_id, e);
+        let (stream, sessions) = (account_stream(account_id), sessions_stream(account_id));
+        let (envelopes, key, sessions) = tokio::join!(
+            self.events.read_stream(&stream, 1..),
+            self.events.subject_key(account_id),
+            self.events.head(&sessions),
+        );
+        let (envelopes, key, generation) = (
+            envelopes.map_err(|e| failed(&e))?,
+            key.map_err(|e| failed(&e))?,
+            sessions.map_err(|e| failed(&e))?,
+        );
+        let mut account = Account::Missing;
+        for envelope in &envelopes {
+            if let Some(event) =
+                decode_personal::<AccountEvent>(envelope, key.as_ref()).map_err(|e| failed(&e))?
+            {
+                account = evolve(account, &event);
+            }
+        }
+        Ok(Loaded {
+            account,
+            version: envelopes.last().map_or(0, |e| e.version),
+            created_at: envelopes.first().map_or_else(OffsetDateTime::now_utc, |e| e.occurred_at),
+            key,
+            generation,
+        })
+    }
+
+    async fn reservation(&self, stream: &str, request_id: &str) -> Result<(Reservation, u64), ApiError> {
+        let failed = |e: &dyn std::fmt::Display| ApiError::internal(request_id, e);
+        let envelopes = self.events.read_stream(stream, 1..).await.map_err(|e| failed(&e))?;
+        let mut holder = Reservation::Free;
+        for envelope in &envelopes {
+            holder =
+                evolve_reservation(holder, &decode::<ReservationEvent>(envelope).map_err(|e| failed(&e))?);
+        }
+        Ok((holder, envelopes.last().map_or(0, |e| e.version)))
+    }
+}
+
+#[async_trait]
+impl HttpFunction for AccountsCommand {
+    async fn call(&self, request: Request) -> Response<Body> {
+        self.handle(request).await.unwrap_or_else(ApiError::into_response)
+    }
+}

@@ -1,0 +1,135 @@
+//! `POST /v1/accounts`: the account, its username and its email address in one transaction.
+//! A retry with the same `Idempotency-Key` answers with the first account only to the holder of
+//! its password: the key is not a credential.
+
+use super::{email_taken, too_many_attempts, username_taken, AccountsCommand, Loaded};
+use crate::account::{
+    decide, decide_reservation, evolve, Account, AccountCommand, Reservation, ReservationCommand,
+};
+use crate::validation::{self, SignUp, SignUpRequest};
+use huddle_catalog::accounts::{account_stream, username_stream};
+use huddle_eventstore::{
+    encode, encode_personal, AppendError, Appended, ExpectedVersion, KeyChange, Metadata, StreamWrite,
+    SubjectKey,
+};
+use huddle_http::{
+    correlation_id, json_body, replayed, request_id, source_ip, ApiError, Body, IdempotentRequest, Request,
+    Response,
+};
+use lambda_http::http::StatusCode;
+use serde_json::json;
+use time::OffsetDateTime;
+
+impl AccountsCommand {
+    pub(super) async fn sign_up(&self, request: &Request) -> Result<Response<Body>, ApiError> {
+        let request_id = request_id(request);
+        let failed = |e: AppendError| ApiError::internal(&request_id, &e);
+        let sign_up =
+            validation::sign_up(json_body::<SignUpRequest>(request)?).map_err(ApiError::validation)?;
+        // The fingerprint leaves the password out: no record may keep it in any form.
+        let material = format!("{}\n{}\n{:?}", sign_up.username, sign_up.email, sign_up.display_name);
+        let retry = self.idempotency.of_material(request, "sign-up", material.as_bytes())?;
+        if let Some(retry) = &retry {
+            if let Some(first) = retry.previous(&self.events).await.map_err(failed)? {
+                return self.repeat_sign_up(request, retry, &first, sign_up).await;
+            }
+        }
+        let by_ip = self.lookup.throttle_subject("ip", &source_ip(request));
+        self.throttles
+            .sign_up_per_ip
+            .take(&by_ip)
+            .await
+            .map_err(|e| ApiError::internal(&request_id, &e))?
+            .map_err(too_many_attempts)?;
+
+        let username_stream = username_stream(&sign_up.username);
+        let email_stream = self.lookup.email_stream(&sign_up.email);
+        let (username_holder, username_version) = self.reservation(&username_stream, &request_id).await?;
+        let (email_holder, email_version) = self.reservation(&email_stream, &request_id).await?;
+        let account_id = format!("acc_{}", ulid::Ulid::new());
+        let claim = |holder: &Reservation, taken: ApiError| {
+            decide_reservation(holder, ReservationCommand::Claim { account_id: account_id.clone() })
+                .map_err(|_| taken)
+        };
+        let username_claim = claim(&username_holder, username_taken())?;
+        let email_claim = claim(&email_holder, email_taken())?;
+
+        let password_hash = self
+            .passwords
+            .hash(sign_up.password.clone())
+            .await
+            .map_err(|e| ApiError::internal(&request_id, &e))?;
+        let registration = AccountCommand::Register {
+            username: sign_up.username.clone(),
+            email: sign_up.email.clone(),
+            password_hash,
+            display_name: sign_up.display_name.clone(),
+        };
+        let registered =
+            decide(&Account::Missing, registration).map_err(|e| ApiError::internal(&request_id, &e))?;
+        let key = SubjectKey::generate(&account_id);
+        let writes = vec![
+            StreamWrite {
+                stream: account_stream(&account_id),
+                expected: ExpectedVersion::NoStream,
+                events: registered.iter().map(|event| encode_personal(event, &key)).collect(),
+            },
+            StreamWrite {
+                stream: username_stream.clone(),
+                expected: ExpectedVersion::Exact(username_version),
+                events: username_claim.iter().map(encode).collect(),
+            },
+            StreamWrite {
+                stream: email_stream.clone(),
+                expected: ExpectedVersion::Exact(email_version),
+                events: email_claim.iter().map(encode).collect(),
+            },
+        ];
+        let metadata = Metadata::new(correlation_id(request)).actor(&account_id).caused_by(&request_id);
+        let receipt = retry
+            .as_ref()
+            .map(|r| r.with_response(StatusCode::CREATED, &json!({ "account_id": account_id })));
+        let appended = self
+            .events
+            .append_with_keys(writes, vec![KeyChange::Create(key)], &metadata, receipt)
+            .await
+            .map_err(|error| match error {
+                AppendError::Conflict { stream, .. } if stream == username_stream => username_taken(),
+                AppendError::Conflict { stream, .. } if stream == email_stream => email_taken(),
+                other => ApiError::from_append(other, &request_id),
+            })?;
+        if let Some(retry) = retry.as_ref().filter(|_| appended.replayed) {
+            // A twin of this request committed first with the same key.
+            return self.repeat_sign_up(request, retry, &appended, sign_up).await;
+        }
+        let loaded = Loaded {
+            account: registered.iter().fold(Account::Missing, evolve),
+            version: 1,
+            created_at: appended.occurred_at.unwrap_or_else(OffsetDateTime::now_utc),
+            key: None,
+            generation: 0,
+        };
+        self.signed_in(StatusCode::CREATED, &account_id, &loaded)
+    }
+
+    /// The answer to a repeated sign-up: the first account with a fresh token (tokens are never
+    /// stored with the idempotency key), but only when this request's password is that
+    /// account's. Otherwise the same 401 as a wrong login, counted as a guess at the username.
+    async fn repeat_sign_up(
+        &self,
+        request: &Request,
+        retry: &IdempotentRequest,
+        first: &Appended,
+        sign_up: SignUp,
+    ) -> Result<Response<Body>, ApiError> {
+        let request_id = request_id(request);
+        let Some((status, body)) = retry.first_response(first)? else {
+            return Err(ApiError::internal(&request_id, &"a replayed sign-up without its first response"));
+        };
+        let account_id = body["account_id"].as_str().unwrap_or_default().to_owned();
+        let guess = self.guess(request, &sign_up.username).await?;
+        let loaded = self.load(&account_id, &request_id).await?;
+        self.check_password(guess, sign_up.password, loaded.active().ok(), &request_id).await?;
+        Ok(replayed(self.signed_in(status, &account_id, &loaded)?))
+    }
+}
