@@ -3,6 +3,7 @@
 
 mod api;
 mod erase;
+mod log;
 mod security;
 mod throttles;
 mod tokens;
