@@ -1,7 +1,8 @@
 use huddle_ports::{Attributes, FilterPolicy, TopicError, TopicMessage};
-use huddle_test_support::queues::receive_bodies;
+use huddle_test_support::queues::receive_deliveries;
 use huddle_test_support::{on_both_families, Family};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Longer than any test runs, so nothing received is redelivered mid-test.
@@ -60,18 +61,24 @@ async fn fan_out_delivers_exactly_the_matching_messages_intact(family: Family) {
     assert_eq!(topic.publish_batch(batch.clone()).await.unwrap(), []);
 
     for (queue, expected) in [(&posts, ["created", "deleted"]), (&traced, ["deleted", "liked"])] {
-        let received = receive_bodies(&**queue, expected.len(), HIDDEN).await;
         let published: Vec<&TopicMessage> =
             batch.iter().filter(|m| expected.contains(&m.id.as_str())).collect();
+        let received = receive_deliveries(&**queue, published.len(), HIDDEN).await;
+        let once: BTreeMap<&str, usize> = published.iter().map(|m| (m.body.as_str(), 1)).collect();
+        assert_eq!(
+            received.counts(),
+            once,
+            "{} gets each matching message exactly once (the posts queue is subscribed twice)",
+            queue.address()
+        );
         for sent in &published {
-            let got = received.get(&sent.body).unwrap_or_else(|| panic!("{} missing: {received:?}", sent.id));
             assert_eq!(
-                got.attributes, sent.attributes,
+                received.only(&sent.body).attributes,
+                sent.attributes,
                 "{} arrives with its attributes as published",
                 sent.id
             );
         }
-        assert_eq!(received.len(), published.len(), "{received:?}");
         let extra = queue.receive(10, HIDDEN, Duration::from_secs(1)).await.unwrap();
         assert!(
             extra.is_empty(),
