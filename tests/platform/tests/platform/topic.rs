@@ -1,3 +1,4 @@
+use huddle_ports::topic::MAX_PUBLISH_BATCH_BYTES;
 use huddle_ports::{Attributes, FilterPolicy, TopicError, TopicMessage};
 use huddle_test_support::queues::receive_deliveries;
 use huddle_test_support::{on_both_families, Family};
@@ -97,9 +98,14 @@ async fn oversized_and_ambiguous_batches_are_refused(family: Family) {
         .await
         .unwrap();
     let one = |id: &str| message(id, "body", &[("kind", "k")]);
+    // The bodies alone fit SNS's 256 KiB per publish; with their attributes (name, data type
+    // "String" and value: 11 bytes each) they are 12 bytes over.
+    let half = "x".repeat((MAX_PUBLISH_BATCH_BYTES - 10) / 2);
+    let heavy = |id: &str| message(id, &half, &[("kind", "k")]);
 
     let refused = [
         topic.publish_batch((0..11).map(|i| one(&format!("m{i}"))).collect()).await,
+        topic.publish_batch(vec![heavy("h1"), heavy("h2")]).await,
         topic.publish_batch(vec![one("same"), one("same")]).await,
         topic.publish_batch(vec![one("not an id!")]).await,
         topic.publish_batch(vec![message("empty", "body", &[("kind", "")])]).await,
