@@ -4,12 +4,17 @@
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use huddle_delivery::{fan_out, Projector};
-use huddle_eventstore::{Envelope, EventStore, ExpectedVersion, Metadata};
+use huddle_eventstore::{
+    AppendError, Envelope, EventStore, ExpectedVersion, Metadata, NewEvent, MAX_EVENT_BYTES, MAX_NAME_BYTES,
+};
 use huddle_ports::{FilterPolicy, Item, PublishFailure, Queue, Table, Topic, TopicError, TopicMessage};
 use huddle_test_support::notes::{events, stream_of, NoteEvent, NotesProjection};
+use huddle_test_support::queues::receive_deliveries;
 use huddle_test_support::{on_both_families, Family};
 use rand::seq::SliceRandom;
+use serde_json::json;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// A topic that records every publish call and fails the messages whose body matches.
 #[derive(Default)]
@@ -59,6 +64,7 @@ async fn append_notes(store: &EventStore, count: usize) -> Vec<Envelope> {
 on_both_families!(
     fan_out_publishes_every_stored_event_in_batches_of_ten,
     fan_out_stops_at_the_first_failed_record,
+    ten_events_of_the_largest_size_fit_one_publish,
     duplicated_shuffled_delivery_matches_an_in_order_run,
     a_gap_is_filled_from_the_event_store,
     replay_rebuilds_a_projection_from_the_log,
@@ -123,6 +129,63 @@ async fn fan_out_stops_at_the_first_failed_record(family: Family) {
     assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!(response.batch_item_failures[0].item_identifier, expected_sequence);
     assert_eq!(topic.calls.lock().unwrap().len(), 2, "nothing is published after the failed chunk");
+}
+
+/// Appends one event to `stream` whose stored envelope is as large as the store takes, give or
+/// take the few digits by which the timestamp's length varies.
+async fn append_largest(store: &EventStore, stream: &str, event_type: &str, meta: &Metadata) {
+    let mut padding = MAX_EVENT_BYTES;
+    loop {
+        let payload = json!({ "padding": "x".repeat(padding) });
+        let event = NewEvent { event_type: event_type.into(), schema_version: 1, payload };
+        match store.append(stream, ExpectedVersion::Any, vec![event], meta, None).await {
+            Ok(_) => return,
+            Err(AppendError::EventTooLarge { bytes, limit, .. }) => padding -= bytes - limit,
+            Err(other) => panic!("append of a large event: {other:?}"),
+        }
+    }
+}
+
+async fn ten_events_of_the_largest_size_fit_one_publish(family: Family) {
+    let backend = family.backend().await;
+    let (events_table, mut changes) = backend.streamed_table().await;
+    let store = EventStore::new(events_table);
+    // Names as long as the store takes them: the fan-out copies them into each message's
+    // attributes, beside the envelope that holds them too.
+    let names = MAX_NAME_BYTES;
+    let stream = format!("{}#1", "s".repeat(names - 2));
+    let meta = Metadata::new("c".repeat(names)).actor("acc_big");
+    for _ in 0..10 {
+        append_largest(&store, &stream, &"T".repeat(names), &meta).await;
+    }
+    let batch = changes.read_at_least(10).await;
+    assert_eq!(batch.records.len(), 10);
+    for record in &batch.records {
+        let item: Item = serde_dynamo::from_item(record.change.new_image.clone()).unwrap();
+        let bytes = serde_json::Value::Object(item).to_string().len();
+        assert!((MAX_EVENT_BYTES - 16..=MAX_EVENT_BYTES).contains(&bytes), "a stored event of {bytes} bytes");
+    }
+
+    let topic = backend.topic().await;
+    let queue = backend.queue(None).await;
+    topic
+        .subscribe(queue.clone(), &FilterPolicy::parse(json!({ "stream": [stream] })).unwrap())
+        .await
+        .unwrap();
+    let response = fan_out(topic.as_ref(), batch).await;
+    assert!(
+        response.batch_item_failures.is_empty(),
+        "the publish was refused: {:?}",
+        response.batch_item_failures
+    );
+
+    let delivered = receive_deliveries(queue.as_ref(), 10, Duration::from_secs(120)).await;
+    let stored = store.read_stream(&stream, 1..).await.unwrap();
+    for envelope in &stored {
+        let body = serde_json::to_string(envelope).unwrap();
+        assert_eq!(delivered.only(&body).body, body, "version {} arrives intact", envelope.version);
+    }
+    assert_eq!(delivered.0.len(), 10);
 }
 
 fn sqs_event(envelopes: &[Envelope]) -> SqsEvent {

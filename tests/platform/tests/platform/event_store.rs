@@ -1,6 +1,6 @@
 use huddle_eventstore::{
     decode, decode_personal, encode, encode_personal, AppendError, EventSchema, EventStore, ExpectedVersion,
-    Idempotency, KeyChange, Metadata, NewEvent, StreamWrite, SubjectKey, MAX_EVENT_BYTES,
+    Idempotency, KeyChange, Metadata, NewEvent, StreamWrite, SubjectKey, MAX_EVENT_BYTES, MAX_NAME_BYTES,
 };
 use huddle_test_support::{on_both_families, Family};
 use serde_json::json;
@@ -159,6 +159,23 @@ async fn oversized_events_are_refused_before_any_write(family: Family) {
     let refused = store.append("note#e", ExpectedVersion::Any, vec![event(1), huge], &meta(), None).await;
     assert!(matches!(refused, Err(AppendError::EventTooLarge { limit: MAX_EVENT_BYTES, .. })), "{refused:?}");
     assert_eq!(store.head("note#e").await.unwrap(), 0);
+
+    let long = "x".repeat(MAX_NAME_BYTES + 1);
+    let named = |event_type: &str| NewEvent { event_type: event_type.into(), ..event(1) };
+    let too_long = [
+        store.append(&format!("note#{long}"), ExpectedVersion::Any, vec![event(1)], &meta(), None).await,
+        store.append("note#e", ExpectedVersion::Any, vec![named(&long)], &meta(), None).await,
+        store.append("note#e", ExpectedVersion::Any, vec![event(1)], &Metadata::new(&long), None).await,
+    ];
+    for (index, refused) in too_long.iter().enumerate() {
+        assert!(matches!(refused, Err(AppendError::Invalid(_))), "name {index}: {refused:?}");
+    }
+    let longest = "x".repeat(MAX_NAME_BYTES);
+    store
+        .append("note#e", ExpectedVersion::Any, vec![named(&longest)], &Metadata::new(&longest), None)
+        .await
+        .unwrap();
+    assert_eq!(store.head("note#e").await.unwrap(), 1, "only the append with names in bounds landed");
 
     let empty = store.append("note#e", ExpectedVersion::Any, vec![], &meta(), None).await;
     assert!(matches!(empty, Err(AppendError::Invalid(_))));
