@@ -2,6 +2,7 @@
 //! adapters talk to), fresh resources with unique names on either adapter family, and a small
 //! test-only aggregate.
 
+pub mod decorated_table;
 pub mod families;
 pub mod moto;
 pub mod notes;

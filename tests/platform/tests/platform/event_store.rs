@@ -2,6 +2,8 @@ use huddle_eventstore::{
     decode, decode_personal, encode, encode_personal, AppendError, EventSchema, EventStore, ExpectedVersion,
     Idempotency, KeyChange, Metadata, NewEvent, StreamWrite, SubjectKey, MAX_EVENT_BYTES, MAX_NAME_BYTES,
 };
+use huddle_ports::{Key, TableError};
+use huddle_test_support::decorated_table::{faulty, Faults, Operation};
 use huddle_test_support::{on_both_families, Family};
 use serde_json::json;
 use std::collections::HashSet;
@@ -13,6 +15,10 @@ fn event(n: u64) -> NewEvent {
 async fn store(family: Family) -> EventStore {
     EventStore::new(family.backend().await.table(true).await)
 }
+
+/// The attempts an append makes while its transaction keeps meeting conflicts (`MAX_ATTEMPTS`
+/// in the store).
+const APPEND_ATTEMPTS: usize = 20;
 
 fn meta() -> Metadata {
     Metadata::new("corr-1").actor("acc_1")
@@ -27,6 +33,11 @@ on_both_families!(
     oversized_events_are_refused_before_any_write,
     scan_returns_each_stream_in_version_order_and_skips_other_items,
     subject_keys_are_born_with_an_append_and_shredding_erases_the_sealed_fields,
+    an_idempotency_record_expires_a_day_after_its_write,
+    a_transaction_conflict_is_retried_until_the_append_lands,
+    an_append_that_keeps_conflicting_gives_up_as_unavailable,
+    throttling_is_reported_as_unavailable_and_writes_nothing,
+    a_conditional_failure_naming_no_write_is_pinned_on_the_stream_that_moved,
 );
 
 async fn appends_number_versions_and_keep_metadata(family: Family) {
@@ -125,6 +136,108 @@ async fn a_repeated_idempotency_key_writes_nothing_and_returns_the_first_result(
     assert_eq!(store.head("note#d").await.unwrap(), 1);
     assert_eq!(results.iter().filter(|r| !r.replayed).count(), 1);
     assert!(results.iter().all(|r| r.streams[0].last_version == 1));
+}
+
+async fn an_idempotency_record_expires_a_day_after_its_write(family: Family) {
+    let table = family.backend().await.table(true).await;
+    let store = EventStore::new(table.clone());
+    let key = Some(Idempotency { key: "acc_1:req-ttl".into(), receipt: None });
+    let appended =
+        store.append("note#ttl", ExpectedVersion::Any, vec![event(1)], &meta(), key).await.unwrap();
+
+    let record = table.get(&Key::new("idempotency#acc_1:req-ttl", "idempotency")).await.unwrap();
+    let record = record.expect("the append stored its idempotency record");
+    let written = appended.occurred_at.expect("a first append has a write time");
+    // DynamoDB's TTL reads whole seconds since the epoch.
+    let day_later = (written + time::Duration::hours(24)).unix_timestamp();
+    assert_eq!(record["expires_at"], json!(day_later), "{record:?}");
+}
+
+async fn a_transaction_conflict_is_retried_until_the_append_lands(family: Family) {
+    let inner = family.backend().await.table(true).await;
+    let conflict = || TableError::TransactionConflict;
+    let table = faulty(inner, Faults::default().then_repeatedly(Operation::Transact, 2, conflict));
+    let store = EventStore::new(table.clone());
+
+    let appended =
+        store.append("note#busy", ExpectedVersion::NoStream, vec![event(1)], &meta(), None).await.unwrap();
+    assert_eq!((appended.streams[0].first_version, appended.streams[0].last_version), (1, 1));
+    assert_eq!(table.interceptor.pending(), 0, "both conflicts were injected");
+    assert_eq!(table.interceptor.calls(Operation::Transact), 3, "two conflicts, then the commit");
+    let stored = store.read_stream("note#busy", 1..).await.unwrap();
+    assert_eq!(stored.iter().map(|e| e.version).collect::<Vec<_>>(), [1], "written once");
+}
+
+async fn an_append_that_keeps_conflicting_gives_up_as_unavailable(family: Family) {
+    let inner = family.backend().await.table(true).await;
+    let conflict = || TableError::TransactionConflict;
+    let faults = Faults::default().then_repeatedly(Operation::Transact, APPEND_ATTEMPTS, conflict);
+    let table = faulty(inner, faults);
+    let store = EventStore::new(table.clone());
+
+    let refused = store.append("note#stuck", ExpectedVersion::Any, vec![event(1)], &meta(), None).await;
+    assert!(matches!(refused, Err(AppendError::Unavailable(_))), "{refused:?}");
+    // A 21st attempt would have reached the table and committed.
+    assert_eq!(table.interceptor.pending(), 0);
+    assert_eq!(table.interceptor.calls(Operation::Transact), APPEND_ATTEMPTS);
+    assert_eq!(store.head("note#stuck").await.unwrap(), 0);
+}
+
+async fn throttling_is_reported_as_unavailable_and_writes_nothing(family: Family) {
+    let inner = family.backend().await.table(true).await;
+    let throttled = || TableError::Unavailable("ProvisionedThroughputExceededException".into());
+    // The SDK has retried a throttled call before the store sees it, so the store does not.
+    let faults = Faults::default().then(Operation::Transact, throttled()).then(Operation::Query, throttled());
+    let table = faulty(inner, faults);
+    let store = EventStore::new(table.clone());
+
+    let refused = store.append("note#hot", ExpectedVersion::NoStream, vec![event(1)], &meta(), None).await;
+    assert!(matches!(refused, Err(AppendError::Unavailable(_))), "a throttled write: {refused:?}");
+    assert_eq!(table.interceptor.calls(Operation::Transact), 1, "not retried by the store");
+    let refused = store.append("note#hot", ExpectedVersion::Any, vec![event(1)], &meta(), None).await;
+    assert!(matches!(refused, Err(AppendError::Unavailable(_))), "a throttled head read: {refused:?}");
+    assert_eq!(table.interceptor.calls(Operation::Transact), 1, "no write without the head");
+    assert_eq!(table.interceptor.pending(), 0);
+    assert_eq!(store.head("note#hot").await.unwrap(), 0);
+}
+
+async fn a_conditional_failure_naming_no_write_is_pinned_on_the_stream_that_moved(family: Family) {
+    let inner = family.backend().await.table(true).await;
+    let plain = EventStore::new(inner.clone());
+    for stream in ["account#1", "username#ana"] {
+        plain.append(stream, ExpectedVersion::NoStream, vec![event(0)], &meta(), None).await.unwrap();
+    }
+    // A storage that cannot say which condition failed, as a single-item conditional write reports.
+    let unnamed = || TableError::ConditionFailed { index: None };
+    let table = faulty(inner, Faults::default().then_repeatedly(Operation::Transact, 2, unnamed));
+    let store = EventStore::new(table.clone());
+    let write =
+        |stream: &str, expected| StreamWrite { stream: stream.into(), expected, events: vec![event(1)] };
+
+    // The account is where the append expects it; the reservation moved on.
+    let taken = store
+        .append_all(
+            vec![
+                write("account#1", ExpectedVersion::Exact(1)),
+                write("username#ana", ExpectedVersion::NoStream),
+            ],
+            &meta(),
+            None,
+        )
+        .await;
+    match taken {
+        Err(AppendError::Conflict { stream, current: 1, expected: ExpectedVersion::NoStream }) => {
+            assert_eq!(stream, "username#ana")
+        }
+        other => panic!("expected the reservation to conflict: {other:?}"),
+    }
+    // Nothing moved: the refusal has no reason the store can give.
+    let refused = store.append("account#1", ExpectedVersion::Exact(1), vec![event(1)], &meta(), None).await;
+    assert!(matches!(refused, Err(AppendError::Unavailable(_))), "{refused:?}");
+    assert_eq!(table.interceptor.pending(), 0);
+    for stream in ["account#1", "username#ana"] {
+        assert_eq!(plain.head(stream).await.unwrap(), 1, "{stream} is unchanged");
+    }
 }
 
 async fn several_streams_append_atomically(family: Family) {
