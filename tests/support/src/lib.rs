@@ -8,6 +8,7 @@ pub mod moto;
 pub mod notes;
 pub mod notes_api;
 pub mod queues;
+pub mod seed;
 
 pub use families::Family;
 
