@@ -60,10 +60,11 @@ fn every_fixture_under_events_is_exercised() {
         }
     }
     for path in found {
-        let under_emulator = crate::rie::INVOCATIONS.iter().any(|i| i.fixtures.contains(&path.as_str()));
+        let under_emulator =
+            huddle_platform_tests::INVOCATIONS.iter().any(|i| i.fixtures.contains(&path.as_str()));
         assert!(
             FIXTURES.contains(&path.as_str()) || under_emulator,
-            "{path} is read by no test: add it to FIXTURES (or to rie.rs's INVOCATIONS) and test it"
+            "{path} is read by no test: add it to FIXTURES (or to INVOCATIONS in tests/platform/lib.rs) and test it"
         );
     }
 }
