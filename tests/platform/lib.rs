@@ -1,1 +1,31 @@
-//! Integration tests of the platform live in `tests/platform/`; this library is empty.
+//! What the platform's test binaries share; the tests themselves live in `tests/`.
+
+/// A function of template.yaml and the events/ fixtures it is invoked with under the Runtime
+/// Interface Emulator (`tests/rie.rs`); the fixture check (`tests/platform/fixtures.rs`) counts
+/// these fixtures as exercised.
+pub struct Invocation {
+    /// The function's `BuildProperties.Binary` in template.yaml.
+    pub binary: &'static str,
+    /// Relative to the workspace root.
+    pub fixtures: &'static [&'static str],
+}
+
+pub const INVOCATIONS: &[Invocation] = &[
+    Invocation { binary: "fanout", fixtures: &["events/fanout/stream-insert.json"] },
+    Invocation {
+        binary: "accounts",
+        fixtures: &[
+            "events/accounts/sign-up.json",
+            "events/accounts/log-in.json",
+            "events/accounts/get-me.json",
+            "events/accounts/get-account.json",
+            "events/accounts/get-account-by-username.json",
+            "events/accounts/update-me.json",
+            "events/accounts/legacy-link.json",
+            "events/accounts/change-password.json",
+            "events/accounts/revoke-sessions.json",
+            "events/accounts/erase-me.json",
+        ],
+    },
+    Invocation { binary: "authorizer", fixtures: &["events/authorizer/request.json"] },
+];

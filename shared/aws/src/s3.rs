@@ -126,8 +126,9 @@ mod tests {
             ))
             .build();
         let blobs = S3Blobs::new(crate::s3_client(&config), "media");
-        let before = OffsetDateTime::now_utc();
+        let before = OffsetDateTime::now_utc().unix_timestamp();
         let upload = blobs.presign_upload("a/b.png", "image/png", Duration::from_secs(300)).await.unwrap();
+        let after = OffsetDateTime::now_utc().unix_timestamp();
 
         assert_eq!(upload.method, "PUT");
         assert!(upload.url.starts_with("http://127.0.0.1:9/media/a/b.png?"), "path style: {}", upload.url);
@@ -143,8 +144,12 @@ mod tests {
             "{:?}",
             upload.headers
         );
-        let lifetime = upload.expires_at - before;
-        assert!(lifetime > time::Duration::seconds(298) && lifetime <= time::Duration::seconds(300));
+        // Signed to whole seconds at a moment between `before` and `after`.
+        let expires_at = upload.expires_at.unix_timestamp();
+        assert!(
+            (before + 300..=after + 300).contains(&expires_at),
+            "{expires_at} not in {before}..={after} + 300"
+        );
 
         let too_long = blobs.presign_upload("k", "image/png", Duration::from_secs(8 * 24 * 3600)).await;
         assert!(matches!(too_long, Err(BlobError::Invalid(_))), "{too_long:?}");

@@ -16,5 +16,5 @@ pub use personal::{decode_personal, encode_personal, sealed_subject, KeyChange, 
 pub use schema::{decode, encode, DecodeError, EventSchema};
 pub use store::{
     AppendError, Appended, CommittedStream, EventStore, ExpectedVersion, Idempotency, StreamWrite,
-    MAX_EVENT_BYTES,
+    MAX_EVENT_BYTES, MAX_NAME_BYTES,
 };

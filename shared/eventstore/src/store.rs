@@ -14,9 +14,15 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use ulid::Ulid;
 
-/// The largest stored event (the envelope as JSON). Ten of them fit one SNS publish batch
-/// (256 KiB), so the fan-out never needs more than ⌈N/10⌉ calls; DynamoDB's item limit is 400 KB.
+/// The largest stored event (the envelope as JSON). Ten of them, with their names bounded by
+/// [`MAX_NAME_BYTES`], fit one SNS publish batch (256 KiB, attributes included), so the fan-out
+/// never needs more than ⌈N/10⌉ calls; DynamoDB's item limit is 400 KB.
 pub const MAX_EVENT_BYTES: usize = 24 * 1024;
+
+/// The longest stream id, event type or correlation id. The fan-out copies them into each
+/// published message's attributes beside the envelope that holds them, so this bound keeps ten
+/// of the largest events within one publish batch.
+pub const MAX_NAME_BYTES: usize = 256;
 
 /// How long an idempotency key keeps answering with its first result.
 const IDEMPOTENCY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
@@ -149,7 +155,7 @@ impl EventStore {
         metadata: &Metadata,
         idempotency: Option<Idempotency>,
     ) -> Result<Appended, AppendError> {
-        validate(&writes, keys.len(), idempotency.is_some())?;
+        validate(&writes, metadata, keys.len(), idempotency.is_some())?;
         if let Some(key) = &idempotency {
             if let Some(first) = self.previous_append(&key.key).await? {
                 return Ok(first);
@@ -409,9 +415,27 @@ fn decode_item(item: &Item) -> Result<Envelope, AppendError> {
         .map_err(|e| AppendError::Unavailable(format!("corrupt event: {e}")))
 }
 
-fn validate(writes: &[StreamWrite], keys: usize, idempotent: bool) -> Result<(), AppendError> {
+fn validate(
+    writes: &[StreamWrite],
+    metadata: &Metadata,
+    keys: usize,
+    idempotent: bool,
+) -> Result<(), AppendError> {
     if writes.is_empty() || writes.iter().any(|w| w.events.is_empty()) {
         return Err(AppendError::Invalid("an append needs at least one event per stream".into()));
+    }
+    let names = writes.iter().flat_map(|w| {
+        std::iter::once(("stream id", &w.stream))
+            .chain(w.events.iter().map(|e| ("event type", &e.event_type)))
+    });
+    let too_long = std::iter::once(("correlation id", &metadata.correlation_id))
+        .chain(names)
+        .find(|(_, name)| name.len() > MAX_NAME_BYTES);
+    if let Some((what, name)) = too_long {
+        return Err(AppendError::Invalid(format!(
+            "a {what} is at most {MAX_NAME_BYTES} bytes, not {}",
+            name.len()
+        )));
     }
     let mut streams = HashSet::new();
     for write in writes {

@@ -23,6 +23,18 @@ pub struct PublishFailure {
 /// The most messages one publish call carries (SNS PublishBatch's limit).
 pub const MAX_PUBLISH_BATCH: usize = 10;
 
+/// The most bytes the messages of one publish call carry together (SNS PublishBatch's limit),
+/// counted as SNS counts them: see [`message_bytes`].
+pub const MAX_PUBLISH_BATCH_BYTES: usize = 256 * 1024;
+
+/// A message's size as SNS counts it against its limits: the body, and each attribute's name,
+/// data type (`String`) and value.
+pub fn message_bytes(message: &TopicMessage) -> usize {
+    let attributes: usize =
+        message.attributes.iter().map(|(name, value)| name.len() + "String".len() + value.len()).sum();
+    message.body.len() + attributes
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum TopicError {
     #[error("invalid request: {0}")]
@@ -31,14 +43,21 @@ pub enum TopicError {
     Unavailable(String),
 }
 
-/// Checks both adapter families apply before a publish: at most [`MAX_PUBLISH_BATCH`] messages,
-/// ids as SNS takes them (1 to 80 letters, digits, `-` or `_`) and unique within the batch, and
-/// attributes that the subscribed queues accept.
+/// Checks both adapter families apply before a publish: at most [`MAX_PUBLISH_BATCH`] messages
+/// of at most [`MAX_PUBLISH_BATCH_BYTES`] together, ids as SNS takes them (1 to 80 letters,
+/// digits, `-` or `_`) and unique within the batch, and attributes that the subscribed queues
+/// accept.
 pub fn validate_publish(messages: &[TopicMessage]) -> Result<(), TopicError> {
     if messages.len() > MAX_PUBLISH_BATCH {
         return Err(TopicError::Invalid(format!(
             "a publish carries at most {MAX_PUBLISH_BATCH} messages, not {}",
             messages.len()
+        )));
+    }
+    let bytes: usize = messages.iter().map(message_bytes).sum();
+    if bytes > MAX_PUBLISH_BATCH_BYTES {
+        return Err(TopicError::Invalid(format!(
+            "a publish carries at most {MAX_PUBLISH_BATCH_BYTES} bytes of messages, not {bytes}"
         )));
     }
     let well_formed = |id: &str| {

@@ -30,6 +30,10 @@ pub enum Backend {
         dynamodb: aws_sdk_dynamodb::Client,
         sqs: aws_sdk_sqs::Client,
         sns: aws_sdk_sns::Client,
+        /// The moto server's endpoint URL.
+        endpoint: String,
+        /// The server of a private backend, stopped with it; `None` on the process's shared one.
+        _server: Option<moto::MotoServer>,
     },
 }
 
@@ -37,20 +41,38 @@ impl Family {
     pub async fn backend(self) -> Backend {
         match self {
             Family::Embedded => Backend::Embedded { db: Database::in_memory().expect("in-memory database") },
+            Family::Moto => Backend::moto(moto::endpoint(), None).await,
+        }
+    }
+
+    /// A backend whose emulator no other test shares, for a heavy test: on moto it starts a
+    /// server of its own ([`moto::private_server`]), which stops when the backend is dropped;
+    /// an embedded backend is private anyway.
+    pub async fn private_backend(self) -> Backend {
+        match self {
+            Family::Embedded => self.backend().await,
             Family::Moto => {
-                let config = moto::sdk_config().await;
-                Backend::Moto {
-                    dynamodb: aws_sdk_dynamodb::Client::new(&config),
-                    sqs: aws_sdk_sqs::Client::new(&config),
-                    sns: aws_sdk_sns::Client::new(&config),
-                    config: Box::new(config),
-                }
+                let server = moto::private_server();
+                let endpoint = server.endpoint().to_owned();
+                Backend::moto(&endpoint, Some(server)).await
             }
         }
     }
 }
 
 impl Backend {
+    async fn moto(endpoint: &str, server: Option<moto::MotoServer>) -> Backend {
+        let config = huddle_aws::sdk_config(Some(endpoint)).await;
+        Backend::Moto {
+            dynamodb: aws_sdk_dynamodb::Client::new(&config),
+            sqs: aws_sdk_sqs::Client::new(&config),
+            sns: aws_sdk_sns::Client::new(&config),
+            config: Box::new(config),
+            endpoint: endpoint.to_owned(),
+            _server: server,
+        }
+    }
+
     /// A fresh, empty table; with `stream`, its writes feed a change stream.
     pub async fn table(&self, stream: bool) -> Arc<dyn Table> {
         self.streamed_table_if(stream).await.0
@@ -145,7 +167,7 @@ impl Backend {
                 let recorded = RecordedPush::new(db);
                 PushService { push: Arc::new(recorded.clone()), platform: PlatformSide::Recorded(recorded) }
             }
-            Backend::Moto { sns, .. } => {
+            Backend::Moto { sns, endpoint, .. } => {
                 let application = |platform| {
                     let sns = sns.clone();
                     async move {
@@ -161,7 +183,7 @@ impl Backend {
                 };
                 PushService {
                     push: Arc::new(SnsPush::new(sns.clone(), applications)),
-                    platform: PlatformSide::Sns(sns.clone()),
+                    platform: PlatformSide::Sns { sns: sns.clone(), moto_endpoint: endpoint.clone() },
                 }
             }
         }
@@ -232,7 +254,11 @@ pub struct PushService {
 
 enum PlatformSide {
     Recorded(RecordedPush),
-    Sns(aws_sdk_sns::Client),
+    /// SNS on the moto server at `moto_endpoint`, whose back door shows what was delivered.
+    Sns {
+        sns: aws_sdk_sns::Client,
+        moto_endpoint: String,
+    },
 }
 
 impl PushService {
@@ -240,7 +266,7 @@ impl PushService {
     pub async fn disable(&self, endpoint: &DeviceEndpoint) {
         match &self.platform {
             PlatformSide::Recorded(recorded) => recorded.disable(endpoint).expect("disable endpoint"),
-            PlatformSide::Sns(sns) => {
+            PlatformSide::Sns { sns, .. } => {
                 sns.set_endpoint_attributes()
                     .endpoint_arn(&endpoint.id)
                     .attributes("Enabled", "false")
@@ -262,11 +288,13 @@ impl PushService {
                 .filter(|entry| entry.endpoint == endpoint.id)
                 .map(|entry| entry.payload)
                 .collect(),
-            PlatformSide::Sns(_) => moto::platform_endpoint_messages(&endpoint.id)
-                .await
-                .iter()
-                .map(|message| platform_payload(message))
-                .collect::<Vec<_>>(),
+            PlatformSide::Sns { moto_endpoint, .. } => {
+                moto::platform_endpoint_messages(moto_endpoint, &endpoint.id)
+                    .await
+                    .iter()
+                    .map(|message| platform_payload(message))
+                    .collect::<Vec<_>>()
+            }
         };
         payloads.sort();
         payloads

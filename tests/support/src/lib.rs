@@ -2,11 +2,13 @@
 //! adapters talk to), fresh resources with unique names on either adapter family, and a small
 //! test-only aggregate.
 
+pub mod decorated_table;
 pub mod families;
 pub mod moto;
 pub mod notes;
 pub mod notes_api;
 pub mod queues;
+pub mod seed;
 
 pub use families::Family;
 

@@ -8,10 +8,26 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
-struct MotoServer {
+/// A running moto server; it stops when this is dropped (the shared one lives as long as the
+/// process).
+pub struct MotoServer {
     endpoint: String,
-    /// Kept so the server's standard input stays open for as long as this process lives.
-    _process: Child,
+    /// Its standard input is the server's lifeline: the server stops when it closes.
+    process: Child,
+}
+
+impl MotoServer {
+    /// The endpoint URL, e.g. `http://127.0.0.1:41234`.
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+}
+
+impl Drop for MotoServer {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
 }
 
 static SERVER: OnceLock<MotoServer> = OnceLock::new();
@@ -38,6 +54,13 @@ pub fn endpoint() -> &'static str {
     &SERVER.get_or_init(start).endpoint
 }
 
+/// A moto server of its own, for a test whose load would starve the others: moto serves
+/// DynamoDB one request at a time (see `moto_launcher.py`), so a test that queues hundreds of
+/// them delays every other test's DynamoDB calls on a shared server.
+pub fn private_server() -> MotoServer {
+    start()
+}
+
 fn start() -> MotoServer {
     let launcher = workspace_root().join("tests/support/moto_launcher.py");
     let mut process = Command::new(python())
@@ -54,7 +77,7 @@ fn start() -> MotoServer {
     let port: u16 = first_line.trim().parse().unwrap_or_else(|_| {
         panic!("moto server did not start (printed {first_line:?}); is moto[server] installed?")
     });
-    MotoServer { endpoint: format!("http://127.0.0.1:{port}"), _process: process }
+    MotoServer { endpoint: format!("http://127.0.0.1:{port}"), process }
 }
 
 /// The SDK configuration that points at this process's moto server.
@@ -62,11 +85,11 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
     huddle_aws::sdk_config(Some(endpoint())).await
 }
 
-/// The messages moto recorded as sent to one SNS platform endpoint. moto delivers nothing to
-/// APNs or FCM; it keeps each endpoint's messages, and its `/moto-api/data.json` back door
-/// lists every model instance with its public fields.
-pub async fn platform_endpoint_messages(endpoint_arn: &str) -> Vec<String> {
-    let models: serde_json::Value = reqwest::get(format!("{}/moto-api/data.json", endpoint()))
+/// The messages the moto server at `moto_endpoint` recorded as sent to one SNS platform
+/// endpoint. moto delivers nothing to APNs or FCM; it keeps each endpoint's messages, and its
+/// `/moto-api/data.json` back door lists every model instance with its public fields.
+pub async fn platform_endpoint_messages(moto_endpoint: &str, endpoint_arn: &str) -> Vec<String> {
+    let models: serde_json::Value = reqwest::get(format!("{moto_endpoint}/moto-api/data.json"))
         .await
         .and_then(|response| response.error_for_status())
         .expect("moto model data")

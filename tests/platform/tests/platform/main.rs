@@ -1,7 +1,7 @@
-//! The platform's integration tests, one binary: each port's conformance suite on both adapter
-//! families (embedded, and AWS against a moto server), the delivery runtime, the runner, and the
-//! deploy artefacts (the events/ fixtures, and the function binaries under the Lambda Runtime
-//! Interface Emulator).
+//! The platform's integration tests: each port's conformance suite on both adapter families
+//! (embedded, and AWS against a moto server), the delivery runtime, the runner, and the events/
+//! fixtures. The function binaries under the Lambda Runtime Interface Emulator are a binary of
+//! their own (`tests/rie.rs`).
 
 mod blobs;
 mod delivery;
@@ -9,7 +9,6 @@ mod event_store;
 mod fixtures;
 mod push;
 mod queue;
-mod rie;
 mod runner;
 mod table;
 mod topic;

@@ -1,13 +1,13 @@
 use huddle_ports::queue::MAX_RECEIVE_WAIT;
 use huddle_ports::{Attributes, OutgoingMessage, QueueError};
-use huddle_test_support::queues::{receive_bodies, PATIENCE};
+use huddle_test_support::queues::{receive_deliveries, PATIENCE};
 use huddle_test_support::{on_both_families, Family};
 use std::time::Duration;
 use tokio::time::Instant;
 
-/// Short enough to keep tests fast, long enough that the next call surely lands within it
-/// (SQS counts whole seconds).
-const SHORT_VISIBILITY: Duration = Duration::from_secs(2);
+/// The shortest visibility SQS takes (it counts whole seconds): a message hidden this long comes
+/// back on its own within the test.
+const BRIEF_VISIBILITY: Duration = Duration::from_secs(1);
 /// Longer than any test runs: a message hidden this long comes back only if a test brings it back.
 const HIDDEN: Duration = Duration::from_secs(120);
 
@@ -25,7 +25,7 @@ on_both_families!(
     release_makes_a_message_visible_at_once,
     oversized_and_malformed_requests_are_refused,
     a_poison_message_moves_to_the_dead_letter_queue_while_its_batch_is_deleted,
-    a_waiting_receive_returns_as_soon_as_a_message_arrives,
+    a_receive_waits_for_a_message_and_returns_as_soon_as_one_arrives,
 );
 
 async fn send_receive_delete_round_trip_with_attributes(family: Family) {
@@ -42,14 +42,13 @@ async fn send_receive_delete_round_trip_with_attributes(family: Family) {
 
     // Zero visibility leaves both messages visible, so an empty receive after the deletes below
     // shows they are gone rather than hidden.
-    let received = receive_bodies(&*queue, 2, Duration::ZERO).await;
-    assert_eq!(received.len(), 2, "{received:?}");
-    let post = &received[r#"{"post": 1}"#];
+    let received = receive_deliveries(&*queue, 2, Duration::ZERO).await;
+    let (post, plain) = (received.only(r#"{"post": 1}"#), received.only("plain"));
     assert_eq!(post.attributes, tagged);
-    assert_eq!(received["plain"].attributes, Attributes::new());
-    assert_ne!(post.message_id, received["plain"].message_id);
+    assert_eq!(plain.attributes, Attributes::new());
+    assert_ne!(post.message_id, plain.message_id);
 
-    for message in received.values() {
+    for message in [post, plain] {
         queue.delete(&message.receipt_handle).await.unwrap();
     }
     queue.delete(&post.receipt_handle).await.expect("deleting twice is harmless");
@@ -58,29 +57,36 @@ async fn send_receive_delete_round_trip_with_attributes(family: Family) {
 
 async fn a_received_message_stays_hidden_until_its_visibility_timeout_passes(family: Family) {
     let queue = family.backend().await.queue(None).await;
-    queue.send_batch(vec![message("m", &[])]).await.unwrap();
-
-    let first = receive_bodies(&*queue, 1, SHORT_VISIBILITY).await.remove("m").unwrap();
-    assert_eq!(first.receive_count, 1);
+    // Hidden far longer than the test runs, so "still hidden" holds however slow the machine.
+    queue.send_batch(vec![message("held", &[])]).await.unwrap();
+    let held = receive_deliveries(&*queue, 1, HIDDEN).await;
+    assert_eq!(held.only("held").receive_count, 1);
     assert_eq!(queue.receive(10, HIDDEN, Duration::ZERO).await.unwrap(), [], "hidden while in flight");
 
-    let second = receive_bodies(&*queue, 1, HIDDEN).await.remove("m").unwrap();
+    // Hidden briefly: it comes back on its own, as the same message with a new receipt.
+    queue.send_batch(vec![message("brief", &[])]).await.unwrap();
+    let first = receive_deliveries(&*queue, 1, BRIEF_VISIBILITY).await.only("brief").clone();
+    assert_eq!(first.receive_count, 1);
+    let second = receive_deliveries(&*queue, 1, HIDDEN).await;
+    let second = second.only("brief");
     assert_eq!(second.message_id, first.message_id);
     assert_eq!(second.receive_count, 2);
     assert_ne!(second.receipt_handle, first.receipt_handle, "each delivery has its own receipt");
     queue.delete(&second.receipt_handle).await.unwrap();
+    assert_eq!(queue.receive(10, HIDDEN, Duration::ZERO).await.unwrap(), [], "held is still hidden");
 }
 
 async fn release_makes_a_message_visible_at_once(family: Family) {
     let queue = family.backend().await.queue(None).await;
     queue.send_batch(vec![message("m", &[("k", "v")])]).await.unwrap();
 
-    let first = receive_bodies(&*queue, 1, HIDDEN).await.remove("m").unwrap();
+    let first = receive_deliveries(&*queue, 1, HIDDEN).await.only("m").clone();
     assert_eq!(queue.receive(10, HIDDEN, Duration::ZERO).await.unwrap(), []);
     queue.release(&first.receipt_handle, Duration::ZERO).await.unwrap();
 
     // Hidden for far longer than the test can wait: only the release brings it back.
-    let again = receive_bodies(&*queue, 1, HIDDEN).await.remove("m").unwrap();
+    let again = receive_deliveries(&*queue, 1, HIDDEN).await;
+    let again = again.only("m");
     assert_eq!((again.message_id.as_str(), again.receive_count), (first.message_id.as_str(), 2));
     assert_eq!(again.attributes, attributes(&[("k", "v")]));
 }
@@ -122,20 +128,28 @@ async fn a_poison_message_moves_to_the_dead_letter_queue_while_its_batch_is_dele
         .await
         .unwrap();
 
-    // A consumer handles the batch and fails on the poison message, twice.
-    let first = receive_bodies(&*queue, 3, SHORT_VISIBILITY).await;
-    assert!(first.values().all(|m| m.receive_count == 1), "{first:?}");
+    // A consumer handles the batch and fails on the poison message, twice; a failed message is
+    // released at once rather than left to a visibility timeout, so no step races a clock.
+    let first = receive_deliveries(&*queue, 3, HIDDEN).await;
+    assert!(first.0.iter().all(|m| m.receive_count == 1), "{first:?}");
     for handled in ["ok-1", "ok-2"] {
-        queue.delete(&first[handled].receipt_handle).await.unwrap();
+        queue.delete(&first.only(handled).receipt_handle).await.unwrap();
     }
-    let second = receive_bodies(&*queue, 1, SHORT_VISIBILITY).await;
-    assert_eq!(second.keys().collect::<Vec<_>>(), ["poison"], "the handled messages stay deleted");
-    assert_eq!(second["poison"].receive_count, 2);
+    let poison = first.only("poison");
+    queue.release(&poison.receipt_handle, Duration::ZERO).await.unwrap();
+    let second = receive_deliveries(&*queue, 1, HIDDEN).await;
+    assert_eq!(
+        second.counts().into_keys().collect::<Vec<_>>(),
+        ["poison"],
+        "the handled messages stay deleted"
+    );
+    assert_eq!(second.only("poison").receive_count, 2);
+    queue.release(&second.only("poison").receipt_handle, Duration::ZERO).await.unwrap();
 
     // Its next receive would be its third, over the limit: it moves instead of being delivered.
     let deadline = Instant::now() + PATIENCE;
     let dead = loop {
-        let redelivered = queue.receive(10, SHORT_VISIBILITY, Duration::from_secs(1)).await.unwrap();
+        let redelivered = queue.receive(10, HIDDEN, Duration::from_secs(1)).await.unwrap();
         assert_eq!(redelivered, [], "a message past its receive limit is never delivered");
         let dead = dead_letters.receive(10, HIDDEN, Duration::ZERO).await.unwrap();
         if !dead.is_empty() {
@@ -144,21 +158,37 @@ async fn a_poison_message_moves_to_the_dead_letter_queue_while_its_batch_is_dele
         assert!(Instant::now() < deadline, "the poison message never reached the dead-letter queue");
     };
     assert_eq!(dead.len(), 1, "{dead:?}");
-    assert_eq!(dead[0].message_id, first["poison"].message_id);
+    assert_eq!(dead[0].message_id, poison.message_id);
     assert_eq!(dead[0].body, "poison");
     assert_eq!(dead[0].attributes, attributes(&[("event_type", "Broken")]));
     assert_eq!(queue.receive(10, HIDDEN, Duration::ZERO).await.unwrap(), []);
 }
 
-async fn a_waiting_receive_returns_as_soon_as_a_message_arrives(family: Family) {
+async fn a_receive_waits_for_a_message_and_returns_as_soon_as_one_arrives(family: Family) {
     let queue = family.backend().await.queue(None).await;
+    // On an empty queue a receive waits out its whole wait (it is not a short poll). A lower
+    // bound: a slow machine only makes the receive take longer.
+    let wait = Duration::from_secs(2);
+    let started = Instant::now();
+    assert_eq!(queue.receive(1, HIDDEN, wait).await.unwrap(), []);
+    assert!(
+        started.elapsed() >= wait,
+        "an empty receive returned after {:?} of its {wait:?}",
+        started.elapsed()
+    );
+
+    let (receiving, receive_started) = tokio::sync::oneshot::channel();
     let waiting = tokio::spawn({
         let queue = queue.clone();
-        async move { queue.receive(1, HIDDEN, MAX_RECEIVE_WAIT).await }
+        async move {
+            receiving.send(()).unwrap();
+            queue.receive(1, HIDDEN, MAX_RECEIVE_WAIT).await
+        }
     });
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert!(!waiting.is_finished(), "a receive on an empty queue waits (it is not a short poll)");
-
+    receive_started.await.unwrap();
+    // Time for the receive to be waiting on the empty queue (the first half shows that it waits),
+    // so the message arrives during its wait.
+    tokio::time::sleep(wait).await;
     queue.send_batch(vec![message("wake up", &[])]).await.unwrap();
     // Well within the receive's own 20 s wait: only a wake-up on arrival returns it this soon.
     let received = tokio::time::timeout(MAX_RECEIVE_WAIT / 2, waiting)

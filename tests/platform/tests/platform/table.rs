@@ -117,7 +117,9 @@ async fn add_creates_and_accumulates(family: Family) {
         let key = key.clone();
         tokio::spawn(async move { table.add(&key, "count", 1).await.unwrap() })
     });
-    futures::future::join_all(concurrent).await;
+    let mut returned = futures::future::try_join_all(concurrent).await.unwrap();
+    returned.sort_unstable();
+    assert_eq!(returned, (4..=23).collect::<Vec<_>>(), "each add returns the value it made, none twice");
     assert_eq!(table.get(&key).await.unwrap().unwrap()["count"], json!(23));
 }
 

@@ -1,7 +1,9 @@
+use huddle_ports::topic::MAX_PUBLISH_BATCH_BYTES;
 use huddle_ports::{Attributes, FilterPolicy, TopicError, TopicMessage};
-use huddle_test_support::queues::receive_bodies;
+use huddle_test_support::queues::receive_deliveries;
 use huddle_test_support::{on_both_families, Family};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Longer than any test runs, so nothing received is redelivered mid-test.
@@ -60,18 +62,24 @@ async fn fan_out_delivers_exactly_the_matching_messages_intact(family: Family) {
     assert_eq!(topic.publish_batch(batch.clone()).await.unwrap(), []);
 
     for (queue, expected) in [(&posts, ["created", "deleted"]), (&traced, ["deleted", "liked"])] {
-        let received = receive_bodies(&**queue, expected.len(), HIDDEN).await;
         let published: Vec<&TopicMessage> =
             batch.iter().filter(|m| expected.contains(&m.id.as_str())).collect();
+        let received = receive_deliveries(&**queue, published.len(), HIDDEN).await;
+        let once: BTreeMap<&str, usize> = published.iter().map(|m| (m.body.as_str(), 1)).collect();
+        assert_eq!(
+            received.counts(),
+            once,
+            "{} gets each matching message exactly once (the posts queue is subscribed twice)",
+            queue.address()
+        );
         for sent in &published {
-            let got = received.get(&sent.body).unwrap_or_else(|| panic!("{} missing: {received:?}", sent.id));
             assert_eq!(
-                got.attributes, sent.attributes,
+                received.only(&sent.body).attributes,
+                sent.attributes,
                 "{} arrives with its attributes as published",
                 sent.id
             );
         }
-        assert_eq!(received.len(), published.len(), "{received:?}");
         let extra = queue.receive(10, HIDDEN, Duration::from_secs(1)).await.unwrap();
         assert!(
             extra.is_empty(),
@@ -90,9 +98,14 @@ async fn oversized_and_ambiguous_batches_are_refused(family: Family) {
         .await
         .unwrap();
     let one = |id: &str| message(id, "body", &[("kind", "k")]);
+    // The bodies alone fit SNS's 256 KiB per publish; with their attributes (name, data type
+    // "String" and value: 11 bytes each) they are 12 bytes over.
+    let half = "x".repeat((MAX_PUBLISH_BATCH_BYTES - 10) / 2);
+    let heavy = |id: &str| message(id, &half, &[("kind", "k")]);
 
     let refused = [
         topic.publish_batch((0..11).map(|i| one(&format!("m{i}"))).collect()).await,
+        topic.publish_batch(vec![heavy("h1"), heavy("h2")]).await,
         topic.publish_batch(vec![one("same"), one("same")]).await,
         topic.publish_batch(vec![one("not an id!")]).await,
         topic.publish_batch(vec![message("empty", "body", &[("kind", "")])]).await,

@@ -3,6 +3,9 @@
 //! aws-sam-cli wheel, is invoked with its events/ fixture, and talks to this process's moto
 //! server.
 //!
+//! A test binary of its own: cargo runs test binaries one after another, so the build below and
+//! the emulated functions never compete for the CPU with the other platform tests' timeouts.
+//!
 //! `cargo test --workspace` does not build a package's binaries unless that package has
 //! integration tests of its own, so the functions are built here with one `cargo build`, and
 //! their paths are read from cargo's JSON messages rather than guessed from the target
@@ -13,6 +16,7 @@
 use aws_sdk_sqs::types::MessageAttributeValue;
 use huddle_aws::provision;
 use huddle_eventstore::Envelope;
+use huddle_platform_tests::INVOCATIONS;
 use huddle_test_support::{moto, unique_name};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
@@ -21,34 +25,6 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
-
-/// A function of template.yaml and the events/ fixtures it is invoked with.
-pub struct Invocation {
-    /// The function's `BuildProperties.Binary` in template.yaml.
-    binary: &'static str,
-    /// Relative to the workspace root.
-    pub fixtures: &'static [&'static str],
-}
-
-pub const INVOCATIONS: &[Invocation] = &[
-    Invocation { binary: "fanout", fixtures: &["events/fanout/stream-insert.json"] },
-    Invocation {
-        binary: "accounts",
-        fixtures: &[
-            "events/accounts/sign-up.json",
-            "events/accounts/log-in.json",
-            "events/accounts/get-me.json",
-            "events/accounts/get-account.json",
-            "events/accounts/get-account-by-username.json",
-            "events/accounts/update-me.json",
-            "events/accounts/legacy-link.json",
-            "events/accounts/change-password.json",
-            "events/accounts/revoke-sessions.json",
-            "events/accounts/erase-me.json",
-        ],
-    },
-    Invocation { binary: "authorizer", fixtures: &["events/authorizer/request.json"] },
-];
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")

@@ -1,0 +1,154 @@
+//! A `Table` decorator for tests: every call passes an [`Interceptor`] on its way to the real
+//! table, which may answer it instead. [`Faults`] answers scripted calls with the errors no
+//! adapter produces on demand (DynamoDB's transaction conflicts and throttling, a conditional
+//! failure that names no write); an interceptor that meters calls has the same shape.
+
+use async_trait::async_trait;
+use huddle_ports::{Condition, Item, Key, Page, Query, Table, TableError, TransactWrite};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex};
+
+/// The `Table` method a call is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Operation {
+    Get,
+    Put,
+    Delete,
+    Query,
+    Scan,
+    Add,
+    Transact,
+}
+
+/// Sees each call of a [`DecoratedTable`] before the inner table does.
+pub trait Interceptor: Send + Sync {
+    /// `Err` answers the call with that error and the inner table never sees it.
+    fn before(&self, operation: Operation) -> Result<(), TableError>;
+
+    /// Whether a `get` of `key` finds nothing, whatever the inner table holds: a read that a
+    /// racing write has not reached yet.
+    fn hides(&self, _key: &Key) -> bool {
+        false
+    }
+}
+
+/// `inner`, with every call passing `interceptor` first.
+pub struct DecoratedTable<I> {
+    inner: Arc<dyn Table>,
+    pub interceptor: I,
+}
+
+impl<I: Interceptor> DecoratedTable<I> {
+    pub fn new(inner: Arc<dyn Table>, interceptor: I) -> Self {
+        Self { inner, interceptor }
+    }
+}
+
+#[async_trait]
+impl<I: Interceptor> Table for DecoratedTable<I> {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        self.interceptor.before(Operation::Get)?;
+        if self.interceptor.hides(key) {
+            return Ok(None);
+        }
+        self.inner.get(key).await
+    }
+
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        self.interceptor.before(Operation::Put)?;
+        self.inner.put(item, condition).await
+    }
+
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), TableError> {
+        self.interceptor.before(Operation::Delete)?;
+        self.inner.delete(key, condition).await
+    }
+
+    async fn query(&self, query: &Query) -> Result<Page, TableError> {
+        self.interceptor.before(Operation::Query)?;
+        self.inner.query(query).await
+    }
+
+    async fn scan(&self, after: Option<&Key>, limit: usize) -> Result<Page, TableError> {
+        self.interceptor.before(Operation::Scan)?;
+        self.inner.scan(after, limit).await
+    }
+
+    async fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError> {
+        self.interceptor.before(Operation::Add)?;
+        self.inner.add(key, attribute, delta).await
+    }
+
+    async fn add_expiring(
+        &self,
+        key: &Key,
+        attribute: &str,
+        delta: i64,
+        expires_at: i64,
+    ) -> Result<i64, TableError> {
+        self.interceptor.before(Operation::Add)?;
+        self.inner.add_expiring(key, attribute, delta, expires_at).await
+    }
+
+    async fn transact(&self, writes: Vec<TransactWrite>) -> Result<(), TableError> {
+        self.interceptor.before(Operation::Transact)?;
+        self.inner.transact(writes).await
+    }
+}
+
+/// A script of faults and a count of every call by operation (faulted ones included). Each
+/// fault answers the next call of its operation not answered by an earlier one, so the faults
+/// of one operation fire in script order and calls of other operations pass.
+#[derive(Default)]
+pub struct Faults {
+    script: Mutex<VecDeque<(Operation, TableError)>>,
+    calls: Mutex<BTreeMap<Operation, usize>>,
+}
+
+impl Faults {
+    /// Adds a fault: a call of `operation` fails with `error`.
+    pub fn then(self, operation: Operation, error: TableError) -> Self {
+        self.script.lock().unwrap().push_back((operation, error));
+        self
+    }
+
+    /// [`then`](Self::then) `times` times over.
+    pub fn then_repeatedly(
+        mut self,
+        operation: Operation,
+        times: usize,
+        error: impl Fn() -> TableError,
+    ) -> Self {
+        for _ in 0..times {
+            self = self.then(operation, error());
+        }
+        self
+    }
+
+    /// How many calls of `operation` the table received.
+    pub fn calls(&self, operation: Operation) -> usize {
+        self.calls.lock().unwrap().get(&operation).copied().unwrap_or(0)
+    }
+
+    /// Faults not injected yet; a test that expects its script to have run asserts this is 0.
+    pub fn pending(&self) -> usize {
+        self.script.lock().unwrap().len()
+    }
+}
+
+impl Interceptor for Faults {
+    fn before(&self, operation: Operation) -> Result<(), TableError> {
+        *self.calls.lock().unwrap().entry(operation).or_default() += 1;
+        let mut script = self.script.lock().unwrap();
+        let position = script.iter().position(|(scripted, _)| *scripted == operation);
+        match position.and_then(|index| script.remove(index)) {
+            Some((_, error)) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+/// `inner` failing as `faults` scripts; keep the `Arc` to read the call counts.
+pub fn faulty(inner: Arc<dyn Table>, faults: Faults) -> Arc<DecoratedTable<Faults>> {
+    Arc::new(DecoratedTable::new(inner, faults))
+}
