@@ -4,7 +4,7 @@ use crate::database::now_ms;
 use crate::Database;
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{EventRecord, StreamRecord, StreamViewType};
-use huddle_ports::table::validate_transaction;
+use huddle_ports::table::{validate_key, validate_pk, validate_transaction};
 use huddle_ports::{Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite};
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
@@ -38,7 +38,9 @@ fn parse_item(body: String) -> Result<Item, TableError> {
 }
 
 fn key_of(item: &Item) -> Result<Key, TableError> {
-    Key::of(item).ok_or_else(|| TableError::Invalid("item without string pk and sk".into()))
+    let key = Key::of(item).ok_or_else(|| TableError::Invalid("item without string pk and sk".into()))?;
+    validate_key(&key)?;
+    Ok(key)
 }
 
 /// Reads and writes inside one SQLite connection (and so inside any open transaction).
@@ -155,6 +157,7 @@ impl SqliteTable {
 #[async_trait]
 impl Table for SqliteTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        validate_key(key)?;
         let conn = self.db.lock();
         Tx { conn: &conn, table: self }.get(key)
     }
@@ -170,6 +173,7 @@ impl Table for SqliteTable {
     }
 
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), TableError> {
+        validate_key(key)?;
         self.with_tx(|tx| {
             tx.check(key, &condition)
                 .map_err(|e| e.unwrap_or(TableError::ConditionFailed { index: None }))?;
@@ -178,6 +182,7 @@ impl Table for SqliteTable {
     }
 
     async fn query(&self, query: &Query) -> Result<Page, TableError> {
+        validate_pk(&query.pk)?;
         let (low, high, prefix) = bounds(&query.range);
         let backward = query.direction == Direction::Backward;
         let after = query.after.as_ref().map(|k| k.sk.as_str());
@@ -228,6 +233,7 @@ impl Table for SqliteTable {
     }
 
     async fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError> {
+        validate_key(key)?;
         self.with_tx(|tx| tx.add(key, attribute, delta))
     }
 
