@@ -3,6 +3,7 @@
 
 mod api;
 mod erase;
+mod input;
 mod tokens;
 
 use huddle_accounts::tokens::LegacyIssuer;
