@@ -1,6 +1,6 @@
 use clap::{Parser, Subcommand};
 use huddle_runner::{LocalSecrets, Settings, Storage};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -16,8 +16,9 @@ enum Command {
     Serve {
         #[arg(long, default_value_t = 3000)]
         port: u16,
-        /// Keep state in this folder (default: ./.huddle).
-        #[arg(long, conflicts_with_all = ["memory", "aws_endpoint"])]
+        /// Keep state in this folder (default: ./.huddle). With --aws-endpoint the endpoint keeps
+        /// the state and this folder only its secrets.
+        #[arg(long, conflicts_with = "memory")]
         data: Option<PathBuf>,
         /// Keep nothing: state lives in memory and ends with the process.
         #[arg(long, conflicts_with = "aws_endpoint")]
@@ -32,27 +33,34 @@ enum Command {
 async fn main() -> ExitCode {
     huddle_http::init_logging();
     let Command::Serve { port, data, memory, aws_endpoint } = Cli::parse().command;
+    let data = data.unwrap_or_else(|| PathBuf::from(".huddle"));
+    let shown = |path: &Path| std::path::absolute(path).unwrap_or(path.to_owned()).display().to_string();
     let storage = match (aws_endpoint, memory) {
         (Some(endpoint), _) => Storage::Aws { endpoint, prefix: "huddle-local-".into() },
         (None, true) => Storage::Memory,
-        (None, false) => Storage::Folder(data.unwrap_or_else(|| PathBuf::from(".huddle"))),
+        (None, false) => Storage::Folder(data.clone()),
     };
-    match &storage {
-        Storage::Memory => println!("data in memory only"),
-        Storage::Folder(path) => {
-            println!("data in {}", std::path::absolute(path).unwrap_or(path.clone()).display())
-        }
-        Storage::Aws { endpoint, prefix } => println!("data on {endpoint} (resources named {prefix}*)"),
-    }
     let secrets = match &storage {
-        Storage::Folder(path) => match LocalSecrets::in_folder(path) {
-            Ok(secrets) => secrets,
-            Err(error) => {
-                eprintln!("huddle: cannot use data folder {error}");
-                return ExitCode::FAILURE;
-            }
-        },
-        _ => LocalSecrets::fresh(),
+        Storage::Memory => {
+            println!("data in memory only");
+            Ok(LocalSecrets::fresh())
+        }
+        Storage::Folder(path) => {
+            println!("data in {}", shown(path));
+            LocalSecrets::in_folder(path)
+        }
+        Storage::Aws { endpoint, prefix } => {
+            let folder = LocalSecrets::endpoint_folder(&data, endpoint, prefix);
+            println!("data on {endpoint} (resources named {prefix}*), its secrets in {}", shown(&folder));
+            LocalSecrets::for_endpoint(&data, endpoint, prefix)
+        }
+    };
+    let secrets = match secrets {
+        Ok(secrets) => secrets,
+        Err(error) => {
+            eprintln!("huddle: cannot use data folder {error}");
+            return ExitCode::FAILURE;
+        }
     };
     let domains = huddle_runner::domains(&secrets);
     let running = match huddle_runner::start(Settings::new(storage, port), domains).await {

@@ -1,9 +1,12 @@
-//! The secrets of the accounts domain when it runs locally. With a data folder they persist in
-//! `secrets.json` there (owner-only), since the folder's email reservations are keyed with one
-//! of them and its users' tokens are signed with the other; otherwise each start makes new ones.
+//! The secrets of the accounts domain when it runs locally. Wherever state outlives the process
+//! they persist in a `secrets.json` (owner-only), since the stored email reservations are keyed
+//! with one of them and the users' tokens are signed with the other: in the data folder itself,
+//! or, for a system on an AWS endpoint, in the data folder under a name that endpoint and
+//! resource prefix make. Memory-only systems make new ones each start.
 
 use serde_json::json;
-use std::path::Path;
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
 
 pub struct LocalSecrets {
     pub token_secret: Vec<u8>,
@@ -18,6 +21,22 @@ fn random_secret() -> Vec<u8> {
 impl LocalSecrets {
     pub fn fresh() -> Self {
         Self { token_secret: random_secret(), email_lookup_key: random_secret() }
+    }
+
+    /// Where [`LocalSecrets::for_endpoint`] keeps the secrets of the system on `endpoint` whose
+    /// resources are named `prefix…`: `data/aws/<hash of both>/`, so that two endpoints, or two
+    /// systems on one endpoint, never share secrets. A trailing `/` does not make another endpoint.
+    pub fn endpoint_folder(data: &Path, endpoint: &str, prefix: &str) -> PathBuf {
+        let endpoint = endpoint.trim_end_matches('/');
+        let digest = Sha256::digest(format!("{endpoint}\n{prefix}"));
+        data.join("aws").join(hex::encode(&digest[..8]))
+    }
+
+    /// The secrets of the system on `endpoint` (see [`LocalSecrets::endpoint_folder`]): the
+    /// endpoint keeps that system's accounts across restarts of the runner, so its secrets must
+    /// last as long.
+    pub fn for_endpoint(data: &Path, endpoint: &str, prefix: &str) -> Result<Self, String> {
+        Self::in_folder(&Self::endpoint_folder(data, endpoint, prefix))
     }
 
     /// The folder's secrets, made on first use.
@@ -76,5 +95,35 @@ mod tests {
         assert_eq!(first.email_lookup_key, again.email_lookup_key);
         assert_ne!(first.token_secret, first.email_lookup_key);
         assert_eq!(first.token_secret.len(), 32);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_secrets_file_is_readable_by_its_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let folder = tempfile::tempdir().unwrap();
+        LocalSecrets::in_folder(folder.path()).unwrap();
+        let mode = std::fs::metadata(folder.path().join("secrets.json")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+    }
+
+    #[test]
+    fn each_endpoint_and_prefix_keeps_secrets_of_its_own() {
+        let data = tempfile::tempdir().unwrap();
+        let secrets =
+            |endpoint: &str, prefix: &str| LocalSecrets::for_endpoint(data.path(), endpoint, prefix).unwrap();
+        let first = secrets("http://127.0.0.1:5000", "huddle-local-");
+        let again = secrets("http://127.0.0.1:5000/", "huddle-local-");
+        assert_eq!(
+            (&first.token_secret, &first.email_lookup_key),
+            (&again.token_secret, &again.email_lookup_key)
+        );
+        for (endpoint, prefix) in
+            [("http://127.0.0.1:5001", "huddle-local-"), ("http://127.0.0.1:5000", "other-")]
+        {
+            assert_ne!(secrets(endpoint, prefix).token_secret, first.token_secret, "{endpoint} {prefix}");
+        }
+        let folder = LocalSecrets::endpoint_folder(data.path(), "http://127.0.0.1:5000", "huddle-local-");
+        assert!(folder.join("secrets.json").is_file(), "{}", folder.display());
     }
 }
