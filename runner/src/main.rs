@@ -26,17 +26,21 @@ enum Command {
         /// Run on the AWS adapters against this endpoint (an emulator such as moto).
         #[arg(long, value_name = "URL")]
         aws_endpoint: Option<String>,
+        /// Name the endpoint's resources with this prefix, so that several systems share one
+        /// endpoint; each has secrets of its own.
+        #[arg(long, value_name = "PREFIX", default_value = "huddle-local-", requires = "aws_endpoint")]
+        aws_prefix: String,
     },
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     huddle_http::init_logging();
-    let Command::Serve { port, data, memory, aws_endpoint } = Cli::parse().command;
+    let Command::Serve { port, data, memory, aws_endpoint, aws_prefix } = Cli::parse().command;
     let data = data.unwrap_or_else(|| PathBuf::from(".huddle"));
     let shown = |path: &Path| std::path::absolute(path).unwrap_or(path.to_owned()).display().to_string();
     let storage = match (aws_endpoint, memory) {
-        (Some(endpoint), _) => Storage::Aws { endpoint, prefix: "huddle-local-".into() },
+        (Some(endpoint), _) => Storage::Aws { endpoint, prefix: aws_prefix },
         (None, true) => Storage::Memory,
         (None, false) => Storage::Folder(data.clone()),
     };
