@@ -19,6 +19,12 @@ use time::format_description::well_known::Rfc3339;
 /// API Gateway's payload limit; larger requests never reach a function.
 const MAX_REQUEST_BYTES: usize = 10 * 1024 * 1024;
 
+/// The runner's own routes (the push outbox and whatever joins it) live under this prefix and
+/// answer only requests addressed to a loopback host. The runner listens on 127.0.0.1 alone, but
+/// a web page can still reach it through a name of its own that resolves there (DNS rebinding);
+/// the browser then sends that name as the Host, and the page could read what phones were sent.
+const LOOPBACK_ONLY_PREFIX: &str = "/_local/";
+
 /// What a route leads to.
 #[derive(Clone)]
 pub struct Integration {
@@ -76,6 +82,14 @@ impl Gateway {
         };
         let path = parts.uri.path().to_owned();
         let query = parts.uri.query().unwrap_or_default().to_owned();
+        if path.starts_with(LOOPBACK_ONLY_PREFIX) && !addressed_to_loopback(&parts.headers) {
+            return to_hyper(
+                ApiError::forbidden(
+                    "the runner's /_local/ routes answer only 127.0.0.1, localhost and [::1]",
+                )
+                .into_response(),
+            );
+        }
         for routes in &self.local_routes {
             if let Some(response) =
                 routes.serve(&parts.method, &path, &query, &parts.headers, body.clone()).await
@@ -208,6 +222,21 @@ impl Gateway {
     }
 }
 
+/// Whether the request's Host (any port) is `localhost` or a loopback address.
+fn addressed_to_loopback(headers: &hyper::HeaderMap) -> bool {
+    let Some(authority) = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .and_then(|host| host.parse::<hyper::http::uri::Authority>().ok())
+    else {
+        return false;
+    };
+    let host = authority.host();
+    let address = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')).unwrap_or(host);
+    host.eq_ignore_ascii_case("localhost")
+        || address.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
+}
+
 fn parse_query(query: &str) -> HashMap<String, Vec<String>> {
     let mut parameters: HashMap<String, Vec<String>> = HashMap::new();
     for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
@@ -236,4 +265,41 @@ fn to_hyper(response: lambda_http::Response<Body>) -> hyper::Response<Full<Bytes
         _ => Bytes::new(),
     };
     hyper::Response::from_parts(parts, Full::new(bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_host(host: &str) -> hyper::HeaderMap {
+        hyper::HeaderMap::from_iter([(header::HOST, host.parse().unwrap())])
+    }
+
+    #[test]
+    fn only_loopback_hosts_count_as_loopback() {
+        for host in [
+            "127.0.0.1",
+            "127.0.0.1:3000",
+            "localhost",
+            "LocalHost:80",
+            "[::1]",
+            "[::1]:3000",
+            "127.8.9.10:1",
+        ] {
+            assert!(addressed_to_loopback(&with_host(host)), "{host}");
+        }
+        for host in [
+            "evil.example:3000",
+            "localhost.evil.example",
+            "127.0.0.1.nip.io",
+            "10.0.0.7:3000",
+            "[::ffff:7f00:1]",
+            "0.0.0.0",
+            "::1",
+            "",
+        ] {
+            assert!(!addressed_to_loopback(&with_host(host)), "{host}");
+        }
+        assert!(!addressed_to_loopback(&hyper::HeaderMap::new()), "no Host at all");
+    }
 }

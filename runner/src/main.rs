@@ -2,7 +2,7 @@ use clap::{Parser, Subcommand};
 use huddle_accounts::ThrottleSettings;
 use huddle_domain::throttle::Limit;
 use huddle_runner::{LocalSecrets, Settings, Storage};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
@@ -18,8 +18,9 @@ enum Command {
     Serve {
         #[arg(long, default_value_t = 3000)]
         port: u16,
-        /// Keep state in this folder (default: ./.huddle).
-        #[arg(long, conflicts_with_all = ["memory", "aws_endpoint"])]
+        /// Keep state in this folder (default: ./.huddle). With --aws-endpoint the endpoint keeps
+        /// the state and this folder only its secrets.
+        #[arg(long, conflicts_with = "memory")]
         data: Option<PathBuf>,
         /// Keep nothing: state lives in memory and ends with the process.
         #[arg(long, conflicts_with = "aws_endpoint")]
@@ -27,6 +28,10 @@ enum Command {
         /// Run on the AWS adapters against this endpoint (an emulator such as moto).
         #[arg(long, value_name = "URL")]
         aws_endpoint: Option<String>,
+        /// Name the endpoint's resources with this prefix, so that several systems share one
+        /// endpoint; each has secrets of its own.
+        #[arg(long, value_name = "PREFIX", default_value = "huddle-local-", requires = "aws_endpoint")]
+        aws_prefix: String,
         /// Failed logins allowed per source address, as MAX/SECONDS.
         #[arg(long, value_name = "MAX/SECONDS", default_value_t = LOCAL.login_failures_per_ip)]
         login_failures_per_ip: Limit,
@@ -53,37 +58,46 @@ async fn main() -> ExitCode {
         data,
         memory,
         aws_endpoint,
+        aws_prefix,
         login_failures_per_ip,
         login_failures_per_name,
         sign_ups_per_ip,
         trust_forwarded_for,
     } = Cli::parse().command;
     let throttles = ThrottleSettings { login_failures_per_ip, login_failures_per_name, sign_ups_per_ip };
+    let data = data.unwrap_or_else(|| PathBuf::from(".huddle"));
+    let shown = |path: &Path| std::path::absolute(path).unwrap_or(path.to_owned()).display().to_string();
     let storage = match (aws_endpoint, memory) {
-        (Some(endpoint), _) => Storage::Aws { endpoint, prefix: "huddle-local-".into() },
+        (Some(endpoint), _) => Storage::Aws { endpoint, prefix: aws_prefix },
         (None, true) => Storage::Memory,
-        (None, false) => Storage::Folder(data.unwrap_or_else(|| PathBuf::from(".huddle"))),
+        (None, false) => Storage::Folder(data.clone()),
     };
-    match &storage {
-        Storage::Memory => println!("data in memory only"),
-        Storage::Folder(path) => {
-            println!("data in {}", std::path::absolute(path).unwrap_or(path.clone()).display())
-        }
-        Storage::Aws { endpoint, prefix } => println!("data on {endpoint} (resources named {prefix}*)"),
-    }
     let secrets = match &storage {
-        Storage::Folder(path) => match LocalSecrets::in_folder(path) {
-            Ok(secrets) => secrets,
-            Err(error) => {
-                eprintln!("huddle: cannot use data folder {error}");
-                return ExitCode::FAILURE;
-            }
-        },
-        _ => LocalSecrets::fresh(),
+        Storage::Memory => {
+            println!("data in memory only");
+            Ok(LocalSecrets::fresh())
+        }
+        Storage::Folder(path) => {
+            println!("data in {}", shown(path));
+            LocalSecrets::in_folder(path)
+        }
+        Storage::Aws { endpoint, prefix } => {
+            let folder = LocalSecrets::endpoint_folder(&data, endpoint, prefix);
+            println!("data on {endpoint} (resources named {prefix}*), its secrets in {}", shown(&folder));
+            LocalSecrets::for_endpoint(&data, endpoint, prefix)
+        }
+    };
+    let secrets = match secrets {
+        Ok(secrets) => secrets,
+        Err(error) => {
+            eprintln!("huddle: cannot use data folder {error}");
+            return ExitCode::FAILURE;
+        }
     };
     let domains = huddle_runner::domains(&secrets, throttles);
     let mut settings = Settings::new(storage, port);
     settings.trust_forwarded_for = trust_forwarded_for;
+    settings.request_secret = secrets.request_secret.clone();
     let running = match huddle_runner::start(settings, domains).await {
         Ok(running) => running,
         Err(error) => {

@@ -42,8 +42,8 @@ pub struct Settings {
     pub polling: QueuePolling,
     /// Receives before a message moves to its queue's dead-letter queue.
     pub max_receives: u32,
-    /// Signs pagination cursors.
-    pub cursor_secret: Vec<u8>,
+    /// Signs pagination cursors and keys idempotency fingerprints (`CURSOR_SECRET` on AWS).
+    pub request_secret: Vec<u8>,
     /// Signs the embedded blob store's upload URLs.
     pub upload_secret: Vec<u8>,
     /// The largest upload the embedded blob store takes.
@@ -65,7 +65,7 @@ impl Settings {
             max_receives: 5,
             // Fresh each start: cursors and upload URLs are short-lived, and a fixed secret in
             // the source would let anyone mint them.
-            cursor_secret: ulid::Ulid::new().to_bytes().to_vec(),
+            request_secret: ulid::Ulid::new().to_bytes().to_vec(),
             upload_secret: ulid::Ulid::new().to_bytes().to_vec(),
             max_upload_bytes: 100 * 1024 * 1024,
             trust_forwarded_for: false,
@@ -333,7 +333,7 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
             .subscribe(queue.clone(), &domain.consumes())
             .await
             .map_err(|e| StartError::Provision(e.to_string()))?;
-        let ports = DomainPorts::new(events_table.clone(), read_model.clone(), &settings.cursor_secret);
+        let ports = DomainPorts::new(events_table.clone(), read_model.clone(), &settings.request_secret);
         if let Some(verifier) = domain.authorizer(&ports) {
             if authorizer.replace(verifier).is_some() {
                 return Err(StartError::Provision("two domains bring an authorizer".into()));

@@ -4,8 +4,8 @@ use crate::read_model::{account_named, profile};
 use crate::validation;
 use async_trait::async_trait;
 use huddle_http::{
-    caller, json_response, path_parameter, request_id, route_key, ApiError, Body, HttpFunction, Request,
-    Response,
+    caller, json_response, path_parameter, prefixed_id, request_id, route_key, ApiError, Body, HttpFunction,
+    Request, Response,
 };
 use huddle_ports::Table;
 use lambda_http::http::StatusCode;
@@ -27,7 +27,7 @@ impl AccountsQuery {
         let route = route_key(&request);
         let account_id = match route.as_str() {
             "GET /v1/me" => caller.account_id,
-            "GET /v1/accounts/{id}" => path_parameter(&request, "id")?,
+            "GET /v1/accounts/{id}" => prefixed_id(&request, "id", validation::ACCOUNT_ID_PREFIX)?,
             "GET /v1/accounts/by-username/{username}" => {
                 let name = path_parameter(&request, "username")?;
                 let name = validation::username(&name).map_err(|_| no_such_account())?;

@@ -2,8 +2,15 @@
 //! details of DESIGN.md section 6.
 
 use crate::account::ProfileChanges;
-use huddle_http::FieldError;
+use huddle_http::{is_prefixed_id, FieldError};
+use icu_normalizer::ComposingNormalizerBorrowed;
+use icu_properties::props::{BidiControl, DefaultIgnorableCodePoint};
+use icu_properties::CodePointSetData;
 use serde::{Deserialize, Deserializer};
+
+/// Account ids are this and a ULID.
+pub const ACCOUNT_ID_PREFIX: &str = "acc_";
+const MEDIA_ID_PREFIX: &str = "med_";
 
 pub const MIN_PASSWORD_CHARS: usize = 10;
 /// Bounds the work one login can cost the password hash.
@@ -12,6 +19,67 @@ pub const MAX_DISPLAY_NAME_CHARS: usize = 50;
 pub const MAX_BIO_CHARS: usize = 300;
 pub const MAX_INTERESTS: usize = 20;
 pub const MAX_INTEREST_CHARS: usize = 30;
+
+/// Names nobody may sign up with: they would pass for Huddle's staff or for a page of its
+/// apps. Names that begin with `huddle` are reserved too (see [`is_reserved`]); names under
+/// three characters (`me`, `v1`) cannot be usernames at all.
+const RESERVED_USERNAMES: &[&str] = &[
+    "about",
+    "abuse",
+    "account",
+    "accounts",
+    "admin",
+    "administrator",
+    "anonymous",
+    "api",
+    "billing",
+    "contact",
+    "email",
+    "everyone",
+    "explore",
+    "feed",
+    "help",
+    "helpdesk",
+    "home",
+    "hostmaster",
+    "info",
+    "legal",
+    "login",
+    "logout",
+    "mail",
+    "media",
+    "messages",
+    "mod",
+    "moderator",
+    "moderators",
+    "no_reply",
+    "noreply",
+    "notifications",
+    "null",
+    "official",
+    "postmaster",
+    "privacy",
+    "profile",
+    "register",
+    "root",
+    "search",
+    "security",
+    "sessions",
+    "settings",
+    "signin",
+    "signup",
+    "staff",
+    "status",
+    "support",
+    "system",
+    "team",
+    "terms",
+    "undefined",
+    "user",
+    "users",
+    "webmaster",
+    "www",
+];
 
 /// `POST /v1/accounts` as sent. Fields are optional here so that a missing one is a 422 with
 /// its name, not a 400.
@@ -81,7 +149,8 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Optio
     Option::<T>::deserialize(d).map(Some)
 }
 
-/// Usernames are compared and stored in lower case: `Ana` and `ana` are one name.
+/// Usernames are compared and stored in lower case: `Ana` and `ana` are one name. Reserved names
+/// pass here, so that lookups stay plain; sign-up refuses them.
 pub fn username(raw: &str) -> Result<String, String> {
     let name = raw.to_lowercase();
     let length = name.chars().count();
@@ -94,19 +163,50 @@ pub fn username(raw: &str) -> Result<String, String> {
     Ok(name)
 }
 
-/// Addresses are trimmed and lower-cased, so one mailbox cannot hold two accounts by case.
+/// A name sign-up refuses: one of [`RESERVED_USERNAMES`], or one that begins with `huddle`.
+/// `name` is already normalised by [`username`].
+fn is_reserved(name: &str) -> bool {
+    name.starts_with("huddle") || RESERVED_USERNAMES.contains(&name)
+}
+
+/// Addresses are compared in one spelling, so that one mailbox cannot hold two accounts: trimmed,
+/// lower-cased and NFC-normalised (a composed `ä` and `a` + U+0308 are one letter), with the
+/// domain in its IDNA ASCII form (`exämple.com` is `xn--exmple-cua.com`, as mail servers see it).
+/// Invisible characters are refused anywhere in an address.
 pub fn email(raw: &str) -> Result<String, String> {
-    let address = raw.trim().to_lowercase();
-    let invalid = || Err("must be an email address such as ana@example.com".to_owned());
-    if address.len() > 254 || address.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return invalid();
+    let invalid = || "must be an email address such as ana@example.com".to_owned();
+    let lowered = raw.trim().to_lowercase();
+    let address = ComposingNormalizerBorrowed::new_nfc().normalize(&lowered);
+    if address.chars().any(|c| c.is_whitespace() || c.is_control() || is_default_ignorable(c)) {
+        return Err(invalid());
     }
-    let Some((local, domain)) = address.rsplit_once('@') else { return invalid() };
-    let domain_ok = domain.contains('.') && domain.split('.').all(|label| !label.is_empty());
-    if local.is_empty() || local.len() > 64 || local.contains('@') || !domain_ok {
-        return invalid();
+    let (local, domain) = address.rsplit_once('@').ok_or_else(invalid)?;
+    if local.is_empty() || local.len() > 64 || local.contains('@') {
+        return Err(invalid());
+    }
+    // Strict: host-name letters, digits and hyphens only, and DNS's label and name lengths.
+    let domain = idna::domain_to_ascii_strict(domain).map_err(|_| invalid())?;
+    if !domain.contains('.') || domain.split('.').any(str::is_empty) {
+        return Err(invalid());
+    }
+    let address = format!("{local}@{domain}");
+    if address.len() > 254 {
+        return Err(invalid());
     }
     Ok(address)
+}
+
+/// Unicode's Default_Ignorable_Code_Point: characters that render as nothing (zero-width space
+/// and joiners, U+2060, U+FEFF, the Hangul fillers U+115F/U+1160/U+3164/U+FFA0, variation
+/// selectors, tags, the bidi controls …).
+fn is_default_ignorable(c: char) -> bool {
+    CodePointSetData::new::<DefaultIgnorableCodePoint>().contains(c)
+}
+
+/// A character that shows nothing where it stands: white space, the default-ignorables, and
+/// U+2800 (the blank braille pattern, which fonts draw empty but Unicode counts as a symbol).
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace() || is_default_ignorable(c) || c == '\u{2800}'
 }
 
 fn password(raw: &str) -> Result<String, String> {
@@ -120,8 +220,15 @@ fn password(raw: &str) -> Result<String, String> {
     Ok(raw.to_owned())
 }
 
-/// Trimmed text, `None` when empty; refused when longer than `max` or holding control
-/// characters other than line breaks.
+/// Trimmed text, `None` when empty; refused when longer than `max`, when holding control
+/// characters other than line breaks or any Bidi_Control character, or when made only of
+/// invisible characters.
+///
+/// Bidi controls (the embeddings and overrides U+202A–U+202E, the isolates U+2066–U+2069, and
+/// the marks U+200E, U+200F, U+061C) are refused outright: overrides and isolates reorder
+/// whatever the app shows after a name or a bio, which makes one name pass for another. The
+/// marks cannot do that, but right-to-left text lays out without them when apps isolate user
+/// text (as they must anyway), so the rule stays one Unicode property.
 fn text(raw: &str, max: usize, multiline: bool) -> Result<Option<String>, String> {
     let trimmed = raw.trim();
     if trimmed.chars().count() > max {
@@ -130,19 +237,33 @@ fn text(raw: &str, max: usize, multiline: bool) -> Result<Option<String>, String
     if trimmed.chars().any(|c| c.is_control() && !(multiline && c == '\n')) {
         return Err("may not hold control characters".into());
     }
+    if trimmed.chars().any(|c| CodePointSetData::new::<BidiControl>().contains(c)) {
+        return Err("may not hold bidirectional control characters (U+202A–U+202E, U+2066–U+2069, \
+                    U+200E, U+200F, U+061C)"
+            .into());
+    }
+    if !trimmed.is_empty() && trimmed.chars().all(is_invisible) {
+        return Err("must hold a visible character".into());
+    }
     Ok((!trimmed.is_empty()).then(|| trimmed.to_owned()))
 }
 
 /// Media ids are `med_` and a ULID, as the media domain makes them.
 fn media_id(raw: &str) -> Result<String, String> {
-    match raw.strip_prefix("med_").map(ulid::Ulid::from_string) {
-        Some(Ok(_)) => Ok(raw.to_owned()),
-        _ => Err("must be a media id such as med_01J…".into()),
+    if is_prefixed_id(raw, MEDIA_ID_PREFIX) {
+        Ok(raw.to_owned())
+    } else {
+        Err("must be a media id such as med_01J…".into())
     }
 }
 
-/// Up to 20 tags, lower-cased, duplicates dropped in order.
+/// Up to 20 tags, lower-cased, duplicates dropped in order. The list as sent holds at most 20
+/// entries, duplicates included: it is capped before any tag is looked at, so a list of one tag
+/// repeated 100,000 times costs one comparison, not a deduplication.
 fn interests(raw: &[String]) -> Result<Vec<String>, String> {
+    if raw.len() > MAX_INTERESTS {
+        return Err(format!("at most {MAX_INTERESTS} interests"));
+    }
     let mut tags: Vec<String> = Vec::new();
     for tag in raw {
         let tag = tag.trim().to_lowercase();
@@ -157,9 +278,6 @@ fn interests(raw: &[String]) -> Result<Vec<String>, String> {
             tags.push(tag);
         }
     }
-    if tags.len() > MAX_INTERESTS {
-        return Err(format!("at most {MAX_INTERESTS} interests"));
-    }
     Ok(tags)
 }
 
@@ -169,7 +287,11 @@ struct Problems(Vec<FieldError>);
 
 impl Problems {
     fn check<T>(&mut self, field: &str, result: Result<T, String>) -> Option<T> {
-        result.map_err(|message| self.0.push(FieldError::new(field, message))).ok()
+        self.check_field(result.map_err(|message| FieldError::new(field, message)))
+    }
+
+    fn check_field<T>(&mut self, result: Result<T, FieldError>) -> Option<T> {
+        result.map_err(|problem| self.0.push(problem)).ok()
     }
 
     fn required<T>(&mut self, field: &str, value: Option<T>) -> Option<T> {
@@ -184,11 +306,22 @@ impl Problems {
     }
 }
 
+/// `name`, unless sign-up refuses it as reserved: then a problem with its own code, which
+/// becomes the code of the whole 422 (`username_reserved`), beside any other field's problem.
+fn unreserved(name: String) -> Result<String, FieldError> {
+    if is_reserved(&name) {
+        Err(FieldError::new("username", "is reserved").with_code("username_reserved"))
+    } else {
+        Ok(name)
+    }
+}
+
 pub fn sign_up(request: SignUpRequest) -> Result<SignUp, Vec<FieldError>> {
     let mut problems = Problems::default();
     let username = problems
         .required("username", request.username)
-        .and_then(|u| problems.check("username", username(&u)));
+        .and_then(|u| problems.check("username", username(&u)))
+        .and_then(|name| problems.check_field(unreserved(name)));
     let email = problems.required("email", request.email).and_then(|e| problems.check("email", email(&e)));
     let password = problems
         .required("password", request.password)
@@ -302,6 +435,109 @@ mod tests {
         {
             assert!(email(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn one_address_has_one_spelling_whatever_its_unicode_form() {
+        let canonical = Ok("ana@xn--exmple-cua.com".to_owned());
+        for spelling in
+            ["ana@exämple.com", "ana@exa\u{308}mple.com", "ANA@EXÄMPLE.COM", "ana@xn--exmple-cua.com"]
+        {
+            assert_eq!(email(spelling), canonical, "{spelling}");
+        }
+        assert_eq!(email("ana@EXAMPLE.com"), Ok("ana@example.com".into()));
+        assert_eq!(email("ze\u{301}@example.com"), email("zé@example.com"), "the local part is NFC too");
+        assert_eq!(email("zé@example.com"), Ok("zé@example.com".into()));
+        let long_label = format!("ana@{}.com", "a".repeat(64));
+        for bad in [
+            "ana\u{200b}@example.com",
+            "ana@exa\u{200b}mple.com",
+            "ana\u{202e}@example.com",
+            "ana@exa_mple.com",
+            "ana@-example.com",
+            "ana@xn--a.com",
+            long_label.as_str(),
+        ] {
+            assert!(email(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn names_and_bios_refuse_bidi_controls_and_invisible_text() {
+        let controls = [
+            '\u{202a}', '\u{202b}', '\u{202c}', '\u{202d}', '\u{202e}', '\u{2066}', '\u{2067}', '\u{2068}',
+            '\u{2069}', '\u{200e}', '\u{200f}', '\u{061c}',
+        ];
+        for control in controls {
+            let name = format!("Ana{control}lima");
+            assert!(
+                text(&name, MAX_DISPLAY_NAME_CHARS, false).unwrap_err().contains("bidirectional"),
+                "{control:?}"
+            );
+            assert!(text(&name, MAX_BIO_CHARS, true).is_err(), "{control:?} in a bio");
+        }
+        let invisible = [
+            "\u{200b}",
+            "\u{200c}\u{200d}",
+            "\u{2060}",
+            "\u{feff}",
+            "\u{3164}",
+            "\u{115f}\u{1160}",
+            "\u{2800}",
+            "\u{ffa0}",
+            "\u{180e}",
+            "\u{00ad}",
+            "\u{034f}",
+            "\u{fe0f}",
+            " \u{200b} \u{3164} ",
+        ];
+        for blank in invisible {
+            assert_eq!(
+                text(blank, MAX_DISPLAY_NAME_CHARS, false),
+                Err("must hold a visible character".into()),
+                "{blank:?}"
+            );
+        }
+        for visible in ["Ana", "👨\u{200d}👩\u{200d}👧", "می\u{200c}خواهم", "עִבְרִית", "Ana\u{2800}"]
+        {
+            assert_eq!(
+                text(visible, MAX_DISPLAY_NAME_CHARS, false),
+                Ok(Some(visible.to_owned())),
+                "{visible}"
+            );
+        }
+        assert_eq!(text("  ", MAX_DISPLAY_NAME_CHARS, false), Ok(None), "white space alone is no name");
+    }
+
+    #[test]
+    fn reserved_names_are_refused_with_their_own_code() {
+        for name in RESERVED_USERNAMES {
+            assert_eq!(username(name).as_deref(), Ok(*name), "{name} is a username that could be asked for");
+        }
+        let request = |name: &str| SignUpRequest {
+            username: Some(name.into()),
+            email: Some("ana@example.com".into()),
+            password: Some("short".into()),
+            display_name: None,
+        };
+        for name in ["admin", "Administrator", "SUPPORT", "huddle", "huddle_team", "root"] {
+            let problems = sign_up(request(name)).unwrap_err();
+            assert_eq!(
+                problems[0],
+                FieldError::new("username", "is reserved").with_code("username_reserved"),
+                "{name}"
+            );
+            assert_eq!(fields(problems), ["username", "password"], "every other problem is still reported");
+        }
+        assert_eq!(fields(sign_up(request("admins")).unwrap_err()), ["password"], "only the listed names");
+    }
+
+    #[test]
+    fn interests_are_capped_as_sent_before_deduplication() {
+        let copies = |n: usize| vec!["jazz".to_owned(); n];
+        assert_eq!(interests(&copies(MAX_INTERESTS)), Ok(vec!["jazz".to_owned()]));
+        assert_eq!(interests(&copies(MAX_INTERESTS + 1)), Err(format!("at most {MAX_INTERESTS} interests")));
+        assert_eq!(interests(&copies(100_000)), Err(format!("at most {MAX_INTERESTS} interests")));
     }
 
     #[test]

@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
-use huddle_ports::table::validate_transaction;
+use huddle_ports::table::{validate_key, validate_pk, validate_transaction};
 use huddle_ports::{
     Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite, EXPIRES_AT,
 };
@@ -121,6 +121,7 @@ impl DynamoTable {
         delta: i64,
         expires_at: Option<i64>,
     ) -> Result<i64, TableError> {
+        validate_key(key)?;
         let mut update = self
             .client
             .update_item()
@@ -226,6 +227,7 @@ fn split(
 #[async_trait]
 impl Table for DynamoTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        validate_key(key)?;
         let output = self
             .client
             .get_item()
@@ -239,7 +241,9 @@ impl Table for DynamoTable {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
-        Key::of(&item).ok_or_else(|| TableError::Invalid("item without string pk and sk".into()))?;
+        validate_key(
+            &Key::of(&item).ok_or_else(|| TableError::Invalid("item without string pk and sk".into()))?,
+        )?;
         let (text, names, values) = split(condition_expression(&condition)?);
         self.client
             .put_item()
@@ -255,6 +259,7 @@ impl Table for DynamoTable {
     }
 
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), TableError> {
+        validate_key(key)?;
         let (text, names, values) = split(condition_expression(&condition)?);
         self.client
             .delete_item()
@@ -270,6 +275,7 @@ impl Table for DynamoTable {
     }
 
     async fn query(&self, query: &Query) -> Result<Page, TableError> {
+        validate_pk(&query.pk)?;
         let mut values = HashMap::from([(":pk".to_owned(), AttributeValue::S(query.pk.clone()))]);
         let s = |text: &String| AttributeValue::S(text.clone());
         let key_condition = match &query.range {

@@ -4,7 +4,7 @@ use crate::database::now_ms;
 use crate::Database;
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{EventRecord, StreamRecord, StreamViewType};
-use huddle_ports::table::validate_transaction;
+use huddle_ports::table::{validate_key, validate_pk, validate_transaction};
 use huddle_ports::{
     Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite, EXPIRES_AT,
 };
@@ -40,7 +40,9 @@ fn parse_item(body: String) -> Result<Item, TableError> {
 }
 
 fn key_of(item: &Item) -> Result<Key, TableError> {
-    Key::of(item).ok_or_else(|| TableError::Invalid("item without string pk and sk".into()))
+    let key = Key::of(item).ok_or_else(|| TableError::Invalid("item without string pk and sk".into()))?;
+    validate_key(&key)?;
+    Ok(key)
 }
 
 /// Reads and writes inside one SQLite connection (and so inside any open transaction).
@@ -166,6 +168,7 @@ impl SqliteTable {
 #[async_trait]
 impl Table for SqliteTable {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        validate_key(key)?;
         let conn = self.db.lock();
         Tx { conn: &conn, table: self }.get(key)
     }
@@ -181,6 +184,7 @@ impl Table for SqliteTable {
     }
 
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), TableError> {
+        validate_key(key)?;
         self.with_tx(|tx| {
             tx.check(key, &condition)
                 .map_err(|e| e.unwrap_or(TableError::ConditionFailed { index: None }))?;
@@ -189,6 +193,7 @@ impl Table for SqliteTable {
     }
 
     async fn query(&self, query: &Query) -> Result<Page, TableError> {
+        validate_pk(&query.pk)?;
         let (low, high, prefix) = bounds(&query.range);
         let backward = query.direction == Direction::Backward;
         let after = query.after.as_ref().map(|k| k.sk.as_str());
@@ -239,6 +244,7 @@ impl Table for SqliteTable {
     }
 
     async fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError> {
+        validate_key(key)?;
         self.with_tx(|tx| tx.add(key, attribute, delta, None))
     }
 
@@ -249,6 +255,7 @@ impl Table for SqliteTable {
         delta: i64,
         expires_at: i64,
     ) -> Result<i64, TableError> {
+        validate_key(key)?;
         self.with_tx(|tx| tx.add(key, attribute, delta, Some(expires_at)))
     }
 

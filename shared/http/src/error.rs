@@ -6,12 +6,19 @@ use serde::Serialize;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FieldError {
     pub field: String,
+    /// A code for a problem clients act on by itself (`username_reserved`), beyond "invalid".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
     pub message: String,
 }
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self { field: field.into(), code: None, message: message.into() }
+    }
+
+    pub fn with_code(self, code: impl Into<String>) -> Self {
+        Self { code: Some(code.into()), ..self }
     }
 }
 
@@ -56,11 +63,11 @@ impl ApiError {
     pub fn conflict(code: &str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, message)
     }
+    /// 422 listing every invalid field. The code is `validation_failed`, or the code of the
+    /// first field error that has one, so a client can branch on it without reading details.
     pub fn validation(details: Vec<FieldError>) -> Self {
-        Self {
-            details,
-            ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "the request is invalid")
-        }
+        let code = details.iter().find_map(|d| d.code.clone()).unwrap_or_else(|| "validation_failed".into());
+        Self { details, ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, "the request is invalid") }
     }
     /// A failure of ours: the client learns only the request id; the cause goes to the log.
     pub fn internal(request_id: &str, cause: &dyn std::fmt::Display) -> Self {
@@ -136,6 +143,24 @@ mod tests {
                 "message": "the request is invalid",
                 "details": [{"field": "username", "message": "too short"}]
             }})
+        );
+    }
+
+    #[test]
+    fn a_coded_field_error_names_the_whole_error() {
+        let details = vec![
+            FieldError::new("password", "too short"),
+            FieldError::new("username", "is reserved").with_code("username_reserved"),
+        ];
+        let body = body(ApiError::validation(details).into_response());
+        assert_eq!(body["error"]["code"], "username_reserved");
+        assert_eq!(
+            body["error"]["details"],
+            serde_json::json!([
+                {"field": "password", "message": "too short"},
+                {"field": "username", "code": "username_reserved", "message": "is reserved"}
+            ]),
+            "every problem is still listed"
         );
     }
 }

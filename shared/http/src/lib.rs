@@ -1,11 +1,12 @@
 //! HTTP glue every command and query function reuses: JSON errors (DESIGN.md section 6), the
-//! caller from the authorizer context, body limits, opaque signed cursors, `Idempotency-Key`,
-//! correlation ids, a small router, and JSON logs.
+//! caller from the authorizer context, body limits, prefixed ids in paths, opaque signed
+//! cursors, `Idempotency-Key`, correlation ids, a small router, and JSON logs.
 
 mod cursor;
 mod error;
 mod function;
 mod idempotency;
+mod ids;
 mod logging;
 mod request;
 mod router;
@@ -14,6 +15,7 @@ pub use cursor::CursorCodec;
 pub use error::{ApiError, FieldError};
 pub use function::{json_response, run_authorizer, run_lambda, Authorizer, HttpFunction};
 pub use idempotency::{replay_or, replayed, IdempotencyKeys, IdempotentRequest};
+pub use ids::{is_prefixed_id, prefixed_id};
 pub use logging::init_logging;
 pub use request::{
     caller, correlation_id, json_body, path_parameter, query_parameter, request_id, route_key, source_ip,

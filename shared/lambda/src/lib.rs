@@ -4,7 +4,9 @@
 //! I/O before the first event.
 //!
 //! Environment: `HUDDLE_ROLE` (`command`, `query` or `projector`), `EVENTS_TABLE`, `READ_TABLE`, and
-//! `CURSOR_SECRET` for roles that page (a per-process secret otherwise).
+//! `CURSOR_SECRET` for the roles that answer HTTP requests (command and query), which refuse to
+//! start without it: a key of their own would make every instance refuse the cursors of the
+//! others. Logging follows `HUDDLE_LOG_LEVEL` (see `huddle_http::init_logging`).
 
 use aws_lambda_events::sqs::SqsEvent;
 use huddle_delivery::Projector;
@@ -19,23 +21,27 @@ fn variable(name: &str) -> Result<String, Error> {
         .ok_or_else(|| format!("{name} is not set").into())
 }
 
-async fn ports() -> Result<DomainPorts, Error> {
+/// The ports of a role; `answers_http` says whether it issues and reads cursors.
+async fn ports(answers_http: bool) -> Result<DomainPorts, Error> {
     let config = huddle_aws::sdk_config(None).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let events = huddle_aws::DynamoTable::new(dynamodb.clone(), variable("EVENTS_TABLE")?);
     let read_model = huddle_aws::DynamoTable::new(dynamodb, variable("READ_TABLE")?);
-    let cursor_secret = match variable("CURSOR_SECRET") {
-        Ok(secret) => secret.into_bytes(),
-        Err(_) => ulid::Ulid::new().to_bytes().to_vec(),
+    // Signs cursors and keys idempotency fingerprints, so every instance must share it.
+    let request_secret = if answers_http {
+        variable("CURSOR_SECRET")?.into_bytes()
+    } else {
+        // Projectors and authorizers never see a cursor or an idempotency key; any key will do.
+        ulid::Ulid::new().to_bytes().to_vec()
     };
-    Ok(DomainPorts::new(Arc::new(events), Arc::new(read_model), &cursor_secret))
+    Ok(DomainPorts::new(Arc::new(events), Arc::new(read_model), &request_secret))
 }
 
 /// Serve the role `HUDDLE_ROLE` names: the command or query HTTP function, or the projector.
 pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
     huddle_http::init_logging();
     let role = variable("HUDDLE_ROLE")?;
-    let ports = ports().await?;
+    let ports = ports(matches!(role.as_str(), "command" | "query")).await?;
     match role.as_str() {
         "command" => huddle_http::run_lambda(domain.command(&ports)).await,
         "query" => huddle_http::run_lambda(domain.query(&ports)).await,
@@ -54,7 +60,7 @@ pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
 /// Serve the domain's HttpApi authorizer.
 pub async fn run_authorizer(domain: impl Domain) -> Result<(), Error> {
     huddle_http::init_logging();
-    let ports = ports().await?;
+    let ports = ports(false).await?;
     let authorizer = domain.authorizer(&ports).ok_or("this domain has no authorizer")?;
     huddle_http::run_authorizer(authorizer).await
 }

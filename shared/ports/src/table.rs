@@ -207,6 +207,29 @@ pub trait Table: Send + Sync {
     async fn transact(&self, writes: Vec<TransactWrite>) -> Result<(), TableError>;
 }
 
+/// DynamoDB's limits on the key attributes, in UTF-8 bytes.
+pub const MAX_PK_BYTES: usize = 2048;
+pub const MAX_SK_BYTES: usize = 1024;
+
+/// A partition key DynamoDB would take. Both adapter families check every key as DynamoDB does,
+/// reads included (moto checks only writes, and SQLite takes any size), so an unchecked key
+/// fails the same way on every family.
+pub fn validate_pk(pk: &str) -> Result<(), TableError> {
+    if pk.len() > MAX_PK_BYTES {
+        return Err(TableError::Invalid(format!("a partition key holds at most {MAX_PK_BYTES} bytes")));
+    }
+    Ok(())
+}
+
+/// A key DynamoDB would take: see [`validate_pk`].
+pub fn validate_key(key: &Key) -> Result<(), TableError> {
+    validate_pk(&key.pk)?;
+    if key.sk.len() > MAX_SK_BYTES {
+        return Err(TableError::Invalid(format!("a sort key holds at most {MAX_SK_BYTES} bytes")));
+    }
+    Ok(())
+}
+
 /// Checks both adapter families apply before a transaction reaches storage.
 pub fn validate_transaction(writes: &[TransactWrite]) -> Result<(), TableError> {
     if writes.is_empty() || writes.len() > MAX_TRANSACT_WRITES {
@@ -218,6 +241,7 @@ pub fn validate_transaction(writes: &[TransactWrite]) -> Result<(), TableError> 
     let mut keys = std::collections::HashSet::new();
     for write in writes {
         let key = write.key().ok_or_else(|| TableError::Invalid("item without string pk and sk".into()))?;
+        validate_key(&key)?;
         if !keys.insert(key) {
             return Err(TableError::Invalid("two writes in one transaction touch the same key".into()));
         }

@@ -97,6 +97,7 @@ impl AccountsTables {
             ("READ_TABLE", &self.read),
             ("TOKEN_SECRET", TOKEN_SECRET),
             ("EMAIL_LOOKUP_KEY", "the RIE test's email lookup key, 32+ bytes"),
+            ("CURSOR_SECRET", "the RIE test's cursor secret"),
             ("LEGACY_ISSUER", LEGACY_ISSUER),
             ("LEGACY_ALGORITHM", "HS256"),
             ("LEGACY_KEY", LEGACY_KEY),
@@ -389,7 +390,7 @@ impl Emulated {
             .env("AWS_REGION", "us-east-1")
             .env("AWS_ACCESS_KEY_ID", "test")
             .env("AWS_SECRET_ACCESS_KEY", "test")
-            .env("RUST_LOG", "info")
+            .env("HUDDLE_LOG_LEVEL", "info")
             .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log_file.try_clone().expect("clone the log file"))

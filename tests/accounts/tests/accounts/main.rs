@@ -3,6 +3,7 @@
 
 mod api;
 mod erase;
+mod input;
 mod log;
 mod security;
 mod throttles;

@@ -1,7 +1,7 @@
 //! The platform's integration tests: each port's conformance suite on both adapter families
-//! (embedded, and AWS against a moto server), the delivery runtime, the runner, and the events/
-//! fixtures. The function binaries under the Lambda Runtime Interface Emulator are a binary of
-//! their own (`tests/rie.rs`).
+//! (embedded, and AWS against a moto server), the delivery runtime, the runner, and the deploy
+//! artefacts (template.yaml, the events/ fixtures). The function binaries under the Lambda
+//! Runtime Interface Emulator are a binary of their own (`tests/rie.rs`).
 
 mod blobs;
 mod delivery;
@@ -11,4 +11,5 @@ mod push;
 mod queue;
 mod runner;
 mod table;
+mod template;
 mod topic;

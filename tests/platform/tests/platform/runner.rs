@@ -343,3 +343,42 @@ async fn the_embedded_runner_refuses_forged_uploads_and_shows_the_push_outbox() 
     assert_eq!(outbox["items"][0]["payload"], json!(r#"{"title": "hi"}"#));
     system.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_runners_local_routes_answer_loopback_hosts_only() {
+    let system = start(Family::Embedded).await;
+    let endpoint = system.push.register(huddle_ports::Platform::Fcm, "token-1", "acc_ana").await.unwrap();
+    system.push.publish(&endpoint, r#"{"title": "hi"}"#).await.unwrap();
+    let port = system.address.port();
+    let outbox = |host: String| {
+        let request = Client::new().get(format!("{}/_local/push-outbox", system.url())).header("host", host);
+        async move { json_of(request.send().await.unwrap()).await }
+    };
+    for host in [format!("127.0.0.1:{port}"), format!("localhost:{port}"), "[::1]".to_owned()] {
+        let (status, body) = outbox(host.clone()).await;
+        assert_eq!((status, &body["items"][0]["endpoint"]), (StatusCode::OK, &json!(endpoint.id)), "{host}");
+    }
+    // A page on a rebinding name reaches 127.0.0.1 with its own name as the Host.
+    for host in
+        [format!("rebound.example:{port}"), format!("localhost.example:{port}"), "192.168.1.20".into()]
+    {
+        let (status, body) = outbox(host.clone()).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::FORBIDDEN, Some("forbidden")),
+            "{host}"
+        );
+        assert!(body.get("items").is_none(), "{host}: {body}");
+    }
+    let (status, body) = json_of(
+        Client::new()
+            .get(format!("{}/_local/anything-else", system.url()))
+            .header("host", "rebound.example")
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "every /_local/ route: {body}");
+    system.shutdown().await;
+}

@@ -21,6 +21,7 @@ on_both_families!(
     transact_is_all_or_nothing_and_names_the_failing_write,
     transact_refuses_malformed_requests,
     scan_visits_every_item_in_key_order_per_partition,
+    keys_past_dynamodbs_size_limits_are_refused_on_reads_too,
 );
 
 async fn get_put_delete_round_trip_json_values(family: Family) {
@@ -210,4 +211,27 @@ async fn scan_visits_every_item_in_key_order_per_partition(family: Family) {
         let order: Vec<&str> = seen.iter().filter(|(p, _)| p == pk).map(|(_, s)| s.as_str()).collect();
         assert_eq!(order, ["0001", "0002", "0003"], "partition {pk}");
     }
+}
+
+async fn keys_past_dynamodbs_size_limits_are_refused_on_reads_too(family: Family) {
+    use huddle_ports::table::{MAX_PK_BYTES, MAX_SK_BYTES};
+    let table = family.backend().await.table(false).await;
+    let (widest_pk, widest_sk) = ("p".repeat(MAX_PK_BYTES), "s".repeat(MAX_SK_BYTES));
+    table
+        .put(item(&widest_pk, &widest_sk, json!({})), Condition::Always)
+        .await
+        .expect("the limits themselves fit");
+    assert!(table.get(&Key::new(widest_pk.as_str(), widest_sk.as_str())).await.unwrap().is_some());
+
+    for key in [Key::new("p".repeat(MAX_PK_BYTES + 1), "s"), Key::new("p", "s".repeat(MAX_SK_BYTES + 1))] {
+        let refused = |result: Result<(), TableError>| matches!(result, Err(TableError::Invalid(_)));
+        assert!(refused(table.get(&key).await.map(drop)), "get");
+        assert!(refused(table.put(item(&key.pk, &key.sk, json!({})), Condition::Always).await), "put");
+        assert!(refused(table.delete(&key, Condition::Always).await), "delete");
+        assert!(refused(table.add(&key, "n", 1).await.map(drop)), "add");
+        let write = TransactWrite::Check { key: key.clone(), condition: Condition::NotExists };
+        assert!(refused(table.transact(vec![write]).await), "transact");
+    }
+    let query = Query::new("p".repeat(MAX_PK_BYTES + 1));
+    assert!(matches!(table.query(&query).await, Err(TableError::Invalid(_))), "query");
 }

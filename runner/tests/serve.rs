@@ -1,0 +1,180 @@
+//! `huddle serve` as a developer runs it: the binary as a child process against this test
+//! process's moto server, its output captured. Each test names its own resource prefix, so the
+//! tests share the server without sharing a system.
+
+use huddle_test_support::{moto, unique_name};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A running `huddle serve`, its stdout and stderr in files.
+struct Served {
+    child: Child,
+    url: String,
+    stdout: PathBuf,
+    stderr: PathBuf,
+}
+
+impl Served {
+    /// Starts `huddle serve --port 0 <args>` and waits (60 s at most) for it to listen.
+    fn start(args: &[&str], env: &[(&str, &str)], logs: &Path) -> Self {
+        let name = unique_name("serve");
+        let (stdout, stderr) = (logs.join(format!("{name}.out")), logs.join(format!("{name}.err")));
+        let child = Command::new(env!("CARGO_BIN_EXE_huddle"))
+            .args(["serve", "--port", "0"])
+            .args(args)
+            .env_remove("HUDDLE_LOG_LEVEL")
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(File::create(&stdout).unwrap())
+            .stderr(File::create(&stderr).unwrap())
+            .spawn()
+            .expect("start huddle serve");
+        let mut served = Self { child, url: String::new(), stdout, stderr };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        served.url = loop {
+            let printed = std::fs::read_to_string(&served.stdout).unwrap_or_default();
+            if let Some(url) = printed.lines().find_map(|line| line.strip_prefix("listening on ")) {
+                break url.to_owned();
+            }
+            if let Ok(Some(status)) = served.child.try_wait() {
+                panic!("huddle serve exited with {status}:\n{}", served.output());
+            }
+            assert!(Instant::now() < deadline, "huddle serve never listened:\n{}", served.output());
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        served
+    }
+
+    /// Everything it printed so far, stdout then stderr.
+    fn output(&self) -> String {
+        let read = |path: &Path| std::fs::read_to_string(path).unwrap_or_default();
+        format!("{}{}", read(&self.stdout), read(&self.stderr))
+    }
+
+    /// The line of stdout that starts with `prefix`, without it.
+    fn printed(&self, prefix: &str) -> String {
+        let stdout = std::fs::read_to_string(&self.stdout).unwrap();
+        stdout
+            .lines()
+            .find_map(|line| line.strip_prefix(prefix))
+            .map(str::to_owned)
+            .unwrap_or_else(|| panic!("huddle serve printed no line starting {prefix:?}:\n{stdout}"))
+    }
+
+    /// Stops the process (as a crash would: nothing may depend on a clean exit) and returns its output.
+    fn stop(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.output()
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> (StatusCode, Value) {
+        let response = request.send().await.expect("huddle serve answers");
+        let status = response.status();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(Client::new().post(format!("{}{path}", self.url)).json(&body)).await
+    }
+
+    /// `GET /v1/me` until the profile is projected (20 s at most); a refused token fails at once.
+    async fn me(&self, token: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let (status, body) =
+                self.send(Client::new().get(format!("{}/v1/me", self.url)).bearer_auth(token)).await;
+            match status {
+                StatusCode::OK => return body,
+                StatusCode::NOT_FOUND if Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                other => panic!("GET /v1/me answered {other} {body}"),
+            }
+        }
+    }
+}
+
+fn aws_args<'a>(prefix: &'a str, data: &'a Path) -> Vec<&'a str> {
+    vec!["--aws-endpoint", moto::endpoint(), "--aws-prefix", prefix, "--data", data.to_str().unwrap()]
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_system_on_an_aws_endpoint_keeps_its_secrets_across_restarts() {
+    let (data, logs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let prefix = format!("{}-", unique_name("restart"));
+    let args = aws_args(&prefix, data.path());
+    let first = Served::start(&args, &[], logs.path());
+    let folder = PathBuf::from(
+        first.printed(&format!("data on {} (resources named {prefix}*), its secrets in ", moto::endpoint())),
+    );
+    let secrets_file = folder.join("secrets.json");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&secrets_file).expect("secrets.json is written").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}: mode {mode:o}", secrets_file.display());
+    }
+    let secrets = std::fs::read_to_string(&secrets_file).unwrap();
+    let sign_up = json!({"username": "ana", "email": "ana@example.com", "password": "correct horse"});
+    let (status, signed_up) = first.post("/v1/accounts", sign_up).await;
+    assert_eq!(status, StatusCode::CREATED, "{signed_up}");
+    let token = signed_up["token"].as_str().unwrap().to_owned();
+    first.me(&token).await;
+    first.stop();
+
+    let again = Served::start(&args, &[], logs.path());
+    assert_eq!(std::fs::read_to_string(&secrets_file).unwrap(), secrets, "the same secrets, unchanged");
+    assert_eq!(again.me(&token).await["username"], "ana", "a token from before the restart still works");
+    let (status, body) = again
+        .post(
+            "/v1/accounts",
+            json!({"username": "bea", "email": "ANA@example.com", "password": "correct horse"}),
+        )
+        .await;
+    assert_eq!((status, &body["error"]["code"]), (StatusCode::CONFLICT, &json!("email_taken")), "{body}");
+    let (status, body) =
+        again.post("/v1/sessions", json!({"login": "ana@example.com", "password": "correct horse"})).await;
+    assert_eq!(status, StatusCode::OK, "the address still finds its account: {body}");
+    again.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_trace_level_run_logs_no_password_token_or_email() {
+    let (data, logs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let prefix = format!("{}-", unique_name("trace"));
+    let served =
+        Served::start(&aws_args(&prefix, data.path()), &[("HUDDLE_LOG_LEVEL", "trace")], logs.path());
+    let (email, password) = ("trace.me@example.com", "a password only this test knows 7351");
+    let (status, signed_up) =
+        served.post("/v1/accounts", json!({"username": "tracy", "email": email, "password": password})).await;
+    assert_eq!(status, StatusCode::CREATED, "{signed_up}");
+    let (status, session) = served.post("/v1/sessions", json!({"login": email, "password": password})).await;
+    assert_eq!(status, StatusCode::OK, "{session}");
+    let token = session["token"].as_str().unwrap().to_owned();
+    // The profile's projection sends the sealed event through the queue, the SDK and the projector.
+    served.me(&token).await;
+    let output = served.stop();
+
+    for (secret, what) in [(password, "the password"), (&token, "the token"), (email, "the email address")] {
+        assert!(!output.contains(secret), "the trace-level output holds {what}");
+    }
+    let signature = token.rsplit('.').next().unwrap();
+    assert!(!output.contains(signature), "the trace-level output holds the token's signature");
+
+    let lines: Vec<Value> = output.lines().filter_map(|line| serde_json::from_str(line).ok()).collect();
+    let requests = lines.iter().filter(|line| line["target"] == "huddle_runner::gateway").count();
+    assert!(requests >= 3, "the run logged its requests (so it did log):\n{output}");
+    let below_warn = |line: &&Value| !matches!(line["level"].as_str(), Some("WARN" | "ERROR"));
+    let chatty_libraries: Vec<&Value> = lines
+        .iter()
+        .filter(below_warn)
+        .filter(|line| !line["target"].as_str().is_some_and(|target| target.starts_with("huddle")))
+        .collect();
+    assert!(chatty_libraries.is_empty(), "libraries logged below warn: {chatty_libraries:?}");
+}

@@ -1,0 +1,72 @@
+//! template.yaml, read as text: which functions get the cursor secret, and how they log. (cfn-lint
+//! and `sam validate`, run by scripts/test, check that it is a valid template.)
+
+use std::path::Path;
+
+fn template() -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../template.yaml");
+    std::fs::read_to_string(path).expect("read template.yaml")
+}
+
+/// Each resource of the template: its logical id and the lines of its block, comments left out.
+fn resources(template: &str) -> Vec<(&str, Vec<&str>)> {
+    let (_, body) = template.split_once("\nResources:\n").expect("template.yaml has Resources");
+    let mut resources: Vec<(&str, Vec<&str>)> = Vec::new();
+    for line in body.lines().filter(|line| !line.trim_start().starts_with('#')) {
+        if !line.is_empty() && !line.starts_with(' ') {
+            break; // the next top-level section
+        }
+        match line.strip_prefix("  ").and_then(|rest| rest.strip_suffix(':')) {
+            Some(id) if !id.starts_with(' ') => resources.push((id, Vec::new())),
+            _ => {
+                if let Some((_, lines)) = resources.last_mut() {
+                    lines.push(line.trim());
+                }
+            }
+        }
+    }
+    resources
+}
+
+#[test]
+fn the_cursor_secret_reaches_exactly_the_functions_that_answer_http_requests() {
+    let template = template();
+    let resources = resources(&template);
+    let secret = resources.iter().find(|(id, _)| *id == "CursorSecret").expect("a CursorSecret resource");
+    assert!(
+        secret.1.contains(&"Type: AWS::SecretsManager::Secret")
+            && secret.1.contains(&"GenerateSecretString:")
+    );
+
+    let reference =
+        r#"CURSOR_SECRET: !Join ["", ["{{resolve:secretsmanager:", !Ref CursorSecret, ":SecretString}}"]]"#;
+    let functions: Vec<_> =
+        resources.iter().filter(|(_, lines)| lines.contains(&"Type: AWS::Serverless::Function")).collect();
+    let mut answering = Vec::new();
+    for (id, lines) in &functions {
+        let cursor_lines: Vec<&str> =
+            lines.iter().copied().filter(|line| line.contains("CURSOR_SECRET")).collect();
+        if lines.contains(&"Type: HttpApi") {
+            assert_eq!(cursor_lines, [reference], "{id} answers HTTP requests, so it pages");
+            answering.push(*id);
+        } else {
+            assert_eq!(
+                cursor_lines,
+                Vec::<&str>::new(),
+                "{id} never pages: it must not hold the cursor secret"
+            );
+        }
+    }
+    assert_eq!(answering, ["AccountsCommandFunction", "AccountsQueryFunction"]);
+    assert!(functions.len() > answering.len(), "the fan-out, authorizer and projector were looked at too");
+}
+
+#[test]
+fn functions_log_through_huddles_own_filter_and_never_set_rust_log() {
+    let template = template();
+    assert!(
+        template.contains("    Environment:\n      Variables:\n        HUDDLE_LOG_LEVEL: !Ref LogLevel\n"),
+        "Globals give every function HUDDLE_LOG_LEVEL"
+    );
+    assert!(!template.contains("RUST_LOG:"), "RUST_LOG would bring every library's debug output back");
+}
