@@ -1,6 +1,8 @@
 //! Bearer tokens: HS256 JWTs that Huddle issues at sign-up and login, and the verification the
 //! authorizer does, which may also trust one legacy issuer (HS256 or RS256).
 
+use crate::validation::ACCOUNT_ID_PREFIX;
+use huddle_http::is_prefixed_id;
 use jsonwebtoken::{decode, encode, Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -169,7 +171,7 @@ impl TokenVerifier {
         if header.alg == Algorithm::HS256 {
             if let Some(claims) = claims(&self.key, Algorithm::HS256, ISSUER, None) {
                 let username = claims.username?;
-                return claims.sub.starts_with("acc_").then_some(Bearer::Account {
+                return is_prefixed_id(&claims.sub, ACCOUNT_ID_PREFIX).then_some(Bearer::Account {
                     account_id: claims.sub,
                     username,
                     generation: claims.generation,
@@ -217,19 +219,26 @@ mod tests {
 
     #[test]
     fn an_issued_token_verifies_as_its_account_and_generation() {
-        let issued = TokenIssuer::new(SECRET, Duration::from_secs(3600)).issue("acc_1", "ana", 7);
+        let issued = TokenIssuer::new(SECRET, Duration::from_secs(3600)).issue(
+            "acc_01JB8Y3T7Q5ZV1F0C2D3E4G5H6",
+            "ana",
+            7,
+        );
         assert_eq!((issued.token_type, issued.expires_in), ("Bearer", 3600));
         assert_eq!(
             verifier().verify(&issued.token),
-            Some(Bearer::Account { account_id: "acc_1".into(), username: "ana".into(), generation: 7 })
+            Some(Bearer::Account {
+                account_id: "acc_01JB8Y3T7Q5ZV1F0C2D3E4G5H6".into(),
+                username: "ana".into(),
+                generation: 7
+            })
         );
     }
 
     #[test]
     fn expired_tampered_foreign_and_unsigned_tokens_are_refused() {
         let now = now();
-        let claims =
-            |exp: u64| json!({"iss": ISSUER, "sub": "acc_1", "username": "ana", "iat": now, "exp": exp});
+        let claims = |exp: u64| json!({"iss": ISSUER, "sub": "acc_01JB8Y3T7Q5ZV1F0C2D3E4G5H6", "username": "ana", "iat": now, "exp": exp});
         assert!(verifier().verify(&sign(claims(now + 60), SECRET)).is_some());
         assert_eq!(verifier().verify(&sign(claims(now - 120), SECRET)), None, "expired");
         assert_eq!(verifier().verify(&sign(claims(now + 60), b"another key")), None, "wrong key");
@@ -247,16 +256,19 @@ mod tests {
         assert_eq!(verifier().verify(&format!("{none}.{body}.")), None, "alg none");
         assert_eq!(verifier().verify("not a token"), None);
 
-        let wrong_issuer =
-            json!({"iss": "elsewhere", "sub": "acc_1", "username": "ana", "iat": now, "exp": now + 60});
+        let wrong_issuer = json!({"iss": "elsewhere", "sub": "acc_01JB8Y3T7Q5ZV1F0C2D3E4G5H6", "username": "ana", "iat": now, "exp": now + 60});
         assert_eq!(verifier().verify(&sign(wrong_issuer, SECRET)), None);
     }
 
     #[test]
     fn the_clock_leeway_is_thirty_seconds_on_both_sides() {
         let now = now();
-        let huddle =
-            |exp: u64| sign(json!({"iss": ISSUER, "sub": "acc_1", "username": "ana", "exp": exp}), SECRET);
+        let huddle = |exp: u64| {
+            sign(
+                json!({"iss": ISSUER, "sub": "acc_01JB8Y3T7Q5ZV1F0C2D3E4G5H6", "username": "ana", "exp": exp}),
+                SECRET,
+            )
+        };
         assert!(verifier().verify(&huddle(now - 25)).is_some(), "expired 25 s ago: within the leeway");
         assert_eq!(verifier().verify(&huddle(now - 35)), None, "expired 35 s ago");
 

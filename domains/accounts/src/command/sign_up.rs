@@ -6,7 +6,7 @@ use super::{email_taken, too_many_attempts, username_taken, AccountsCommand, Loa
 use crate::account::{
     decide, decide_reservation, evolve, Account, AccountCommand, Reservation, ReservationCommand,
 };
-use crate::validation::{self, SignUp, SignUpRequest};
+use crate::validation::{self, SignUp, SignUpRequest, ACCOUNT_ID_PREFIX};
 use huddle_catalog::accounts::{account_stream, username_stream};
 use huddle_eventstore::{
     encode, encode_personal, AppendError, Appended, ExpectedVersion, KeyChange, Metadata, StreamWrite,
@@ -46,7 +46,7 @@ impl AccountsCommand {
         let email_stream = self.lookup.email_stream(&sign_up.email);
         let (username_holder, username_version) = self.reservation(&username_stream, &request_id).await?;
         let (email_holder, email_version) = self.reservation(&email_stream, &request_id).await?;
-        let account_id = format!("acc_{}", ulid::Ulid::new());
+        let account_id = format!("{ACCOUNT_ID_PREFIX}{}", ulid::Ulid::new());
         let claim = |holder: &Reservation, taken: ApiError| {
             decide_reservation(holder, ReservationCommand::Claim { account_id: account_id.clone() })
                 .map_err(|_| taken)
