@@ -55,6 +55,8 @@ pub enum AccountCommand {
     LinkLegacySubject {
         subject: String,
     },
+    /// Ends the legacy link, if there is one.
+    UnlinkLegacySubject,
     Erase,
 }
 
@@ -98,6 +100,11 @@ pub fn decide(state: &Account, command: AccountCommand) -> Result<Vec<AccountEve
                 Some(_) => Err(AccountError::LinkedElsewhere),
             }
         }
+        (Account::Active(account), AccountCommand::UnlinkLegacySubject) => Ok(account
+            .legacy_subject
+            .iter()
+            .map(|subject| AccountEvent::LegacySubjectUnlinked { subject: subject.clone() })
+            .collect()),
         (Account::Active(_), AccountCommand::Erase) => Ok(vec![AccountEvent::AccountErased]),
         (Account::Erased, AccountCommand::Erase) => Ok(vec![]),
         (Account::Missing | Account::Erased, _) => Err(AccountError::NotFound),
@@ -123,6 +130,10 @@ pub fn evolve(state: Account, event: &AccountEvent) -> Account {
             account.legacy_subject = Some(subject.clone());
             Account::Active(account)
         }
+        (Account::Active(mut account), AccountEvent::LegacySubjectUnlinked { .. }) => {
+            account.legacy_subject = None;
+            Account::Active(account)
+        }
         (
             Account::Active(mut account),
             AccountEvent::ProfileUpdated { display_name, bio, avatar_media_id, interests },
@@ -140,7 +151,8 @@ pub fn evolve(state: Account, event: &AccountEvent) -> Account {
             state,
             AccountEvent::ProfileUpdated { .. }
             | AccountEvent::PasswordChanged { .. }
-            | AccountEvent::LegacySubjectLinked { .. },
+            | AccountEvent::LegacySubjectLinked { .. }
+            | AccountEvent::LegacySubjectUnlinked { .. },
         ) => state,
     }
 }
@@ -292,8 +304,19 @@ mod tests {
             "again: nothing"
         );
         assert_eq!(
-            decide(&given(&[registered(), linked]), link("legacy-43")),
+            decide(&given(&[registered(), linked.clone()]), link("legacy-43")),
             Err(AccountError::LinkedElsewhere)
+        );
+        let unlinked = AccountEvent::LegacySubjectUnlinked { subject: "legacy-42".into() };
+        assert_eq!(
+            decide(&given(&[registered(), linked.clone()]), AccountCommand::UnlinkLegacySubject),
+            Ok(vec![unlinked.clone()])
+        );
+        assert_eq!(decide(&given(&[registered()]), AccountCommand::UnlinkLegacySubject), Ok(vec![]));
+        assert_eq!(
+            decide(&given(&[registered(), linked, unlinked]), link("legacy-43")).map(|e| e.len()),
+            Ok(1),
+            "after the unlink, another legacy user may be linked"
         );
     }
 

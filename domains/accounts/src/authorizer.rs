@@ -7,7 +7,7 @@
 
 use crate::account::{evolve_reservation, Reservation};
 use crate::lookup::Lookup;
-use crate::tokens::{Bearer, TokenVerifier};
+use crate::tokens::{Bearer, TokenVerifier, LEEWAY_SECONDS};
 use async_trait::async_trait;
 use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
@@ -79,7 +79,10 @@ impl JwtAuthorizer {
             Some(Bearer::Legacy { subject, issued_at }) => {
                 let Some(account_id) = self.linked_account(&subject).await? else { return Ok(None) };
                 Ok(match self.sessions(&account_id).await? {
-                    Sessions::Since { revoked_at, .. } if issued_at as i64 > revoked_at => {
+                    // The legacy issuer's clock may run up to the leeway ahead of ours.
+                    Sessions::Since { revoked_at, .. }
+                        if issued_at as i64 > revoked_at.saturating_add(LEEWAY_SECONDS as i64) =>
+                    {
                         Some(context(json!({ "account_id": account_id })))
                     }
                     _ => None,

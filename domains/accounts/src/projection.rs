@@ -58,7 +58,9 @@ impl Projection for AccountsProjection {
                 vec![put(as_item(&view))]
             }
             // Nothing the read model shows.
-            AccountEvent::PasswordChanged { .. } | AccountEvent::LegacySubjectLinked { .. } => vec![],
+            AccountEvent::PasswordChanged { .. }
+            | AccountEvent::LegacySubjectLinked { .. }
+            | AccountEvent::LegacySubjectUnlinked { .. } => vec![],
             AccountEvent::AccountErased => {
                 let mut writes = vec![TransactWrite::Delete {
                     key: profile_key(account_id),

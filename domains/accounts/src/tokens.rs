@@ -9,7 +9,7 @@ use std::time::Duration;
 
 pub const ISSUER: &str = "huddle";
 /// Clock skew tolerated between the issuing and verifying machines.
-const LEEWAY_SECONDS: u64 = 30;
+pub const LEEWAY_SECONDS: u64 = 30;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Claims {

@@ -128,6 +128,7 @@ pub struct ErasureRequest {
 #[serde(deny_unknown_fields)]
 pub struct LegacyLinkRequest {
     pub legacy_token: Option<String>,
+    pub password: Option<String>,
 }
 
 /// `PATCH /v1/me` as sent: an absent field stays, `null` clears it.
@@ -367,7 +368,8 @@ pub fn erasure(request: ErasureRequest) -> Result<String, Vec<FieldError>> {
 /// A legacy token is bounded in size before anyone parses it.
 pub const MAX_TOKEN_CHARS: usize = 8 * 1024;
 
-pub fn legacy_link(request: LegacyLinkRequest) -> Result<String, Vec<FieldError>> {
+/// The legacy token (bounded before anyone parses it) and the account's password.
+pub fn legacy_link(request: LegacyLinkRequest) -> Result<(String, String), Vec<FieldError>> {
     let mut problems = Problems::default();
     let token = problems.required("legacy_token", request.legacy_token).and_then(|token| {
         let bounded = if token.len() > MAX_TOKEN_CHARS {
@@ -377,7 +379,9 @@ pub fn legacy_link(request: LegacyLinkRequest) -> Result<String, Vec<FieldError>
         };
         problems.check("legacy_token", bounded)
     });
-    problems.finish(token)
+    let password = problems.required("password", request.password);
+    let pair = (|| Some((token?, password?)))();
+    problems.finish(pair)
 }
 
 pub fn profile_changes(patch: ProfilePatch) -> Result<ProfileChanges, Vec<FieldError>> {

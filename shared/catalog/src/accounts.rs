@@ -67,6 +67,11 @@ pub enum AccountEvent {
     LegacySubjectLinked {
         subject: String,
     },
+    /// The link ends (its `legacy#` reservation is released in the same transaction): every
+    /// revocation ends it, so a link planted by whoever held a token does not outlive it.
+    LegacySubjectUnlinked {
+        subject: String,
+    },
     /// The account's personal data is gone: its key is shredded in the same transaction.
     AccountErased,
 }
@@ -77,7 +82,7 @@ impl EventSchema for AccountEvent {
             "AccountRegistered" => &["email", "password_hash", "display_name"],
             "ProfileUpdated" => &["display_name", "bio", "interests"],
             "PasswordChanged" => &["password_hash"],
-            "LegacySubjectLinked" => &["subject"],
+            "LegacySubjectLinked" | "LegacySubjectUnlinked" => &["subject"],
             _ => &[],
         }
     }
@@ -85,8 +90,14 @@ impl EventSchema for AccountEvent {
 
 /// The account event types, for subscription filters. The accounts projection takes them all,
 /// those it ignores too, so it never has to heal a gap they would leave.
-pub const ACCOUNT_EVENT_TYPES: &[&str] =
-    &["AccountRegistered", "ProfileUpdated", "PasswordChanged", "LegacySubjectLinked", "AccountErased"];
+pub const ACCOUNT_EVENT_TYPES: &[&str] = &[
+    "AccountRegistered",
+    "ProfileUpdated",
+    "PasswordChanged",
+    "LegacySubjectLinked",
+    "LegacySubjectUnlinked",
+    "AccountErased",
+];
 
 /// The events of a username or email reservation stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

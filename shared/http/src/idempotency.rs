@@ -77,6 +77,12 @@ impl IdempotencyKeys {
 }
 
 impl IdempotentRequest {
+    /// The key with the request's fingerprint: the same for every identical retry under the
+    /// key, and for nothing else (to count racing twins as one attempt).
+    pub fn identity(&self) -> String {
+        format!("{}\n{}", self.store_key, self.fingerprint)
+    }
+
     /// What to append with: the key, and the response to give every repeat of this request.
     pub fn with_response(&self, status: StatusCode, body: &impl Serialize) -> Idempotency {
         Idempotency {

@@ -192,7 +192,8 @@ async fn accounts_roles_answer_their_routes(emulator: &Path, bootstrap: &Path, f
     assert_eq!(updated["statusCode"], 200, "{updated}");
     assert_eq!(http_body(&updated)["interests"], json!(["running", "jazz"]));
     let mut link = as_account(legacy_link.clone(), &account_id);
-    link["body"] = json!(json!({ "legacy_token": legacy_token("legacy-user-42") }).to_string());
+    let body = json!({ "legacy_token": legacy_token("legacy-user-42"), "password": "correct horse battery" });
+    link["body"] = json!(body.to_string());
     let linked = command.invoke(&link).await;
     assert_eq!(linked["statusCode"], 204, "{linked}");
     let changed = command.invoke(&as_account(change_password.clone(), &account_id)).await;

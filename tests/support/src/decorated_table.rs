@@ -21,6 +21,7 @@ pub enum Operation {
 }
 
 /// Sees each call of a [`DecoratedTable`] before the inner table does.
+#[async_trait]
 pub trait Interceptor: Send + Sync {
     /// `Err` answers the call with that error and the inner table never sees it.
     fn before(&self, operation: Operation) -> Result<(), TableError>;
@@ -30,6 +31,10 @@ pub trait Interceptor: Send + Sync {
     fn hides(&self, _key: &Key) -> bool {
         false
     }
+
+    /// Awaited before a read of partition `pk` reaches the inner table: a test may hold one
+    /// there to let another request overtake it.
+    async fn reading(&self, _pk: &str) {}
 }
 
 /// `inner`, with every call passing `interceptor` first.
@@ -48,6 +53,7 @@ impl<I: Interceptor> DecoratedTable<I> {
 impl<I: Interceptor> Table for DecoratedTable<I> {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
         self.interceptor.before(Operation::Get)?;
+        self.interceptor.reading(&key.pk).await;
         if self.interceptor.hides(key) {
             return Ok(None);
         }
@@ -66,6 +72,7 @@ impl<I: Interceptor> Table for DecoratedTable<I> {
 
     async fn query(&self, query: &Query) -> Result<Page, TableError> {
         self.interceptor.before(Operation::Query)?;
+        self.interceptor.reading(&query.pk).await;
         self.inner.query(query).await
     }
 
@@ -136,6 +143,7 @@ impl Faults {
     }
 }
 
+#[async_trait]
 impl Interceptor for Faults {
     fn before(&self, operation: Operation) -> Result<(), TableError> {
         *self.calls.lock().unwrap().entry(operation).or_default() += 1;

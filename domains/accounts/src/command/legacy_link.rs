@@ -1,6 +1,7 @@
-//! `PUT /v1/me/legacy-link {legacy_token}`: the migration step that makes the legacy
+//! `PUT /v1/me/legacy-link {legacy_token, password}`: the migration step that makes the legacy
 //! application's user this account. The caller proves both sides: the account by its Huddle
-//! token, the legacy user by a valid legacy token. The link is recorded once, in the log (the
+//! token and its password (a stolen token alone must not plant a way in that outlives it), the
+//! legacy user by a valid legacy token. Every revocation ends the link. The link is recorded once, in the log (the
 //! account's `LegacySubjectLinked` and the subject's `legacy#` reservation, in one transaction),
 //! and the authorizer maps legacy tokens only through it, never by name.
 
@@ -19,7 +20,7 @@ impl AccountsCommand {
         let caller = caller(request)?;
         let account_id = caller.account_id;
         let request_id = request_id(request);
-        let token = validation::legacy_link(json_body::<LegacyLinkRequest>(request)?)
+        let (token, password) = validation::legacy_link(json_body::<LegacyLinkRequest>(request)?)
             .map_err(ApiError::validation)?;
         let verifier = self
             .legacy
@@ -31,11 +32,11 @@ impl AccountsCommand {
                 "is not a valid token of the legacy issuer",
             )]));
         };
+        let mut loaded = self.reauthenticate(request, &account_id, password).await?;
         let link_stream = self.lookup.legacy_stream(&subject);
         let metadata = Metadata::new(correlation_id(request)).actor(&account_id).caused_by(&request_id);
         let mut attempt = 1;
         loop {
-            let loaded = self.load(&account_id, &request_id).await?;
             let linked =
                 decide(&loaded.account, AccountCommand::LinkLegacySubject { subject: subject.clone() })
                     .map_err(account_error)?;
@@ -67,7 +68,10 @@ impl AccountsCommand {
             writes.retain(|write| !write.events.is_empty());
             match self.events.append_all(writes, &metadata, None).await {
                 Ok(_) => return Ok(no_content()),
-                Err(AppendError::Conflict { .. }) if attempt < MAX_ATTEMPTS => attempt += 1,
+                Err(AppendError::Conflict { .. }) if attempt < MAX_ATTEMPTS => {
+                    attempt += 1;
+                    loaded = self.load(&account_id, &request_id).await?;
+                }
                 Err(error) => return Err(ApiError::from_append(error, &request_id)),
             }
         }

@@ -1,5 +1,6 @@
-//! `POST /v1/sessions`: a token for the right password. Throttled per login name and per source
-//! address; an unknown login costs the same reads and the same hashing as a wrong password.
+//! `POST /v1/sessions`: a token for the right password. Throttled per account (its username and
+//! its address share one budget; an unknown login is counted as typed) and per source address;
+//! an unknown login costs the same reads and the same hashing as a wrong password.
 
 use super::{AccountsCommand, NO_ACCOUNT};
 use crate::account::Reservation;
@@ -25,11 +26,11 @@ impl AccountsCommand {
                 Err(_) => (username_stream(""), login.trim().to_lowercase()),
             }
         };
-        let guess = self.guess(request, &login_name).await?;
-        let account_id = match self.reservation(&reservation, &request_id).await?.0 {
-            Reservation::Held { account_id } => account_id,
-            Reservation::Free => NO_ACCOUNT.to_owned(),
+        let (account_id, guessed) = match self.reservation(&reservation, &request_id).await?.0 {
+            Reservation::Held { account_id } => (account_id.clone(), account_id),
+            Reservation::Free => (NO_ACCOUNT.to_owned(), login_name),
         };
+        let guess = self.guess(request, &guessed).await?;
         let loaded = self.load(&account_id, &request_id).await?;
         self.check_password(guess, password, loaded.active().ok(), &request_id).await?;
         self.signed_in(StatusCode::OK, &account_id, &loaded)

@@ -12,7 +12,10 @@ mod sign_up;
 
 use sessions::revocation;
 
-use crate::account::{evolve, evolve_reservation, Account, AccountError, ActiveAccount, Reservation};
+use crate::account::{
+    decide, decide_reservation, evolve, evolve_reservation, Account, AccountCommand, AccountError,
+    ActiveAccount, Reservation, ReservationCommand,
+};
 use crate::lookup::Lookup;
 use crate::passwords::Passwords;
 use crate::tokens::{TokenIssuer, TokenVerifier};
@@ -20,8 +23,10 @@ use crate::views::PrivateProfile;
 use crate::ThrottleSettings;
 use async_trait::async_trait;
 use huddle_catalog::accounts::{account_stream, sessions_stream, AccountEvent, ReservationEvent};
-use huddle_domain::throttle::{Throttle, Throttled, Ticket};
-use huddle_eventstore::{decode, decode_personal, EventStore, SubjectKey};
+use huddle_domain::throttle::{Limit, Throttle, Throttled, Ticket};
+use huddle_eventstore::{
+    decode, decode_personal, encode, EventStore, ExpectedVersion, StreamWrite, SubjectKey,
+};
 use huddle_http::{
     json_response, request_id, route_key, source_ip, ApiError, Body, HttpFunction, IdempotencyKeys, Request,
     Response,
@@ -56,6 +61,9 @@ pub(crate) struct Throttles {
     login_per_ip: Throttle,
     login_per_name: Throttle,
     sign_up_per_ip: Throttle,
+    /// One per sign-up and its identical retries: the first of racing twins counts against its
+    /// address, the others ride on it.
+    sign_up_twins: Throttle,
 }
 
 impl Throttles {
@@ -63,7 +71,8 @@ impl Throttles {
         Self {
             login_per_ip: Throttle::new(counters.clone(), "login-ip", settings.login_failures_per_ip),
             login_per_name: Throttle::new(counters.clone(), "login-name", settings.login_failures_per_name),
-            sign_up_per_ip: Throttle::new(counters, "sign-up-ip", settings.sign_ups_per_ip),
+            sign_up_per_ip: Throttle::new(counters.clone(), "sign-up-ip", settings.sign_ups_per_ip),
+            sign_up_twins: Throttle::new(counters, "sign-up-twin", Limit::new(1, 24 * 60 * 60)),
         }
     }
 }
@@ -117,6 +126,18 @@ fn email_taken() -> ApiError {
     ApiError::conflict("email_taken", "an account with this email address exists")
 }
 
+/// Where a guess comes from, for the per-address throttle: the IPv4 address, or the /64 of an
+/// IPv6 one (a single subscriber gets a whole /64, so a full address is free to change).
+fn address_bucket(source_ip: &str) -> String {
+    match source_ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{a:x}:{b:x}:{c:x}:{d:x}::/64")
+        }
+        _ => source_ip.to_owned(),
+    }
+}
+
 fn no_content() -> Response<Body> {
     Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("a response")
 }
@@ -143,12 +164,13 @@ impl AccountsCommand {
         }
     }
 
-    /// Count a password guess for `login_name` from the request's address: 429 once either is
-    /// over its limit, before any hashing.
-    async fn guess(&self, request: &Request, login_name: &str) -> Result<Guess, ApiError> {
+    /// Count a password guess against `name` (the account when the login names one, else the
+    /// login as typed, so a username and an address of one account share one budget) and the
+    /// request's address: 429 once either is over its limit, before any hashing.
+    async fn guess(&self, request: &Request, name: &str) -> Result<Guess, ApiError> {
         let failed = |e: huddle_ports::TableError| ApiError::internal(&request_id(request), &e);
-        let by_ip = self.lookup.throttle_subject("ip", &source_ip(request));
-        let by_name = self.lookup.throttle_subject("login", login_name);
+        let by_ip = self.lookup.throttle_subject("ip", &address_bucket(&source_ip(request)));
+        let by_name = self.lookup.throttle_subject("login", name);
         let (ip, name) = tokio::join!(
             self.throttles.login_per_ip.take(&by_ip),
             self.throttles.login_per_name.take(&by_name)
@@ -198,10 +220,34 @@ impl AccountsCommand {
     ) -> Result<Loaded, ApiError> {
         let request_id = request_id(request);
         let loaded = self.load(account_id, &request_id).await?;
-        let username = loaded.active()?.username.clone();
-        let guess = self.guess(request, &username).await?;
+        let guess = self.guess(request, account_id).await?;
         self.check_password(guess, password, Some(loaded.active()?), &request_id).await?;
         Ok(loaded)
+    }
+
+    /// What ends `loaded`'s legacy link, if it has one: the account's event and the release of
+    /// the subject's reservation.
+    async fn legacy_unlink(
+        &self,
+        account_id: &str,
+        loaded: &Loaded,
+        request_id: &str,
+    ) -> Result<(Vec<AccountEvent>, Option<StreamWrite>), ApiError> {
+        let unlinked = decide(&loaded.account, AccountCommand::UnlinkLegacySubject).map_err(account_error)?;
+        let Some(AccountEvent::LegacySubjectUnlinked { subject }) = unlinked.first() else {
+            return Ok((unlinked, None));
+        };
+        let stream = self.lookup.legacy_stream(subject);
+        let (holder, version) = self.reservation(&stream, request_id).await?;
+        let release =
+            decide_reservation(&holder, ReservationCommand::Release { account_id: account_id.to_owned() })
+                .unwrap_or_default();
+        let write = (!release.is_empty()).then(|| StreamWrite {
+            stream,
+            expected: ExpectedVersion::Exact(version),
+            events: release.iter().map(encode).collect(),
+        });
+        Ok((unlinked, write))
     }
 
     fn signed_in(
@@ -223,20 +269,17 @@ impl AccountsCommand {
 
     /// The account in its stream, its personal fields opened with its key (events whose fields
     /// were shredded are skipped: only the erasure matters then), and its token generation. The
-    /// three reads run together and are made whether or not the account exists.
+    /// reads are made whether or not the account exists. The generation is read first: a
+    /// password change committing between the reads then leaves either the new hash (the old
+    /// password fails) or a token of the old generation (refused at once), never an old hash
+    /// with a new generation.
     async fn load(&self, account_id: &str, request_id: &str) -> Result<Loaded, ApiError> {
         let failed = |e: &dyn std::fmt::Display| ApiError::internal(request_id, e);
-        let (stream, sessions) = (account_stream(account_id), sessions_stream(account_id));
-        let (envelopes, key, sessions) = tokio::join!(
-            self.events.read_stream(&stream, 1..),
-            self.events.subject_key(account_id),
-            self.events.head(&sessions),
-        );
-        let (envelopes, key, generation) = (
-            envelopes.map_err(|e| failed(&e))?,
-            key.map_err(|e| failed(&e))?,
-            sessions.map_err(|e| failed(&e))?,
-        );
+        let generation = self.events.head(&sessions_stream(account_id)).await.map_err(|e| failed(&e))?;
+        let stream = account_stream(account_id);
+        let (envelopes, key) =
+            tokio::join!(self.events.read_stream(&stream, 1..), self.events.subject_key(account_id));
+        let (envelopes, key) = (envelopes.map_err(|e| failed(&e))?, key.map_err(|e| failed(&e))?);
         let mut account = Account::Missing;
         for envelope in &envelopes {
             if let Some(event) =
@@ -270,5 +313,17 @@ impl AccountsCommand {
 impl HttpFunction for AccountsCommand {
     async fn call(&self, request: Request) -> Response<Body> {
         self.handle(request).await.unwrap_or_else(ApiError::into_response)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_bucket;
+
+    #[test]
+    fn guesses_from_one_ipv6_subscriber_share_a_bucket() {
+        assert_eq!(address_bucket("203.0.113.7"), "203.0.113.7");
+        assert_eq!(address_bucket("2001:db8:1:2:aaaa::1"), address_bucket("2001:db8:1:2:bbbb::2"));
+        assert_ne!(address_bucket("2001:db8:1:2::1"), address_bucket("2001:db8:1:3::1"));
     }
 }

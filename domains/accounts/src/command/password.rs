@@ -1,6 +1,6 @@
 //! `POST /v1/me/password`: a new password for the one who knows the current one. Every token
-//! issued before it stops working at once: the account's token generation moves in the same
-//! transaction.
+//! issued before it stops working at once, and the legacy link ends: the account's token
+//! generation moves and the link is released in the same transaction.
 
 use super::{account_error, no_content, revocation, AccountsCommand, MAX_ATTEMPTS};
 use crate::account::{decide, AccountCommand};
@@ -22,13 +22,15 @@ impl AccountsCommand {
             Metadata::new(correlation_id(request)).actor(&caller.account_id).caused_by(&request_id);
         let mut attempt = 1;
         loop {
-            let change = decide(
+            let mut change = decide(
                 &loaded.account,
                 AccountCommand::ChangePassword { password_hash: password_hash.clone() },
             )
             .map_err(account_error)?;
+            let (unlinked, release) = self.legacy_unlink(&caller.account_id, &loaded, &request_id).await?;
+            change.extend(unlinked);
             let key = loaded.key(&request_id)?;
-            let writes = vec![
+            let mut writes = vec![
                 StreamWrite {
                     stream: account_stream(&caller.account_id),
                     expected: ExpectedVersion::Exact(loaded.version),
@@ -36,6 +38,7 @@ impl AccountsCommand {
                 },
                 revocation(&caller.account_id, loaded.generation, RevocationReason::PasswordChanged),
             ];
+            writes.extend(release);
             match self.events.append_all(writes, &metadata, None).await {
                 Ok(_) => return Ok(no_content()),
                 // The password was verified once; a concurrent profile change only needs a re-read.

@@ -1,11 +1,12 @@
 //! `POST /v1/me/sessions/revoke`, "log out everywhere": every token of the account issued
-//! until now stops working at its next authorization, this request's own included. It takes no
+//! until now stops working at its next authorization, this request's own included, and the
+//! legacy link ends (link again, with the password, to use legacy tokens). It takes no
 //! `Idempotency-Key`: a retry with the same token is refused at the door, and one with a newer
 //! token must revoke that one too, not replay the first answer.
 
-use super::{no_content, AccountsCommand};
-use huddle_catalog::accounts::{sessions_stream, RevocationReason, SessionEvent};
-use huddle_eventstore::{decode, encode, ExpectedVersion, Metadata, StreamWrite};
+use super::{no_content, AccountsCommand, MAX_ATTEMPTS};
+use huddle_catalog::accounts::{account_stream, sessions_stream, RevocationReason, SessionEvent};
+use huddle_eventstore::{encode, encode_personal, AppendError, ExpectedVersion, Metadata, StreamWrite};
 use huddle_http::{caller, correlation_id, request_id, ApiError, Body, Request, Response};
 
 /// The write that moves an account's token generation past `generation` (its `sessions#`
@@ -24,24 +25,29 @@ impl AccountsCommand {
         let request_id = request_id(request);
         let metadata =
             Metadata::new(correlation_id(request)).actor(&caller.account_id).caused_by(&request_id);
-        let failed = |e: &dyn std::fmt::Display| ApiError::internal(&request_id, e);
-        // Appended after the stream's last event as read, so it can never land after an
-        // erasure and hide it from the authorizer.
-        let last =
-            self.events.last_event(&sessions_stream(&caller.account_id)).await.map_err(|e| failed(&e))?;
-        if let Some(last) = &last {
-            if let SessionEvent::SessionsRevoked { reason: RevocationReason::AccountErased } =
-                decode(last).map_err(|e| failed(&e))?
-            {
-                return Err(ApiError::not_found("no such account"));
+        let mut attempt = 1;
+        loop {
+            let loaded = self.load(&caller.account_id, &request_id).await?;
+            // An erased account is gone (and its sessions stream ends with the erasure: this
+            // is read through the account, so nothing can land after it and hide it).
+            loaded.active()?;
+            let (unlinked, release) = self.legacy_unlink(&caller.account_id, &loaded, &request_id).await?;
+            let mut writes =
+                vec![revocation(&caller.account_id, loaded.generation, RevocationReason::SessionsEnded)];
+            if !unlinked.is_empty() {
+                let key = loaded.key(&request_id)?;
+                writes.push(StreamWrite {
+                    stream: account_stream(&caller.account_id),
+                    expected: ExpectedVersion::Exact(loaded.version),
+                    events: unlinked.iter().map(|event| encode_personal(event, key)).collect(),
+                });
+            }
+            writes.extend(release);
+            match self.events.append_all(writes, &metadata, None).await {
+                Ok(_) => return Ok(no_content()),
+                Err(AppendError::Conflict { .. }) if attempt < MAX_ATTEMPTS => attempt += 1,
+                Err(error) => return Err(ApiError::from_append(error, &request_id)),
             }
         }
-        let generation = last.map_or(0, |event| event.version);
-        let revoke = revocation(&caller.account_id, generation, RevocationReason::SessionsEnded);
-        self.events
-            .append_all(vec![revoke], &metadata, None)
-            .await
-            .map_err(|e| ApiError::from_append(e, &request_id))?;
-        Ok(no_content())
     }
 }

@@ -2,12 +2,13 @@
 //! A retry with the same `Idempotency-Key` answers with the first account only to the holder of
 //! its password: the key is not a credential.
 
-use super::{email_taken, too_many_attempts, username_taken, AccountsCommand, Loaded};
+use super::{address_bucket, email_taken, too_many_attempts, username_taken, AccountsCommand, Loaded};
 use crate::account::{
     decide, decide_reservation, evolve, Account, AccountCommand, Reservation, ReservationCommand,
 };
 use crate::validation::{self, SignUp, SignUpRequest, ACCOUNT_ID_PREFIX};
 use huddle_catalog::accounts::{account_stream, username_stream};
+use huddle_domain::throttle::Ticket;
 use huddle_eventstore::{
     encode, encode_personal, AppendError, Appended, ExpectedVersion, KeyChange, Metadata, StreamWrite,
     SubjectKey,
@@ -34,13 +35,7 @@ impl AccountsCommand {
                 return self.repeat_sign_up(request, retry, &first, sign_up).await;
             }
         }
-        let by_ip = self.lookup.throttle_subject("ip", &source_ip(request));
-        self.throttles
-            .sign_up_per_ip
-            .take(&by_ip)
-            .await
-            .map_err(|e| ApiError::internal(&request_id, &e))?
-            .map_err(too_many_attempts)?;
+        let ticket = self.take_sign_up(request, retry.as_ref()).await?;
 
         let username_stream = username_stream(&sign_up.username);
         let email_stream = self.lookup.email_stream(&sign_up.email);
@@ -99,7 +94,15 @@ impl AccountsCommand {
                 other => ApiError::from_append(other, &request_id),
             })?;
         if let Some(retry) = retry.as_ref().filter(|_| appended.replayed) {
-            // A twin of this request committed first with the same key.
+            // A twin of this request committed first with the same key: it made the one
+            // account, so this attempt made none and gives its sign-up back.
+            if let Some(ticket) = ticket {
+                self.throttles
+                    .sign_up_per_ip
+                    .refund(ticket)
+                    .await
+                    .map_err(|e| ApiError::internal(&request_id, &e))?;
+            }
             return self.repeat_sign_up(request, retry, &appended, sign_up).await;
         }
         let loaded = Loaded {
@@ -110,6 +113,25 @@ impl AccountsCommand {
             generation: 0,
         };
         self.signed_in(StatusCode::CREATED, &account_id, &loaded)
+    }
+
+    /// Count the sign-up against its address (429 past the limit), unless an identical twin
+    /// under the same key already was: racing retries of one sign-up are one attempt.
+    async fn take_sign_up(
+        &self,
+        request: &Request,
+        retry: Option<&IdempotentRequest>,
+    ) -> Result<Option<Ticket>, ApiError> {
+        let failed = |e: huddle_ports::TableError| ApiError::internal(&request_id(request), &e);
+        if let Some(retry) = retry {
+            let twin = self.lookup.throttle_subject("sign-up-twin", &retry.identity());
+            if self.throttles.sign_up_twins.take(&twin).await.map_err(failed)?.is_err() {
+                return Ok(None);
+            }
+        }
+        let by_ip = self.lookup.throttle_subject("ip", &address_bucket(&source_ip(request)));
+        let ticket = self.throttles.sign_up_per_ip.take(&by_ip).await.map_err(failed)?;
+        ticket.map(Some).map_err(too_many_attempts)
     }
 
     /// The answer to a repeated sign-up: the first account with a fresh token (tokens are never
@@ -123,11 +145,13 @@ impl AccountsCommand {
         sign_up: SignUp,
     ) -> Result<Response<Body>, ApiError> {
         let request_id = request_id(request);
+        // Counted before the fingerprint is compared, so that a known key cannot be used to
+        // test guessed addresses for a username, 422 against 401, unthrottled.
+        let guess = self.guess(request, &sign_up.username).await?;
         let Some((status, body)) = retry.first_response(first)? else {
             return Err(ApiError::internal(&request_id, &"a replayed sign-up without its first response"));
         };
         let account_id = body["account_id"].as_str().unwrap_or_default().to_owned();
-        let guess = self.guess(request, &sign_up.username).await?;
         let loaded = self.load(&account_id, &request_id).await?;
         self.check_password(guess, sign_up.password, loaded.active().ok(), &request_id).await?;
         Ok(replayed(self.signed_in(status, &account_id, &loaded)?))

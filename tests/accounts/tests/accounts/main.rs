@@ -5,6 +5,7 @@ mod api;
 mod erase;
 mod input;
 mod log;
+mod races;
 mod security;
 mod throttles;
 mod tokens;

@@ -97,7 +97,7 @@ fn legacy_token(subject: &str) -> String {
 }
 
 async fn link(system: &System, token: &str, legacy_token: &str) -> (StatusCode, Value) {
-    let body = json!({ "legacy_token": legacy_token });
+    let body = json!({ "legacy_token": legacy_token, "password": PASSWORD });
     system.send(system.client.put(system.url("/v1/me/legacy-link")).bearer_auth(token).json(&body)).await
 }
 
@@ -111,6 +111,17 @@ async fn legacy_tokens_reach_only_the_account_linked_to_their_subject(family: Fa
 
     let (status, body) = link(&system, &ana_token, "not a token").await;
     assert_eq!((status, code(&body)), (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"));
+    // A stolen token alone plants no link: the password must come with it.
+    let stolen = json!({ "legacy_token": legacy_token("legacy-7"), "password": "not ana's password" });
+    let (status, body) = system
+        .send(system.client.put(system.url("/v1/me/legacy-link")).bearer_auth(&ana_token).json(&stolen))
+        .await;
+    assert_eq!((status, code(&body)), (StatusCode::UNAUTHORIZED, "invalid_credentials"));
+    let unproven = json!({ "legacy_token": legacy_token("legacy-7") });
+    let (status, _) = system
+        .send(system.client.put(system.url("/v1/me/legacy-link")).bearer_auth(&ana_token).json(&unproven))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(link(&system, &ana_token, &legacy_token("legacy-7")).await.0, StatusCode::NO_CONTENT);
     assert_eq!(
         link(&system, &ana_token, &legacy_token("legacy-7")).await.0,
@@ -134,21 +145,25 @@ async fn legacy_tokens_reach_only_the_account_linked_to_their_subject(family: Fa
         system.eventually("/v1/me", &legacy_token("legacy-7"), |status, _| status == StatusCode::OK).await;
     assert_eq!(me["id"], ana.as_str());
 
+    // Every revocation ends the link: whoever planted it loses it, and the subject is free.
+    let revoke = system.client.post(system.url("/v1/me/sessions/revoke")).bearer_auth(&ana_token);
+    assert_eq!(system.send(revoke).await.0, StatusCode::NO_CONTENT);
+    assert_eq!(system.get("/v1/me", &legacy_token("legacy-7")).await, refused, "revoked with the link");
+    let (status, body) = link(&system, &bea_token, &legacy_token("legacy-7")).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "the released subject links to another account: {body}");
+    let me =
+        system.eventually("/v1/me", &legacy_token("legacy-7"), |status, _| status == StatusCode::OK).await;
+    assert_ne!(me["id"], ana.as_str(), "legacy-7 now speaks for bea");
+
     // Erased: the link goes with the account, and the name's next holder is not reachable.
-    assert_eq!(system.erase(&ana_token, crate::PASSWORD).await.0, StatusCode::NO_CONTENT);
-    assert_eq!(
-        system.get("/v1/me", &legacy_token("legacy-7")).await,
-        refused,
-        "refused at once after erasure"
-    );
-    let (_, new_ana_token) = system.account("ana").await;
-    system.eventually("/v1/me", &new_ana_token, |status, _| status == StatusCode::OK).await;
-    for subject in ["legacy-7", "ana"] {
-        assert_eq!(
-            system.get("/v1/me", &legacy_token(subject)).await,
-            refused,
-            "{subject} after the name changed hands"
-        );
+    assert_eq!(system.erase(&bea_token, PASSWORD).await.0, StatusCode::NO_CONTENT);
+    let after = system.get("/v1/me", &legacy_token("legacy-7")).await;
+    assert_eq!(after, refused, "refused at once after erasure");
+    let (_, new_bea_token) = system.account("bea").await;
+    system.eventually("/v1/me", &new_bea_token, |status, _| status == StatusCode::OK).await;
+    for subject in ["legacy-7", "bea"] {
+        let after = system.get("/v1/me", &legacy_token(subject)).await;
+        assert_eq!(after, refused, "{subject} after the name changed hands");
     }
 }
 

@@ -46,7 +46,9 @@ async fn wrong_passwords_for_one_name_are_throttled_from_every_address(family: F
         assert!(retry_after.is_some_and(|s| (1..=window).contains(&s)), "{retry_after:?}");
     }
     let (status, _) = wrong_login(&system, "ana@example.com", "198.51.102.1").await;
-    assert_eq!(status, StatusCode::UNAUTHORIZED, "the address is a login name of its own");
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "the address spends the same account's budget");
+    let (status, _) = wrong_login(&system, "nobody@example.com", "198.51.102.1").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "an unknown login has a budget of its own");
     // The name is locked even for its owner until the window ends: that is what bounds guessing.
     let (status, _) = system.log_in("ana", PASSWORD, "198.51.102.2").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);

@@ -80,7 +80,7 @@ async fn legacy_tokens_get_every_check_a_huddle_token_gets(family: Family) {
     let legacy = |claims: Value| encode(&Header::new(Algorithm::RS256), &claims, &key).unwrap();
     let now = get_current_timestamp();
     let good = legacy(json!({"iss": LEGACY_ISSUER, "sub": "u-42", "iat": now, "exp": now + 600}));
-    let link = json!({ "legacy_token": good });
+    let link = json!({ "legacy_token": good, "password": crate::PASSWORD });
     let (status, _) = system
         .send(system.client.put(system.url("/v1/me/legacy-link")).bearer_auth(&token).json(&link))
         .await;

@@ -479,6 +479,7 @@ struct LateRecords {
     seen: Mutex<HashSet<Key>>,
 }
 
+#[async_trait::async_trait]
 impl Interceptor for LateRecords {
     fn before(&self, _operation: Operation) -> Result<(), TableError> {
         Ok(())
