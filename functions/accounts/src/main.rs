@@ -4,5 +4,6 @@ use huddle_accounts::{AccountsDomain, AccountsSettings};
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    huddle_lambda::run_role(AccountsDomain::new(AccountsSettings::from_env()?)).await
+    huddle_lambda::run_role(AccountsDomain::new(AccountsSettings::from_env().map_err(|e| e.to_string())?))
+        .await
 }

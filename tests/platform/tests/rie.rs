@@ -226,6 +226,19 @@ async fn authorizer_admits_valid_tokens_only(emulator: &Path, bootstrap: &Path, 
         "log:\n{}",
         authorizer.log()
     );
+
+    // A legacy HS256 key under 32 bytes is refused at start-up: the function never serves.
+    let mut short_key = tables.env("authorizer");
+    short_key.retain(|(name, _)| *name != "LEGACY_KEY");
+    short_key.push(("LEGACY_KEY", "thirty-one bytes, one too short"));
+    let misconfigured = Emulated::start(emulator, bootstrap, &short_key);
+    let failed = misconfigured.invoke_text(&valid).await;
+    assert!(!failed.contains("isAuthorized"), "a short legacy key still served: {failed}");
+    assert!(
+        misconfigured.log().contains("at least 32 bytes"),
+        "the start-up error names the key's length: {}",
+        misconfigured.log()
+    );
 }
 
 /// The fan-out reports no failure and every event of the fixture reaches a queue subscribed to
@@ -402,18 +415,22 @@ impl Emulated {
         Self { process, invoke_url, log }
     }
 
-    /// Posts `event` as the invocation payload and returns the function's response. The RIE
-    /// needs a moment to listen; the function itself starts on the first invocation.
+    /// Posts `event` as the invocation payload and returns the function's JSON response.
     async fn invoke(&self, event: &Value) -> Value {
+        let body = self.invoke_text(event).await;
+        serde_json::from_str(&body)
+            .unwrap_or_else(|_| panic!("invocation answered {body:?}; log:\n{}", self.log()))
+    }
+
+    /// Posts `event` as the invocation payload and returns what the RIE answered (empty when
+    /// the function failed to start). The RIE needs a moment to listen; the function itself
+    /// starts on the first invocation.
+    async fn invoke_text(&self, event: &Value) -> String {
         let client = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             match client.post(&self.invoke_url).json(event).timeout(Duration::from_secs(30)).send().await {
-                Ok(response) => {
-                    let body = response.text().await.expect("read the invocation response");
-                    return serde_json::from_str(&body)
-                        .unwrap_or_else(|_| panic!("invocation answered {body:?}; log:\n{}", self.log()));
-                }
+                Ok(response) => return response.text().await.expect("read the invocation response"),
                 Err(error) if error.is_connect() && Instant::now() < deadline => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
                 }

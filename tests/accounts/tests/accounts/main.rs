@@ -35,11 +35,13 @@ pub const PASSWORD: &str = "correct horse battery";
 impl System {
     /// The system with the local runner's throttles.
     pub async fn start(family: Family) -> Self {
-        Self::start_with(family, ThrottleSettings::LOCAL).await
+        Self::start_with(family, |_| {}).await
     }
 
-    /// Clients may say which address they call from with `X-Forwarded-For` ([`System::from`]).
-    pub async fn start_with(family: Family, throttles: ThrottleSettings) -> Self {
+    /// The system with the local runner's throttles and the tests' RS256 legacy issuer, as
+    /// `configure` changes them. Clients may say which address they call from with
+    /// `X-Forwarded-For` ([`System::from`]).
+    pub async fn start_with(family: Family, configure: impl FnOnce(&mut AccountsSettings)) -> Self {
         let storage = match family {
             Family::Embedded => Storage::Memory,
             Family::Moto => Storage::Aws {
@@ -50,10 +52,11 @@ impl System {
         let mut settings = Settings::new(storage, 0);
         settings.trust_forwarded_for = true;
         settings.polling =
-            QueuePolling { batch_size: 10, visibility_timeout: Duration::from_secs(2), concurrency: 2 };
+            QueuePolling { batch_size: 10, visibility_timeout: Duration::from_secs(5), concurrency: 2 };
         let mut accounts = AccountsSettings::new(TOKEN_SECRET, b"the accounts tests' email lookup key");
         accounts.legacy_issuer = Some(LegacyIssuer::new(LEGACY_ISSUER, "RS256", LEGACY_PUBLIC_KEY).unwrap());
-        accounts.throttles = throttles;
+        accounts.throttles = ThrottleSettings::LOCAL;
+        configure(&mut accounts);
         let running = huddle_runner::start(settings, vec![Arc::new(AccountsDomain::new(accounts))])
             .await
             .expect("runner starts");

@@ -58,7 +58,7 @@ async fn wrong_passwords_for_one_name_are_throttled_from_every_address(family: F
 
 async fn wrong_passwords_from_one_address_are_throttled_for_every_name(family: Family) {
     let throttles = ThrottleSettings { login_failures_per_ip: Limit::new(5, 300), ..ThrottleSettings::LOCAL };
-    let system = System::start_with(family, throttles).await;
+    let system = System::start_with(family, |accounts| accounts.throttles = throttles).await;
     system.account("bea").await;
     for n in 0..5 {
         let (status, _) = wrong_login(&system, &format!("name{n}"), "192.0.2.1").await;
@@ -79,7 +79,7 @@ async fn wrong_passwords_from_one_address_are_throttled_for_every_name(family: F
 
 async fn sign_ups_from_one_address_are_throttled(family: Family) {
     let throttles = ThrottleSettings { sign_ups_per_ip: Limit::new(3, 1800), ..ThrottleSettings::LOCAL };
-    let system = System::start_with(family, throttles).await;
+    let system = System::start_with(family, |accounts| accounts.throttles = throttles).await;
     let sign_up = |name: &str, address: &str| {
         let body = json!({ "username": name, "email": format!("{name}@example.com"), "password": PASSWORD });
         system.send(System::from(system.client.post(system.url("/v1/accounts")).json(&body), address))

@@ -4,6 +4,7 @@
 use crate::{System, LEGACY_ISSUER, LEGACY_PRIVATE_KEY, TOKEN_SECRET};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
+use huddle_accounts::tokens::LegacyIssuer;
 use huddle_test_support::{on_both_families, Family};
 use jsonwebtoken::{encode, get_current_timestamp, Algorithm, EncodingKey, Header};
 use reqwest::StatusCode;
@@ -12,6 +13,7 @@ use serde_json::{json, Value};
 on_both_families!(
     bad_tokens_are_refused_as_api_gateway_refuses_them,
     legacy_tokens_get_every_check_a_huddle_token_gets,
+    a_configured_audience_is_required_of_legacy_tokens,
 );
 
 fn signed(claims: &Value, secret: &[u8]) -> String {
@@ -116,4 +118,35 @@ async fn legacy_tokens_get_every_check_a_huddle_token_gets(family: Family) {
     let revoke = system.client.post(system.url("/v1/me/sessions/revoke")).bearer_auth(&good);
     assert_eq!(system.send(revoke).await.0, StatusCode::NO_CONTENT);
     assert_eq!(system.get("/v1/me", &good).await.0, StatusCode::FORBIDDEN);
+}
+
+async fn a_configured_audience_is_required_of_legacy_tokens(family: Family) {
+    let system = System::start_with(family, |accounts| {
+        let issuer = LegacyIssuer::new(LEGACY_ISSUER, "RS256", crate::LEGACY_PUBLIC_KEY).unwrap();
+        accounts.legacy_issuer = Some(issuer.with_audience("huddle-api"));
+    })
+    .await;
+    let (_, token) = system.account("ana").await;
+    let key = EncodingKey::from_rsa_pem(LEGACY_PRIVATE_KEY.as_bytes()).unwrap();
+    let now = get_current_timestamp();
+    let legacy = |audience: Option<&str>| {
+        let mut claims = json!({"iss": LEGACY_ISSUER, "sub": "u-42", "iat": now, "exp": now + 600});
+        if let Some(audience) = audience {
+            claims["aud"] = json!(audience);
+        }
+        encode(&Header::new(Algorithm::RS256), &claims, &key).unwrap()
+    };
+    let link = |legacy_token: String| {
+        let body = json!({ "legacy_token": legacy_token, "password": crate::PASSWORD });
+        system.client.put(system.url("/v1/me/legacy-link")).bearer_auth(&token).json(&body)
+    };
+    for (what, refused) in [("no audience", legacy(None)), ("another audience", legacy(Some("billing")))] {
+        let (status, _) = system.send(link(refused)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "linking with {what}");
+    }
+    assert_eq!(system.send(link(legacy(Some("huddle-api")))).await.0, StatusCode::NO_CONTENT);
+    system.eventually("/v1/me", &legacy(Some("huddle-api")), |status, _| status == StatusCode::OK).await;
+    for (what, refused) in [("no audience", legacy(None)), ("another audience", legacy(Some("billing")))] {
+        assert_eq!(system.get("/v1/me", &refused).await.0, StatusCode::FORBIDDEN, "{what}");
+    }
 }
