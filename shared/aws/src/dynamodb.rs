@@ -8,7 +8,7 @@ use aws_sdk_dynamodb::types::{
     AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update,
 };
 use aws_sdk_dynamodb::Client;
-use huddle_ports::table::{validate_key, validate_pk, validate_transaction};
+use huddle_ports::table::{validate_item, validate_key, validate_pk, validate_transaction};
 use huddle_ports::{
     Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite, EXPIRES_AT,
 };
@@ -241,9 +241,7 @@ impl Table for DynamoTable {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
-        validate_key(
-            &Key::of(&item).ok_or_else(|| TableError::Invalid("item without string pk and sk".into()))?,
-        )?;
+        validate_item(&item)?;
         let (text, names, values) = split(condition_expression(&condition)?);
         self.client
             .put_item()

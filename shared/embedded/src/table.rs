@@ -4,7 +4,7 @@ use crate::database::now_ms;
 use crate::Database;
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{EventRecord, StreamRecord, StreamViewType};
-use huddle_ports::table::{validate_key, validate_pk, validate_transaction};
+use huddle_ports::table::{validate_item, validate_key, validate_pk, validate_transaction};
 use huddle_ports::{
     Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite, EXPIRES_AT,
 };
@@ -65,7 +65,9 @@ impl Tx<'_> {
     }
 
     fn write(&self, key: &Key, item: &Item, existed: bool) -> Result<(), TableError> {
-        let body = Value::Object(item.clone()).to_string();
+        let mut stored = Value::Object(item.clone());
+        store_numbers_as_dynamodb_does(&mut stored);
+        let body = stored.to_string();
         self.conn
             .prepare_cached("INSERT OR REPLACE INTO items (tbl, pk, sk, body) VALUES (?1, ?2, ?3, ?4)")
             .and_then(|mut stmt| stmt.execute(params![self.table.name, key.pk, key.sk, body]))
@@ -174,6 +176,7 @@ impl Table for SqliteTable {
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        validate_item(&item)?;
         let key = key_of(&item)?;
         self.with_tx(|tx| {
             let current = tx
@@ -281,6 +284,28 @@ impl Table for SqliteTable {
             }
             Ok(())
         })
+    }
+}
+
+/// DynamoDB keeps a number as a decimal, not as an integer or a float, and the AWS adapter reads
+/// one back as an `i64`, else a `u64`, else an `f64` (serde_dynamo's order): a float with an
+/// integral value comes back an integer (`1.0` as `1`). Stored numbers take that form here too,
+/// so both families read back the same JSON.
+fn store_numbers_as_dynamodb_does(value: &mut Value) {
+    match value {
+        Value::Number(number) => {
+            if let Some(float) = number.as_f64().filter(|_| number.is_f64()) {
+                let decimal = float.to_string();
+                if let Ok(integer) = decimal.parse::<i64>() {
+                    *value = integer.into();
+                } else if let Ok(integer) = decimal.parse::<u64>() {
+                    *value = integer.into();
+                }
+            }
+        }
+        Value::Array(values) => values.iter_mut().for_each(store_numbers_as_dynamodb_does),
+        Value::Object(map) => map.values_mut().for_each(store_numbers_as_dynamodb_does),
+        Value::String(_) | Value::Bool(_) | Value::Null => {}
     }
 }
 

@@ -5,7 +5,7 @@
 //! zero-padded.
 
 use async_trait::async_trait;
-use serde_json::{Map, Value};
+use serde_json::{Map, Number, Value};
 
 /// One item: a JSON object that always holds string attributes `pk` and `sk`.
 pub type Item = Map<String, Value>;
@@ -34,7 +34,8 @@ pub enum Condition {
     Always,
     /// No item is stored under the key.
     NotExists,
-    /// An item exists under the key and its attribute equals the value.
+    /// An item exists under the key and its attribute equals the value; numbers compare by
+    /// value, as DynamoDB compares them (`1` equals `1.0`).
     AttributeEquals { name: String, value: Value },
     /// No item is stored under the key, or the stored one has expired: its number attribute
     /// `name` (a Unix time in seconds, as DynamoDB's TTL reads it) is below `now`. TTL deletes
@@ -54,7 +55,7 @@ impl Condition {
             Condition::Always => true,
             Condition::NotExists => current.is_none(),
             Condition::AttributeEquals { name, value } => {
-                current.and_then(|item| item.get(name)) == Some(value)
+                current.and_then(|item| item.get(name)).is_some_and(|stored| same_value(stored, value))
             }
             Condition::AbsentOrExpired { name, now } => {
                 current.is_none_or(|item| is_expired(item, name, *now))
@@ -230,7 +231,8 @@ pub fn validate_key(key: &Key) -> Result<(), TableError> {
     Ok(())
 }
 
-/// Checks both adapter families apply before a transaction reaches storage.
+/// Checks both adapter families apply before a transaction reaches storage: DynamoDB's limits
+/// on its writes, its items ([`validate_item`]) and their total size.
 pub fn validate_transaction(writes: &[TransactWrite]) -> Result<(), TableError> {
     if writes.is_empty() || writes.len() > MAX_TRANSACT_WRITES {
         return Err(TableError::Invalid(format!(
@@ -239,12 +241,195 @@ pub fn validate_transaction(writes: &[TransactWrite]) -> Result<(), TableError> 
         )));
     }
     let mut keys = std::collections::HashSet::new();
+    let mut bytes = 0;
     for write in writes {
         let key = write.key().ok_or_else(|| TableError::Invalid("item without string pk and sk".into()))?;
         validate_key(&key)?;
+        bytes += match write {
+            TransactWrite::Put { item, .. } => validate_item(item)?,
+            // Only the key is known here; these writes touch small items (counters, markers).
+            _ => key_size(&key),
+        };
         if !keys.insert(key) {
             return Err(TableError::Invalid("two writes in one transaction touch the same key".into()));
         }
     }
+    if bytes > MAX_TRANSACTION_BYTES {
+        return Err(TableError::Invalid(format!(
+            "a transaction's items hold at most {MAX_TRANSACTION_BYTES} bytes, not {bytes}"
+        )));
+    }
     Ok(())
+}
+
+/// DynamoDB's largest item: 400 KB, attribute names and values counted by [`item_size`].
+pub const MAX_ITEM_BYTES: usize = 400 * 1024;
+
+/// DynamoDB's limit on the items of one transaction together: 4 MB.
+pub const MAX_TRANSACTION_BYTES: usize = 4 * 1024 * 1024;
+
+/// An item DynamoDB would store, checked the same on both adapter families (moto refuses items
+/// somewhat smaller than DynamoDB does and takes numbers DynamoDB refuses; SQLite takes
+/// anything): its key ([`validate_key`]), every number within DynamoDB's range, and at most
+/// [`MAX_ITEM_BYTES`]. Returns its size.
+pub fn validate_item(item: &Item) -> Result<usize, TableError> {
+    validate_key(&Key::of(item).ok_or_else(|| TableError::Invalid("item without string pk and sk".into()))?)?;
+    item.values().try_for_each(check_numbers)?;
+    let bytes = item_size(item);
+    if bytes > MAX_ITEM_BYTES {
+        return Err(TableError::Invalid(format!(
+            "an item holds at most {MAX_ITEM_BYTES} bytes, not {bytes}"
+        )));
+    }
+    Ok(bytes)
+}
+
+/// An item's size by DynamoDB's documented rules: each attribute's UTF-8 name plus its value; a
+/// string its UTF-8 bytes, a number 1 byte per two significant digits (rounded up) plus 1, a
+/// boolean or null 1, a list or map 3 plus 1 per element (and a map element's name). DynamoDB
+/// calls its number rule approximate; rounding up keeps this count from falling below its own.
+pub fn item_size(item: &Item) -> usize {
+    item.iter().map(|(name, value)| name.len() + value_size(value)).sum()
+}
+
+fn value_size(value: &Value) -> usize {
+    match value {
+        Value::String(text) => text.len(),
+        Value::Number(number) => Decimal::of(number).digits.len().div_ceil(2) + 1,
+        Value::Bool(_) | Value::Null => 1,
+        Value::Array(values) => 3 + values.iter().map(|value| 1 + value_size(value)).sum::<usize>(),
+        Value::Object(map) => {
+            3 + map.iter().map(|(name, value)| 1 + name.len() + value_size(value)).sum::<usize>()
+        }
+    }
+}
+
+fn key_size(key: &Key) -> usize {
+    "pk".len() + key.pk.len() + "sk".len() + key.sk.len()
+}
+
+/// Refuses numbers DynamoDB cannot store: magnitudes from 1E-130 to below 1E+126 (and zero). Its
+/// other limit, 38 significant digits, no JSON number here reaches: integers are i64 or u64 (at
+/// most 20 digits) and a float is written with the fewest digits that read back as it (at most 17).
+fn check_numbers(value: &Value) -> Result<(), TableError> {
+    match value {
+        Value::Number(number) => {
+            let decimal = Decimal::of(number);
+            // The value is 0.<digits> × 10^point: 1E+126 has point 127, 1E-130 has point -129.
+            if decimal.digits.is_empty() || (-129..=126).contains(&decimal.point) {
+                Ok(())
+            } else {
+                Err(TableError::Invalid(format!("DynamoDB cannot store the number {number}")))
+            }
+        }
+        Value::Array(values) => values.iter().try_for_each(check_numbers),
+        Value::Object(map) => map.values().try_for_each(check_numbers),
+        Value::String(_) | Value::Bool(_) | Value::Null => Ok(()),
+    }
+}
+
+/// Whether two values are equal as DynamoDB compares them: numbers by their decimal value, lists
+/// and maps element by element, everything else as JSON.
+fn same_value(left: &Value, right: &Value) -> bool {
+    match (left, right) {
+        (Value::Number(left), Value::Number(right)) => Decimal::of(left) == Decimal::of(right),
+        (Value::Array(left), Value::Array(right)) => {
+            left.len() == right.len() && left.iter().zip(right).all(|(left, right)| same_value(left, right))
+        }
+        (Value::Object(left), Value::Object(right)) => {
+            left.len() == right.len()
+                && left
+                    .iter()
+                    .all(|(name, value)| right.get(name).is_some_and(|other| same_value(value, other)))
+        }
+        _ => left == right,
+    }
+}
+
+/// A number as the decimal DynamoDB receives: `0.<digits> × 10^point`, negated if `negative`,
+/// with no leading or trailing zero digit (zero has none, and is never negative). The decimal is
+/// the one the AWS adapter sends (serde_dynamo writes a float with `f64`'s `Display`, which
+/// never uses an exponent).
+#[derive(Debug, PartialEq)]
+struct Decimal {
+    negative: bool,
+    digits: String,
+    point: i64,
+}
+
+impl Decimal {
+    fn of(number: &Number) -> Decimal {
+        let text = match number.as_f64() {
+            Some(float) if number.is_f64() => float.to_string(),
+            _ => number.to_string(),
+        };
+        let (negative, unsigned) = match text.strip_prefix('-') {
+            Some(unsigned) => (true, unsigned),
+            None => (false, text.as_str()),
+        };
+        let (whole, fraction) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+        let all = format!("{whole}{fraction}");
+        let significant = all.trim_start_matches('0');
+        let point = whole.len() as i64 - (all.len() - significant.len()) as i64;
+        let digits = significant.trim_end_matches('0').to_owned();
+        if digits.is_empty() {
+            return Decimal { negative: false, digits, point: 0 };
+        }
+        Decimal { negative, digits, point }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn item(extra: Value) -> Item {
+        let mut item = extra.as_object().cloned().unwrap();
+        item.insert("pk".into(), "p".into());
+        item.insert("sk".into(), "s".into());
+        item
+    }
+
+    #[test]
+    fn numbers_are_refused_exactly_outside_dynamodbs_range() {
+        // The floats next to the bounds: just below 1E+126, and just below 1E-130.
+        let largest = f64::from_bits(1e126_f64.to_bits() - 1);
+        let below_smallest = f64::from_bits(1e-130_f64.to_bits() - 1);
+        for storable in [0.0, -0.0, largest, -largest, 1e-130, -1e-130, 1.5] {
+            assert!(validate_item(&item(json!({ "n": storable }))).is_ok(), "{storable}");
+        }
+        for unstorable in [1e126, -1e126, 1e300, f64::MAX, below_smallest, f64::MIN_POSITIVE] {
+            assert!(validate_item(&item(json!({ "n": [{ "deep": unstorable }] }))).is_err(), "{unstorable}");
+        }
+        assert!(validate_item(&item(json!({ "n": u64::MAX, "m": i64::MIN }))).is_ok());
+    }
+
+    #[test]
+    fn sizes_follow_dynamodbs_rules() {
+        // "pk" + "p", "sk" + "s": 6 bytes.
+        assert_eq!(item_size(&item(json!({}))), 6);
+        // A name and 12 345 (3 bytes for five digits, plus 1), 1 200 (two significant digits), 0.
+        assert_eq!(item_size(&item(json!({ "n": 12345, "m": 1200, "z": 0 }))), 6 + 1 + 4 + 1 + 2 + 1 + 1);
+        // "é" is two bytes; true and null one each; a list or map 3, plus 1 per element.
+        assert_eq!(
+            item_size(&item(json!({ "é": true, "l": [null, "ab"], "m": { "k": 1.5 } }))),
+            6 + 3 + 8 + 9
+        );
+    }
+
+    #[test]
+    fn numbers_compare_by_value() {
+        let stored = item(json!({ "n": 1, "f": 0.5, "l": [1, { "x": 2 }], "s": "1" }));
+        let holds =
+            |name: &str, value: Value| Condition::attribute_equals(name, value).holds_for(Some(&stored));
+        assert!(holds("n", json!(1.0)));
+        assert!(holds("f", json!(0.5)));
+        assert!(holds("l", json!([1.0, { "x": 2.0 }])));
+        assert!(!holds("n", json!(10)));
+        assert!(!holds("n", json!(-1)));
+        assert!(!holds("n", json!("1")));
+        assert!(!holds("s", json!(1)));
+        assert!(!holds("f", json!(5)));
+    }
 }

@@ -1,4 +1,5 @@
-use huddle_ports::{Condition, Item, Key, Query, SkRange, TableError, TransactWrite};
+use huddle_ports::table::{item_size, MAX_ITEM_BYTES, MAX_TRANSACTION_BYTES, MAX_TRANSACT_WRITES};
+use huddle_ports::{Condition, Item, Key, Query, SkRange, Table, TableError, TransactWrite, EXPIRES_AT};
 use huddle_test_support::{on_both_families, Family};
 use serde_json::{json, Value};
 
@@ -22,6 +23,11 @@ on_both_families!(
     transact_refuses_malformed_requests,
     scan_visits_every_item_in_key_order_per_partition,
     keys_past_dynamodbs_size_limits_are_refused_on_reads_too,
+    items_over_400_kb_are_refused,
+    transactions_over_4_mb_or_100_writes_are_refused,
+    numbers_dynamodb_cannot_store_are_refused,
+    numbers_compare_and_read_back_by_value,
+    expired_items_stay_readable_until_deleted,
 );
 
 async fn get_put_delete_round_trip_json_values(family: Family) {
@@ -234,4 +240,153 @@ async fn keys_past_dynamodbs_size_limits_are_refused_on_reads_too(family: Family
     }
     let query = Query::new("p".repeat(MAX_PK_BYTES + 1));
     assert!(matches!(table.query(&query).await, Err(TableError::Invalid(_))), "query");
+}
+
+/// A large item both families store: moto refuses items from 405,000 bytes, a little below
+/// DynamoDB's limit ([`MAX_ITEM_BYTES`]).
+const LARGE_ITEM_BYTES: usize = 400_000;
+
+/// An item under `key` of exactly `bytes` by DynamoDB's count (its padding is a string).
+fn item_of_size(pk: &str, sk: &str, bytes: usize) -> Item {
+    let mut sized = item(pk, sk, json!({ "pad": "" }));
+    let padding = bytes - item_size(&sized);
+    sized.insert("pad".into(), "x".repeat(padding).into());
+    assert_eq!(item_size(&sized), bytes);
+    sized
+}
+
+fn is_invalid(result: &Result<(), TableError>) -> bool {
+    matches!(result, Err(TableError::Invalid(_)))
+}
+
+async fn items_over_400_kb_are_refused(family: Family) {
+    let table = family.backend().await.table(false).await;
+    let over = table.put(item_of_size("big", "over", MAX_ITEM_BYTES + 1), Condition::Always).await;
+    assert!(is_invalid(&over), "{over:?}");
+    let in_transaction = table
+        .transact(vec![
+            TransactWrite::Put { item: item("big", "small", json!({})), condition: Condition::Always },
+            TransactWrite::Put {
+                item: item_of_size("big", "over", MAX_ITEM_BYTES + 1),
+                condition: Condition::Always,
+            },
+        ])
+        .await;
+    assert!(is_invalid(&in_transaction), "{in_transaction:?}");
+    for sk in ["over", "small"] {
+        assert!(table.get(&Key::new("big", sk)).await.unwrap().is_none(), "{sk} was not written");
+    }
+    let large = item_of_size("big", "large", LARGE_ITEM_BYTES);
+    table.put(large.clone(), Condition::Always).await.unwrap();
+    assert_eq!(table.get(&Key::new("big", "large")).await.unwrap(), Some(large));
+}
+
+async fn transactions_over_4_mb_or_100_writes_are_refused(family: Family) {
+    let table = family.backend().await.table(false).await;
+    let puts = |count: usize, bytes: usize| -> Vec<TransactWrite> {
+        (0..count)
+            .map(|n| TransactWrite::Put {
+                item: item_of_size("tx", &format!("{n:03}"), bytes),
+                condition: Condition::Always,
+            })
+            .collect()
+    };
+    let bytes = LARGE_ITEM_BYTES;
+    assert!((10 * bytes..11 * bytes).contains(&MAX_TRANSACTION_BYTES));
+    let too_heavy = table.transact(puts(11, bytes)).await;
+    assert!(is_invalid(&too_heavy), "11 items of {bytes} bytes: {too_heavy:?}");
+    let too_many = table.transact(puts(MAX_TRANSACT_WRITES + 1, 20)).await;
+    assert!(is_invalid(&too_many), "{too_many:?}");
+    assert!(table.query(&Query::new("tx")).await.unwrap().items.is_empty(), "nothing was written");
+
+    table.transact(puts(10, bytes)).await.expect("10 items of the same size fit");
+    table.transact(puts(MAX_TRANSACT_WRITES, 20)).await.expect("100 writes fit");
+}
+
+async fn numbers_dynamodb_cannot_store_are_refused(family: Family) {
+    let table = family.backend().await.table(false).await;
+    // DynamoDB stores magnitudes from 1E-130 to just below 1E+126.
+    let largest = f64::from_bits(1e126_f64.to_bits() - 1);
+    for unstorable in [json!(1e126), json!(-1e300), json!(1e-131), json!({ "nested": [f64::MAX] })] {
+        let put = table.put(item("n", "bad", json!({ "n": unstorable })), Condition::Always).await;
+        assert!(is_invalid(&put), "{unstorable}: {put:?}");
+        let write = TransactWrite::Put {
+            item: item("n", "bad", json!({ "n": unstorable })),
+            condition: Condition::Always,
+        };
+        let transaction = table.transact(vec![write]).await;
+        assert!(is_invalid(&transaction), "{unstorable}: {transaction:?}");
+    }
+    assert!(table.get(&Key::new("n", "bad")).await.unwrap().is_none());
+
+    let extremes = item(
+        "n",
+        "ok",
+        json!({ "large": largest, "small": -1e-130, "min": i64::MIN, "max": u64::MAX, "zero": 0 }),
+    );
+    table.put(extremes.clone(), Condition::Always).await.unwrap();
+    assert_eq!(table.get(&Key::new("n", "ok")).await.unwrap(), Some(extremes));
+}
+
+async fn numbers_compare_and_read_back_by_value(family: Family) {
+    let table = family.backend().await.table(false).await;
+    let key = Key::new("num", "v");
+    // DynamoDB keeps decimals, not integers and floats: 1.0 reads back as 1.
+    table
+        .put(item("num", "v", json!({ "v": 1.0, "half": 0.5, "list": [2.0] })), Condition::Always)
+        .await
+        .unwrap();
+    assert_eq!(
+        table.get(&key).await.unwrap(),
+        Some(item("num", "v", json!({ "v": 1, "half": 0.5, "list": [2] })))
+    );
+
+    let refused = table.put(item("num", "v", json!({ "v": 2 })), Condition::attribute_equals("v", 10)).await;
+    assert!(matches!(refused, Err(TableError::ConditionFailed { .. })), "{refused:?}");
+    table.put(item("num", "v", json!({ "v": 2 })), Condition::attribute_equals("v", 1)).await.unwrap();
+    table.put(item("num", "v", json!({ "v": 3 })), Condition::attribute_equals("v", 2.0)).await.unwrap();
+    let check = |value: Value| TransactWrite::Check {
+        key: key.clone(),
+        condition: Condition::attribute_equals("v", value),
+    };
+    table.transact(vec![check(json!(3.0))]).await.expect("3.0 equals 3");
+    let unequal = table.transact(vec![check(json!(3.5))]).await;
+    assert!(matches!(unequal, Err(TableError::ConditionFailed { index: Some(0) })), "{unequal:?}");
+    let text = table.transact(vec![check(json!("3"))]).await;
+    assert!(
+        matches!(text, Err(TableError::ConditionFailed { index: Some(0) })),
+        "a string is no number: {text:?}"
+    );
+}
+
+async fn expired_items_stay_readable_until_deleted(family: Family) {
+    // DynamoDB's TTL deletes an expired item eventually (typically within two days), and until
+    // then reads, queries and scans return it. Code that must not see it checks the time
+    // (`is_expired`, `Condition::AbsentOrExpired`), as the event store does.
+    let table = family.backend().await.table(false).await;
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let expired = item("ttl", "gone", json!({ EXPIRES_AT: now - 60 }));
+    table.put(expired.clone(), Condition::Always).await.unwrap();
+    assert_eq!(table.get(&Key::new("ttl", "gone")).await.unwrap(), Some(expired.clone()));
+    assert_eq!(table.query(&Query::new("ttl")).await.unwrap().items, std::slice::from_ref(&expired));
+    assert_eq!(scan_all(table.as_ref()).await, [expired]);
+
+    let replaced = item("ttl", "gone", json!({ EXPIRES_AT: now + 3600 }));
+    let condition = Condition::AbsentOrExpired { name: EXPIRES_AT.into(), now };
+    table.put(replaced.clone(), condition.clone()).await.expect("an expired item counts as absent");
+    let live = table.put(replaced, condition).await;
+    assert!(matches!(live, Err(TableError::ConditionFailed { .. })), "{live:?}");
+}
+
+async fn scan_all(table: &dyn Table) -> Vec<Item> {
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = table.scan(after.as_ref(), 100).await.unwrap();
+        items.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => return items,
+        }
+    }
 }
