@@ -8,13 +8,22 @@ use huddle_aws::streams::StreamPoller;
 use huddle_delivery::{fan_out, SqsHandler};
 use huddle_embedded::ChangeFeed;
 use huddle_ports::{Queue, Topic};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 
 /// Pause after a failed batch before trying it again, as Lambda backs off a failing shard.
 const RETRY_PAUSE: Duration = Duration::from_millis(200);
+
+/// Retries of a failed stream record before the mapping gives up on it and reads on, as
+/// template.yaml's `MaximumRetryAttempts` has Lambda do: the fan-out publishes every other
+/// record of a batch before it reports a failure, so giving up loses only the failed one
+/// (which stays in the log, for a replay).
+const MAX_RETRY_ATTEMPTS: u32 = 10;
+
+/// The name the fan-out's position in the embedded change feed is recorded under.
+const FAN_OUT_READER: &str = "fanout";
 
 /// A stream read the way Lambda's event source mapping reads it: batches per shard, and a
 /// failed batch read again from its first failed record.
@@ -23,13 +32,23 @@ pub trait StreamSource: Send {
     /// The next batches, waiting briefly when there are none. Each names its shard.
     async fn next_batches(&mut self) -> Vec<(String, Event)>;
     async fn retry_from(&mut self, shard: &str, sequence_number: &str);
+    /// Every record handed over for `shard` so far was published (or given up on).
+    async fn published(&mut self, shard: &str);
 }
 
-/// The embedded table's change feed: one shard.
+/// The embedded table's change feed: one shard, read from the position the fan-out recorded
+/// last, so a restart does not publish the whole history again.
 pub struct EmbeddedStream {
-    pub feed: ChangeFeed,
+    feed: ChangeFeed,
     /// The last sequence number handed to the fan-out and not failed.
-    pub after: u64,
+    after: u64,
+}
+
+impl EmbeddedStream {
+    pub fn resume(feed: ChangeFeed) -> Result<Self, huddle_ports::TableError> {
+        let after = feed.position(FAN_OUT_READER)?;
+        Ok(Self { feed, after })
+    }
 }
 
 #[async_trait]
@@ -54,6 +73,13 @@ impl StreamSource for EmbeddedStream {
 
     async fn retry_from(&mut self, _shard: &str, sequence_number: &str) {
         self.after = sequence(Some(sequence_number)).saturating_sub(1);
+    }
+
+    async fn published(&mut self, _shard: &str) {
+        if let Err(error) = self.feed.record_position(FAN_OUT_READER, self.after) {
+            // Harmless but for a restart, which then publishes these records again.
+            tracing::warn!(%error, "cannot record the change feed position");
+        }
     }
 }
 
@@ -84,10 +110,12 @@ impl StreamSource for AwsStream {
     }
 
     async fn retry_from(&mut self, shard: &str, sequence_number: &str) {
-        if let Err(error) = self.0.retry_from(shard, sequence_number).await {
-            tracing::error!(%error, shard, "cannot rewind shard");
-        }
+        self.0.retry_from(shard, sequence_number);
     }
+
+    /// The poller keeps its positions in memory: a restarted runner on an AWS endpoint reads
+    /// the stream from its trim horizon again (consumers are idempotent).
+    async fn published(&mut self, _shard: &str) {}
 }
 
 /// Stream → fan-out → topic, until shutdown.
@@ -96,6 +124,8 @@ pub async fn run_stream(
     topic: Arc<dyn Topic>,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    // The record each shard is being retried from, and how often it was.
+    let mut retries: HashMap<String, (String, u32)> = HashMap::new();
     while !*shutdown.borrow() {
         let batches = tokio::select! {
             batches = source.next_batches() => batches,
@@ -103,13 +133,26 @@ pub async fn run_stream(
         };
         for (shard, event) in batches {
             let response = fan_out(topic.as_ref(), event).await;
-            if let Some(sequence) =
-                response.batch_item_failures.first().and_then(|f| f.item_identifier.clone())
-            {
-                tracing::warn!(%shard, %sequence, "fan-out failed; retrying from the failed record");
-                source.retry_from(&shard, &sequence).await;
-                tokio::time::sleep(RETRY_PAUSE).await;
+            let Some(sequence) = response.batch_item_failures.first().and_then(|f| f.item_identifier.clone())
+            else {
+                retries.remove(&shard);
+                source.published(&shard).await;
+                continue;
+            };
+            let attempts = match retries.get(&shard) {
+                Some((retried, attempts)) if *retried == sequence => attempts + 1,
+                _ => 1,
+            };
+            if attempts > MAX_RETRY_ATTEMPTS {
+                tracing::error!(%shard, %sequence, "fan-out gave up on a record after {MAX_RETRY_ATTEMPTS} retries");
+                retries.remove(&shard);
+                source.published(&shard).await;
+                continue;
             }
+            tracing::warn!(%shard, %sequence, attempts, "fan-out failed; retrying from the failed record");
+            retries.insert(shard.clone(), (sequence.clone(), attempts));
+            source.retry_from(&shard, &sequence).await;
+            tokio::time::sleep(RETRY_PAUSE).await;
         }
     }
 }
@@ -190,4 +233,70 @@ fn sqs_message(message: &huddle_ports::ReceivedMessage, queue_address: &str) -> 
     sqs.event_source = Some("aws:sqs".into());
     sqs.event_source_arn = Some(queue_address.to_owned());
     sqs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use huddle_embedded::{Database, SqliteTable};
+    use huddle_eventstore::{Envelope, EventStore, ExpectedVersion, Metadata, NewEvent};
+    use huddle_ports::{FilterPolicy, PublishFailure, TopicError, TopicMessage};
+    use std::sync::Mutex;
+
+    /// Records every message published.
+    #[derive(Default)]
+    struct RecordingTopic(Mutex<Vec<TopicMessage>>);
+
+    #[async_trait]
+    impl Topic for RecordingTopic {
+        async fn publish_batch(
+            &self,
+            messages: Vec<TopicMessage>,
+        ) -> Result<Vec<PublishFailure>, TopicError> {
+            self.0.lock().unwrap().extend(messages);
+            Ok(Vec::new())
+        }
+
+        async fn subscribe(&self, _queue: Arc<dyn Queue>, _policy: &FilterPolicy) -> Result<(), TopicError> {
+            Err(TopicError::Invalid("the fan-out never subscribes".into()))
+        }
+    }
+
+    /// Opens the database at `path`, appends `count` events to one stream, runs the change feed
+    /// into a fresh topic until it has published `count` messages, stops it, and returns the
+    /// versions the topic received.
+    async fn append_and_publish(path: &std::path::Path, count: usize) -> Vec<u64> {
+        let db = Database::open(path).unwrap();
+        let table = SqliteTable::new(&db, "events", true);
+        let feed = table.change_feed();
+        let store = EventStore::new(Arc::new(table));
+        for _ in 0..count {
+            let event =
+                NewEvent { event_type: "Ticked".into(), schema_version: 1, payload: serde_json::json!({}) };
+            store
+                .append("clock#1", ExpectedVersion::Any, vec![event], &Metadata::new("c"), None)
+                .await
+                .unwrap();
+        }
+        let topic = Arc::new(RecordingTopic::default());
+        let (stop, stopped) = watch::channel(false);
+        let mapping =
+            tokio::spawn(run_stream(Box::new(EmbeddedStream::resume(feed).unwrap()), topic.clone(), stopped));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while topic.0.lock().unwrap().len() < count && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        stop.send(true).unwrap();
+        mapping.await.unwrap();
+        let published = topic.0.lock().unwrap();
+        published.iter().map(|m| serde_json::from_str::<Envelope>(&m.body).unwrap().version).collect()
+    }
+
+    #[tokio::test]
+    async fn the_change_feed_resumes_after_what_it_published_before_a_restart() {
+        let folder = tempfile::tempdir().unwrap();
+        let path = folder.path().join("huddle.sqlite3");
+        assert_eq!(append_and_publish(&path, 3).await, [1, 2, 3]);
+        assert_eq!(append_and_publish(&path, 2).await, [4, 5], "the history is not published again");
+    }
 }

@@ -168,7 +168,8 @@ impl Infrastructure {
         Ok(match self {
             Infrastructure::Embedded { db } => {
                 let table = SqliteTable::new(db, "events", true);
-                let stream = EmbeddedStream { feed: table.change_feed(), after: 0 };
+                let stream = EmbeddedStream::resume(table.change_feed())
+                    .map_err(|e| StartError::Provision(format!("the change feed: {e}")))?;
                 (Arc::new(table), Box::new(stream))
             }
             Infrastructure::Aws { config, prefix } => {

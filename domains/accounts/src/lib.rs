@@ -17,10 +17,11 @@ pub mod tokens;
 pub mod validation;
 pub mod views;
 
-use huddle_catalog::accounts::ACCOUNT_EVENT_TYPES;
+use huddle_catalog::accounts::{account_stream, ACCOUNT_EVENT_TYPES};
 use huddle_delivery::Projection;
 use huddle_domain::throttle::{Limit, LimitSyntax};
 use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
+use huddle_eventstore::attribute;
 use huddle_http::{Authorizer, HttpFunction, Route};
 use huddle_ports::FilterPolicy;
 use lambda_http::http::Method;
@@ -213,8 +214,16 @@ impl Domain for AccountsDomain {
         ]
     }
 
+    /// Account events of account streams only: another domain may reuse these event names.
+    /// template.yaml's AccountsSubscription declares the same policy (a platform test compares them).
     fn consumes(&self) -> FilterPolicy {
-        FilterPolicy::attribute_in("event_type", ACCOUNT_EVENT_TYPES)
+        // The stream type is what precedes the `#` of an account stream's id.
+        let account_streams = account_stream("");
+        let account_stream_type = account_streams.trim_end_matches('#');
+        FilterPolicy::all_of(&[
+            (attribute::STREAM_TYPE, &[account_stream_type]),
+            (attribute::EVENT_TYPE, ACCOUNT_EVENT_TYPES),
+        ])
     }
 
     fn command(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction> {

@@ -55,14 +55,25 @@ fn failed(error: impl std::fmt::Debug) -> StreamError {
 }
 
 /// Reads every shard of one stream from its oldest record, like an event source mapping with
-/// starting position TRIM_HORIZON; a failed batch is read again from its failed record.
+/// starting position TRIM_HORIZON; a failed batch is read again from its failed record. A shard
+/// whose read fails (a throttle, an expired iterator) is read again from where it stood, with a
+/// fresh iterator, while the other shards' batches are still handed over: no record is skipped.
 pub struct StreamPoller {
     client: Client,
     stream_arn: String,
-    /// Where each known shard is read next; `None` once a closed shard is read to its end.
-    iterators: HashMap<String, Option<String>>,
+    shards: HashMap<String, Shard>,
     /// When the shard list was last read: shards split over time, so it is read again now and then.
     discovered_at: Option<Instant>,
+}
+
+/// Where one shard is read next.
+struct Shard {
+    /// The iterator to read with; `None` when a fresh one must be got from `resume`.
+    iterator: Option<String>,
+    /// The first record not yet handed over, as a shard iterator request names it.
+    resume: (ShardIteratorType, Option<String>),
+    /// A closed shard read to its end.
+    ended: bool,
 }
 
 const SHARD_DISCOVERY_INTERVAL: Duration = Duration::from_secs(10);
@@ -75,39 +86,62 @@ pub struct ShardBatch {
 
 impl StreamPoller {
     pub fn new(client: Client, stream_arn: impl Into<String>) -> Self {
-        Self { client, stream_arn: stream_arn.into(), iterators: HashMap::new(), discovered_at: None }
+        Self { client, stream_arn: stream_arn.into(), shards: HashMap::new(), discovered_at: None }
     }
 
-    /// The next batch of every shard that has records.
+    /// The next batch of every shard that has records. A shard that cannot be read now is
+    /// logged and read again from the same record at the next poll.
     pub async fn poll(&mut self) -> Result<Vec<ShardBatch>, StreamError> {
         self.discover_shards().await?;
         let mut batches = Vec::new();
-        for (shard_id, iterator) in self.iterators.iter_mut() {
-            let Some(current) = iterator.clone() else { continue };
-            let output =
-                self.client.get_records().shard_iterator(current).limit(100).send().await.map_err(failed)?;
-            *iterator = output.next_shard_iterator;
-            let records: Vec<EventRecord> = output
-                .records
-                .unwrap_or_default()
-                .into_iter()
-                .map(|r| to_lambda_record(r, &self.stream_arn))
-                .collect();
-            if !records.is_empty() {
-                let mut event = Event::default();
-                event.records = records;
-                batches.push(ShardBatch { shard_id: shard_id.clone(), event });
+        let shard_ids: Vec<String> = self.shards.keys().cloned().collect();
+        for shard_id in shard_ids {
+            match self.read_shard(&shard_id).await {
+                Ok(records) if !records.is_empty() => {
+                    let mut event = Event::default();
+                    event.records = records;
+                    batches.push(ShardBatch { shard_id, event });
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%error, shard = %shard_id, "shard read failed; it is read again from the same record");
+                    if let Some(shard) = self.shards.get_mut(&shard_id) {
+                        shard.iterator = None;
+                    }
+                }
             }
         }
         Ok(batches)
     }
 
+    /// The next records of one shard; on success its position moves past them.
+    async fn read_shard(&mut self, shard_id: &str) -> Result<Vec<EventRecord>, StreamError> {
+        let Some(shard) = self.shards.get(shard_id).filter(|shard| !shard.ended) else {
+            return Ok(Vec::new());
+        };
+        let iterator = match &shard.iterator {
+            Some(iterator) => iterator.clone(),
+            None => {
+                let (kind, sequence_number) = shard.resume.clone();
+                self.iterator(shard_id, kind, sequence_number.as_deref()).await?
+            }
+        };
+        let output =
+            self.client.get_records().shard_iterator(iterator).limit(100).send().await.map_err(failed)?;
+        let records = output.records.unwrap_or_default();
+        let shard = self.shards.get_mut(shard_id).expect("a known shard");
+        if let Some(last) = records.last().and_then(|r| r.dynamodb.as_ref()?.sequence_number.clone()) {
+            shard.resume = (ShardIteratorType::AfterSequenceNumber, Some(last));
+        }
+        shard.ended = output.next_shard_iterator.is_none();
+        shard.iterator = output.next_shard_iterator;
+        Ok(records.into_iter().map(|r| to_lambda_record(r, &self.stream_arn)).collect())
+    }
+
     /// Read `shard_id` again from `sequence_number` (the handler's first failed record).
-    pub async fn retry_from(&mut self, shard_id: &str, sequence_number: &str) -> Result<(), StreamError> {
-        let iterator =
-            self.iterator(shard_id, ShardIteratorType::AtSequenceNumber, Some(sequence_number)).await?;
-        self.iterators.insert(shard_id.to_owned(), Some(iterator));
-        Ok(())
+    pub fn retry_from(&mut self, shard_id: &str, sequence_number: &str) {
+        let resume = (ShardIteratorType::AtSequenceNumber, Some(sequence_number.to_owned()));
+        self.shards.insert(shard_id.to_owned(), Shard { iterator: None, resume, ended: false });
     }
 
     async fn discover_shards(&mut self) -> Result<(), StreamError> {
@@ -118,12 +152,12 @@ impl StreamPoller {
         let described =
             self.client.describe_stream().stream_arn(&self.stream_arn).send().await.map_err(failed)?;
         let shards = described.stream_description.and_then(|d| d.shards).unwrap_or_default();
-        for shard in shards {
-            let Some(shard_id) = shard.shard_id else { continue };
-            if !self.iterators.contains_key(&shard_id) {
-                let iterator = self.iterator(&shard_id, ShardIteratorType::TrimHorizon, None).await?;
-                self.iterators.insert(shard_id, Some(iterator));
-            }
+        for shard_id in shards.into_iter().filter_map(|shard| shard.shard_id) {
+            self.shards.entry(shard_id).or_insert(Shard {
+                iterator: None,
+                resume: (ShardIteratorType::TrimHorizon, None),
+                ended: false,
+            });
         }
         Ok(())
     }

@@ -3,74 +3,101 @@
 
 use aws_lambda_events::dynamodb::{Event, EventRecord};
 use aws_lambda_events::streams::{DynamoDbBatchItemFailure, DynamoDbEventResponse};
-use huddle_eventstore::Envelope;
+use huddle_eventstore::{attribute, Envelope};
 use huddle_ports::topic::MAX_PUBLISH_BATCH;
-use huddle_ports::{Attributes, Item, Topic, TopicMessage};
+use huddle_ports::{Item, Topic, TopicMessage};
+use std::collections::BTreeSet;
+use std::time::Duration;
 
-/// The attributes subscriptions filter on.
-pub fn message_attributes(envelope: &Envelope) -> Attributes {
-    Attributes::from([
-        ("event_type".into(), envelope.event_type.clone()),
-        ("stream_type".into(), envelope.stream_type().to_owned()),
-        ("stream".into(), envelope.stream.clone()),
-        ("correlation_id".into(), envelope.correlation_id.clone()),
-    ])
-}
+/// Publish attempts per message within one invocation: the batch call, then the message alone.
+const PUBLISH_ATTEMPTS: u32 = 3;
 
-/// Publish every event of the batch, in order, at most ten to a call. On the first failure it
-/// stops and reports that record's sequence number, so Lambda retries from there: records
-/// before it are done, records after it were maybe published and will be again (consumers are
-/// idempotent by version).
+/// Publish every event of the batch, in order, at most ten to a call. A message that fails is
+/// tried again on its own (so a batch refused whole for one bad message still delivers the
+/// others); every record is tried, whatever failed before it. The response names the first
+/// record still failing, so Lambda retries from there: records after it are published again
+/// (consumers are idempotent by version), and once Lambda's retries run out the failed record
+/// goes to the mapping's failure destination without having held back its neighbours.
 pub async fn fan_out(topic: &dyn Topic, event: Event) -> DynamoDbEventResponse {
-    let mut pending: Vec<(&EventRecord, TopicMessage)> = Vec::new();
-    for record in &event.records {
+    // Positions in the batch of the records not delivered, in order.
+    let mut failed = BTreeSet::new();
+    let mut pending: Vec<(usize, TopicMessage)> = Vec::new();
+    for (position, record) in event.records.iter().enumerate() {
         match envelope_of(record) {
             Ok(None) => {}
-            Ok(Some(envelope)) => {
-                let message = TopicMessage {
-                    id: pending.len().to_string(),
+            Ok(Some(envelope)) => pending.push((
+                position,
+                TopicMessage {
+                    id: position.to_string(),
                     body: serde_json::to_string(&envelope).expect("envelopes serialize"),
-                    attributes: message_attributes(&envelope),
-                };
-                pending.push((record, message));
-            }
+                    attributes: envelope.message_attributes(),
+                },
+            )),
             Err(reason) => {
                 tracing::error!(sequence = ?record.change.sequence_number, %reason, "undecodable stream record");
-                // Publish what precedes the bad record, then hold the shard at it.
-                return publish_all(topic, pending).await.unwrap_or_else(|| failure_at(record));
+                failed.insert(position);
             }
         }
     }
-    publish_all(topic, pending).await.unwrap_or_default()
-}
-
-/// Publishes in order; `Some(response)` names the first record that failed.
-async fn publish_all(
-    topic: &dyn Topic,
-    pending: Vec<(&EventRecord, TopicMessage)>,
-) -> Option<DynamoDbEventResponse> {
     for chunk in pending.chunks(MAX_PUBLISH_BATCH) {
-        let messages: Vec<TopicMessage> = chunk.iter().map(|(_, m)| m.clone()).collect();
-        let failed_ids = match topic.publish_batch(messages).await {
-            Ok(failures) => failures.into_iter().map(|f| f.id).collect::<Vec<_>>(),
-            Err(error) => {
-                tracing::error!(%error, "publish batch failed");
-                chunk.iter().map(|(_, m)| m.id.clone()).collect()
-            }
-        };
-        if let Some((record, _)) = chunk.iter().find(|(_, m)| failed_ids.contains(&m.id)) {
-            return Some(failure_at(record));
-        }
+        failed.extend(publish_chunk(topic, chunk).await);
     }
-    None
+    let mut response = DynamoDbEventResponse::default();
+    if let Some(&first) = failed.first() {
+        let mut failure = DynamoDbBatchItemFailure::default();
+        failure.item_identifier = event.records[first].change.sequence_number.clone();
+        response.batch_item_failures = vec![failure];
+    }
+    response
 }
 
-fn failure_at(record: &EventRecord) -> DynamoDbEventResponse {
-    let mut failure = DynamoDbBatchItemFailure::default();
-    failure.item_identifier = record.change.sequence_number.clone();
-    let mut response = DynamoDbEventResponse::default();
-    response.batch_item_failures = vec![failure];
-    response
+/// Publishes one chunk; returns the positions of the messages that still failed after
+/// [`PUBLISH_ATTEMPTS`]. The first attempt is one batch call, later ones one call per failed
+/// message: SNS refuses a whole batch for one malformed entry, and reports others per entry.
+async fn publish_chunk(topic: &dyn Topic, chunk: &[(usize, TopicMessage)]) -> Vec<usize> {
+    let mut failing: Vec<&(usize, TopicMessage)> = chunk.iter().collect();
+    for attempt in 1..=PUBLISH_ATTEMPTS {
+        if attempt > 1 {
+            tokio::time::sleep(Duration::from_millis(50 * u64::from(attempt))).await;
+        }
+        let calls: Vec<Vec<&(usize, TopicMessage)>> =
+            if attempt == 1 { vec![failing] } else { failing.into_iter().map(|m| vec![m]).collect() };
+        failing = Vec::new();
+        for call in calls {
+            failing.extend(failures_of(topic, call).await);
+        }
+        if failing.is_empty() {
+            break;
+        }
+    }
+    for (position, message) in &failing {
+        tracing::error!(position, stream = %message.attributes[attribute::STREAM], "publish failed; giving up on this invocation");
+    }
+    failing.into_iter().map(|(position, _)| *position).collect()
+}
+
+/// The messages of one publish call that did not get through.
+async fn failures_of<'a>(
+    topic: &dyn Topic,
+    call: Vec<&'a (usize, TopicMessage)>,
+) -> Vec<&'a (usize, TopicMessage)> {
+    let messages = call.iter().map(|(_, message)| message.clone()).collect();
+    match topic.publish_batch(messages).await {
+        Ok(failures) => {
+            let ids: BTreeSet<String> = failures
+                .into_iter()
+                .map(|failure| {
+                    tracing::warn!(id = %failure.id, reason = %failure.reason, "publish entry failed");
+                    failure.id
+                })
+                .collect();
+            call.into_iter().filter(|(_, message)| ids.contains(&message.id)).collect()
+        }
+        Err(error) => {
+            tracing::warn!(%error, messages = call.len(), "publish call failed");
+            call
+        }
+    }
 }
 
 /// The envelope in an INSERT of an event item; `None` for any other change.

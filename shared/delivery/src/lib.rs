@@ -5,5 +5,5 @@
 mod fanout;
 mod projector;
 
-pub use fanout::{fan_out, message_attributes};
+pub use fanout::fan_out;
 pub use projector::{Projection, ProjectionError, Projector, ProjectorError, SqsHandler, CHECKPOINT_PREFIX};

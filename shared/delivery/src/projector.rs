@@ -3,7 +3,6 @@
 //! change. Delivery is a doorbell; the log is the truth: a duplicate is skipped, the next
 //! version is applied, and a gap is filled from the event store before going on.
 
-use crate::fanout::message_attributes;
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use huddle_eventstore::{AppendError, Envelope, EventStore};
@@ -69,16 +68,58 @@ impl SqsHandler for Projector {
     }
 }
 
+/// The most events one read of the event store brings while healing a gap: each window is
+/// applied (its checkpoints committed) before the next is read, so a long gap makes progress on
+/// every delivery even if the delivery ends before the gap is closed.
+pub const CATCH_UP_WINDOW: u64 = 200;
+
 #[derive(Clone)]
 pub struct Projector {
     projection: Arc<dyn Projection>,
     read_model: Arc<dyn Table>,
     events: EventStore,
+    catch_up_window: u64,
+}
+
+/// What the projector did with one event, as its log line says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    /// Its writes and checkpoint committed.
+    Applied,
+    /// Its checkpoint committed; the projection had nothing to write for it.
+    Ignored,
+    /// Delivered again after it was applied.
+    Duplicate,
+    /// Another worker applied it first.
+    Raced,
+}
+
+impl Outcome {
+    fn log(self, envelope: &Envelope) {
+        let outcome = match self {
+            Outcome::Applied => "applied",
+            Outcome::Ignored => "ignored",
+            Outcome::Duplicate => "duplicate",
+            Outcome::Raced => "raced",
+        };
+        tracing::debug!(
+            outcome,
+            stream = %envelope.stream,
+            version = envelope.version,
+            correlation_id = %envelope.correlation_id,
+            "event {outcome}"
+        );
+    }
 }
 
 impl Projector {
     pub fn new(projection: Arc<dyn Projection>, read_model: Arc<dyn Table>, events: EventStore) -> Self {
-        Self { projection, read_model, events }
+        Self { projection, read_model, events, catch_up_window: CATCH_UP_WINDOW }
+    }
+
+    /// Heal gaps reading at most `events` events at a time instead of [`CATCH_UP_WINDOW`].
+    pub fn with_catch_up_window(self, events: u64) -> Self {
+        Self { catch_up_window: events.max(1), ..self }
     }
 
     /// The SQS handler: returns every message that could not be applied, so only those are
@@ -126,9 +167,8 @@ impl Projector {
         let mut known: BTreeMap<u64, Envelope> = envelopes.into_iter().map(|e| (e.version, e)).collect();
         let target = *known.keys().next_back().expect("not empty");
         let result = self.catch_up(&stream, target, &mut known).await;
-        match &result {
-            Ok(()) => tracing::debug!(%stream, target, %correlation_id, "projected"),
-            Err(error) => tracing::error!(%stream, target, %correlation_id, %error, "projection failed"),
+        if let Err(error) = &result {
+            tracing::error!(%stream, target, %correlation_id, %error, "projection failed");
         }
         result
     }
@@ -140,10 +180,14 @@ impl Projector {
         known: &mut BTreeMap<u64, Envelope>,
     ) -> Result<(), ProjectorError> {
         let mut applied = self.checkpoint(stream).await?;
+        for duplicate in known.range(..=applied).map(|(_, envelope)| envelope) {
+            Outcome::Duplicate.log(duplicate);
+        }
         while applied < target {
             let next = applied + 1;
             if !known.contains_key(&next) {
-                for envelope in self.events.read_stream(stream, next..=target).await? {
+                let window_end = target.min(applied + self.catch_up_window);
+                for envelope in self.events.read_stream(stream, next..=window_end).await? {
                     known.insert(envelope.version, envelope);
                 }
             }
@@ -151,21 +195,30 @@ impl Projector {
                 .get(&next)
                 .ok_or_else(|| ProjectorError::MissingEvent { stream: stream.to_owned(), version: next })?;
             match self.apply(envelope, applied).await {
-                Ok(()) => applied = next,
+                Ok(outcome) => {
+                    outcome.log(envelope);
+                    applied = next;
+                }
                 // Another worker moved the checkpoint first: continue from where it is now.
                 Err(ProjectorError::Projection(ProjectionError::Table(TableError::ConditionFailed {
                     index: Some(0),
-                }))) => applied = self.checkpoint(stream).await?,
+                }))) => {
+                    Outcome::Raced.log(envelope);
+                    applied = self.checkpoint(stream).await?;
+                }
                 Err(other) => return Err(other),
             }
+            // What is applied is never needed again: a long catch-up holds one window at most.
+            known.retain(|&version, _| version > applied);
         }
         Ok(())
     }
 
     /// Apply one event whose predecessor is the last applied: its writes and the new checkpoint
     /// in one transaction, conditioned on the checkpoint still being `applied`.
-    async fn apply(&self, envelope: &Envelope, applied: u64) -> Result<(), ProjectorError> {
+    async fn apply(&self, envelope: &Envelope, applied: u64) -> Result<Outcome, ProjectorError> {
         let mut writes = self.projection.project(envelope, self.read_model.as_ref()).await?;
+        let outcome = if writes.is_empty() { Outcome::Ignored } else { Outcome::Applied };
         if writes.len() >= MAX_TRANSACT_WRITES {
             return Err(ProjectionError::Invalid(format!("{} writes for one event", writes.len())).into());
         }
@@ -178,7 +231,7 @@ impl Projector {
             if applied == 0 { Condition::NotExists } else { Condition::attribute_equals("version", applied) };
         writes.insert(0, TransactWrite::Put { item: checkpoint, condition });
         self.read_model.transact(writes).await?;
-        Ok(())
+        Ok(outcome)
     }
 
     /// The last version of `stream` this projection applied (0 for none).
@@ -198,7 +251,7 @@ impl Projector {
             let (envelopes, next) = self.events.scan(after.as_ref(), page_size).await?;
             visited += envelopes.len();
             let mut by_stream: BTreeMap<String, Vec<Envelope>> = BTreeMap::new();
-            for envelope in envelopes.into_iter().filter(|e| consumes.matches(&message_attributes(e))) {
+            for envelope in envelopes.into_iter().filter(|e| consumes.matches(&e.message_attributes())) {
                 by_stream.entry(envelope.stream.clone()).or_default().push(envelope);
             }
             for envelopes in by_stream.into_values() {

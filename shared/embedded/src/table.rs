@@ -326,6 +326,10 @@ fn page_of(items: Vec<Item>, limit: usize) -> Page {
     Page { items, next }
 }
 
+/// Where each reader of a change feed stands, so a restarted reader resumes there.
+const POSITIONS_SCHEMA: &str = "CREATE TABLE IF NOT EXISTS change_feed_positions (\
+    tbl TEXT NOT NULL, reader TEXT NOT NULL, seq INTEGER NOT NULL, PRIMARY KEY (tbl, reader)) WITHOUT ROWID";
+
 /// Reads the change feed of one streamed table, oldest first.
 pub struct ChangeFeed {
     db: Database,
@@ -361,6 +365,35 @@ impl ChangeFeed {
             records.push(self.record(seq, event_name, Key { pk, sk }, new_image, at_ms)?);
         }
         Ok(records)
+    }
+
+    /// The last sequence number `reader` recorded with [`record_position`](Self::record_position),
+    /// 0 if none: where it resumes after a restart instead of reading the whole feed again.
+    pub fn position(&self, reader: &str) -> Result<u64, TableError> {
+        let conn = self.db.lock();
+        conn.execute_batch(POSITIONS_SCHEMA).map_err(storage_error)?;
+        let position = conn
+            .query_row(
+                "SELECT seq FROM change_feed_positions WHERE tbl = ?1 AND reader = ?2",
+                params![self.table, reader],
+                |row| row.get::<_, i64>(0),
+            )
+            .optional()
+            .map_err(storage_error)?;
+        Ok(position.map_or(0, |seq| seq as u64))
+    }
+
+    /// Records that `reader` is done with every change up to `sequence`.
+    pub fn record_position(&self, reader: &str, sequence: u64) -> Result<(), TableError> {
+        let conn = self.db.lock();
+        conn.execute_batch(POSITIONS_SCHEMA).map_err(storage_error)?;
+        conn.execute(
+            "INSERT INTO change_feed_positions (tbl, reader, seq) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (tbl, reader) DO UPDATE SET seq = excluded.seq",
+            params![self.table, reader, sequence as i64],
+        )
+        .map_err(storage_error)?;
+        Ok(())
     }
 
     /// Wait until a streamed table changed since the last wait (or `timeout` passes).

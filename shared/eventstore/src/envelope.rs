@@ -1,4 +1,4 @@
-use huddle_ports::Item;
+use huddle_ports::{Attributes, Item};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -63,9 +63,28 @@ pub(crate) fn version_sk(version: u64) -> String {
     format!("{version:012}")
 }
 
+/// The message attributes the fan-out publishes every event with, which subscriptions filter on.
+pub mod attribute {
+    pub const EVENT_TYPE: &str = "event_type";
+    pub const STREAM_TYPE: &str = "stream_type";
+    pub const STREAM: &str = "stream";
+    pub const CORRELATION_ID: &str = "correlation_id";
+}
+
 impl Envelope {
     pub fn stream_type(&self) -> &str {
         self.stream.split_once('#').map_or(self.stream.as_str(), |(kind, _)| kind)
+    }
+
+    /// The attributes the fan-out publishes this event with; the store refuses an event whose
+    /// attributes SNS or SQS would refuse, so every stored event can be published.
+    pub fn message_attributes(&self) -> Attributes {
+        Attributes::from([
+            (attribute::EVENT_TYPE.into(), self.event_type.clone()),
+            (attribute::STREAM_TYPE.into(), self.stream_type().to_owned()),
+            (attribute::STREAM.into(), self.stream.clone()),
+            (attribute::CORRELATION_ID.into(), self.correlation_id.clone()),
+        ])
     }
 
     pub(crate) fn to_item(&self) -> Item {

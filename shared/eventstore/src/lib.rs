@@ -11,7 +11,7 @@ mod personal;
 mod schema;
 mod store;
 
-pub use envelope::{Envelope, Metadata, NewEvent};
+pub use envelope::{attribute, Envelope, Metadata, NewEvent};
 pub use personal::{decode_personal, encode_personal, sealed_subject, KeyChange, SubjectKey};
 pub use schema::{decode, encode, DecodeError, EventSchema};
 pub use store::{

@@ -2,8 +2,10 @@ use crate::envelope::{version_sk, KIND_EVENT};
 use crate::personal::{is_key_stream, key_of};
 use crate::{Envelope, KeyChange, Metadata, NewEvent, SubjectKey};
 use huddle_ports::table::MAX_TRANSACT_WRITES;
+use huddle_ports::topic::message_bytes;
 use huddle_ports::{
-    is_expired, Condition, Item, Key, Query, SkRange, Table, TableError, TransactWrite, EXPIRES_AT,
+    is_expired, Condition, Item, Key, Query, SkRange, Table, TableError, TopicMessage, TransactWrite,
+    EXPIRES_AT,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -14,14 +16,14 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use ulid::Ulid;
 
-/// The largest stored event (the envelope as JSON). Ten of them, with their names bounded by
-/// [`MAX_NAME_BYTES`], fit one SNS publish batch (256 KiB, attributes included), so the fan-out
-/// never needs more than ⌈N/10⌉ calls; DynamoDB's item limit is 400 KB.
+/// The largest event, measured as the fan-out publishes it: the envelope as JSON and its message
+/// attributes, counted as SNS counts them ([`message_bytes`]). Ten of them fit one SNS publish
+/// batch (256 KiB), so the fan-out never needs more than ⌈N/10⌉ calls; the stored item is
+/// smaller still, far within DynamoDB's 400 KB.
 pub const MAX_EVENT_BYTES: usize = 24 * 1024;
 
-/// The longest stream id, event type or correlation id. The fan-out copies them into each
-/// published message's attributes beside the envelope that holds them, so this bound keeps ten
-/// of the largest events within one publish batch.
+/// The longest stream id, stream type, event type or correlation id: the values of the message
+/// attributes the fan-out publishes (see [`Envelope::message_attributes`]).
 pub const MAX_NAME_BYTES: usize = 256;
 
 /// How long an idempotency key keeps answering with its first result.
@@ -262,15 +264,8 @@ impl EventStore {
                     causation_id: metadata.causation_id.clone(),
                     payload: event.payload.clone(),
                 };
+                check_publishable(&envelope)?;
                 let item = envelope.to_item();
-                let bytes = Value::Object(item.clone()).to_string().len();
-                if bytes > MAX_EVENT_BYTES {
-                    return Err(AppendError::EventTooLarge {
-                        event_type: event.event_type.clone(),
-                        bytes,
-                        limit: MAX_EVENT_BYTES,
-                    });
-                }
                 transaction.push(TransactWrite::Put { item, condition: Condition::NotExists });
                 roles.push(Role::Event(index));
             }
@@ -424,18 +419,19 @@ fn validate(
     if writes.is_empty() || writes.iter().any(|w| w.events.is_empty()) {
         return Err(AppendError::Invalid("an append needs at least one event per stream".into()));
     }
+    // The values of the message attributes the fan-out publishes: SNS refuses an empty one.
     let names = writes.iter().flat_map(|w| {
-        std::iter::once(("stream id", &w.stream))
-            .chain(w.events.iter().map(|e| ("event type", &e.event_type)))
+        let stream_type = w.stream.split_once('#').map_or(w.stream.as_str(), |(kind, _)| kind);
+        [("stream id", w.stream.as_str()), ("stream type", stream_type)]
+            .into_iter()
+            .chain(w.events.iter().map(|e| ("event type", e.event_type.as_str())))
     });
-    let too_long = std::iter::once(("correlation id", &metadata.correlation_id))
-        .chain(names)
-        .find(|(_, name)| name.len() > MAX_NAME_BYTES);
-    if let Some((what, name)) = too_long {
-        return Err(AppendError::Invalid(format!(
-            "a {what} is at most {MAX_NAME_BYTES} bytes, not {}",
-            name.len()
-        )));
+    for (what, name) in std::iter::once(("correlation id", metadata.correlation_id.as_str())).chain(names) {
+        if name.is_empty() || name.len() > MAX_NAME_BYTES || !sqs_text(name) {
+            return Err(AppendError::Invalid(format!(
+                "a {what} is 1 to {MAX_NAME_BYTES} bytes of the characters SQS takes, not {name:?}"
+            )));
+        }
     }
     let mut streams = HashSet::new();
     for write in writes {
@@ -455,6 +451,38 @@ fn validate(
         return Err(AppendError::Invalid(format!("too many events in one append ({items} writes)")));
     }
     Ok(())
+}
+
+/// Refuses an event SNS or SQS would refuse to carry, before anything is written: over
+/// [`MAX_EVENT_BYTES`] as published, or with a character SQS does not take in its body (JSON
+/// escapes control characters, not U+FFFE or U+FFFF).
+fn check_publishable(envelope: &Envelope) -> Result<(), AppendError> {
+    let message = TopicMessage {
+        id: String::new(),
+        body: serde_json::to_string(envelope).expect("envelopes serialize"),
+        attributes: envelope.message_attributes(),
+    };
+    let bytes = message_bytes(&message);
+    if bytes > MAX_EVENT_BYTES {
+        return Err(AppendError::EventTooLarge {
+            event_type: envelope.event_type.clone(),
+            bytes,
+            limit: MAX_EVENT_BYTES,
+        });
+    }
+    if !sqs_text(&message.body) {
+        return Err(AppendError::Invalid(format!(
+            "event {} holds a character SQS does not take",
+            envelope.event_type
+        )));
+    }
+    Ok(())
+}
+
+/// Whether SQS takes `text` in a message body or attribute: #x9, #xA, #xD, #x20 to #xD7FF,
+/// #xE000 to #xFFFD and #x10000 to #x10FFFF (a Rust string holds no surrogates).
+fn sqs_text(text: &str) -> bool {
+    text.chars().all(|c| matches!(c, '\t' | '\n' | '\r' | ' '..='\u{FFFD}' | '\u{10000}'..))
 }
 
 async fn backoff(attempt: u32) {

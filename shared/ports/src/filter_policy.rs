@@ -29,9 +29,18 @@ enum Matcher {
 pub struct FilterPolicyError(String);
 
 impl FilterPolicy {
-    /// The policy that lets a subscription receive exactly these event types.
+    /// The policy that lets through exactly the messages whose `attribute` is one of `values`.
     pub fn attribute_in(attribute: &str, values: &[&str]) -> Self {
-        Self::parse(serde_json::json!({ attribute: values })).expect("a list of strings is a valid policy")
+        Self::all_of(&[(attribute, values)])
+    }
+
+    /// The policy that lets through exactly the messages whose every listed attribute is one of
+    /// its values, e.g. a stream type and an event type: two domains may then reuse an event
+    /// name without receiving each other's events.
+    pub fn all_of(rules: &[(&str, &[&str])]) -> Self {
+        let source: serde_json::Map<String, Value> =
+            rules.iter().map(|(attribute, values)| ((*attribute).to_owned(), Value::from(*values))).collect();
+        Self::parse(Value::Object(source)).expect("lists of strings make a valid policy")
     }
 
     pub fn parse(source: Value) -> Result<Self, FilterPolicyError> {
@@ -137,6 +146,20 @@ mod tests {
         let absent = FilterPolicy::parse(json!({"kind": [{"exists": false}]})).unwrap();
         assert!(absent.matches(&attrs(&[])));
         assert!(!absent.matches(&attrs(&[("kind", "a")])));
+    }
+
+    #[test]
+    fn all_of_needs_every_attribute_to_be_one_of_its_values() {
+        let policy =
+            FilterPolicy::all_of(&[("stream_type", &["account"]), ("event_type", &["Created", "Erased"])]);
+        assert_eq!(
+            policy,
+            FilterPolicy::parse(json!({"stream_type": ["account"], "event_type": ["Created", "Erased"]}))
+                .unwrap()
+        );
+        assert!(policy.matches(&attrs(&[("stream_type", "account"), ("event_type", "Erased")])));
+        assert!(!policy.matches(&attrs(&[("stream_type", "post"), ("event_type", "Created")])));
+        assert!(!policy.matches(&attrs(&[("event_type", "Created")])));
     }
 
     #[test]

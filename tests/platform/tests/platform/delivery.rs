@@ -3,18 +3,28 @@
 
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
+use aws_sdk_dynamodbstreams::config::interceptors::BeforeSerializationInterceptorContextRef;
+use aws_sdk_dynamodbstreams::config::{ConfigBag, Intercept};
+use aws_sdk_dynamodbstreams::error::BoxError;
+use aws_sdk_dynamodbstreams::operation::get_records::GetRecordsInput;
+use huddle_aws::streams::StreamPoller;
 use huddle_delivery::{fan_out, Projector};
+use huddle_delivery::{Projection, ProjectionError};
 use huddle_domain::Domain;
 use huddle_eventstore::{
     AppendError, Envelope, EventStore, ExpectedVersion, Metadata, NewEvent, MAX_EVENT_BYTES, MAX_NAME_BYTES,
 };
 use huddle_ports::queue::MAX_QUEUE_BATCH;
-use huddle_ports::{FilterPolicy, Item, PublishFailure, Queue, Table, Topic, TopicError, TopicMessage};
+use huddle_ports::{
+    FilterPolicy, Item, PublishFailure, Queue, Table, TableError, Topic, TopicError, TopicMessage,
+    TransactWrite,
+};
+use huddle_test_support::decorated_table::{DecoratedTable, Interceptor, Operation};
 use huddle_test_support::notes::{events, stream_of, NoteEvent, NotesProjection};
 use huddle_test_support::notes_api::NotesDomain;
 use huddle_test_support::queues::receive_deliveries;
 use huddle_test_support::seed::seeded_rng;
-use huddle_test_support::{on_both_families, Family};
+use huddle_test_support::{moto, on_both_families, unique_name, Family};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use serde_json::json;
@@ -22,23 +32,36 @@ use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-/// A topic that records every publish call and fails the messages whose body matches.
+/// A topic that records every publish call and fails the messages whose body matches, as
+/// often as `failures` allows (SNS's per-entry failures).
 #[derive(Default)]
 struct RecordingTopic {
     calls: Mutex<Vec<Vec<TopicMessage>>>,
     fail_body_containing: Option<String>,
+    failures: Mutex<usize>,
+}
+
+impl RecordingTopic {
+    fn failing(needle: String, times: usize) -> Self {
+        Self { fail_body_containing: Some(needle), failures: Mutex::new(times), ..Default::default() }
+    }
 }
 
 #[async_trait]
 impl Topic for RecordingTopic {
     async fn publish_batch(&self, messages: Vec<TopicMessage>) -> Result<Vec<PublishFailure>, TopicError> {
-        let failures = messages
-            .iter()
-            .filter(|m| {
-                self.fail_body_containing.as_ref().is_some_and(|needle| m.body.contains(needle.as_str()))
-            })
-            .map(|m| PublishFailure { id: m.id.clone(), reason: "injected".into() })
-            .collect();
+        let mut failures_left = self.failures.lock().unwrap();
+        let mut failures = Vec::new();
+        for message in &messages {
+            let matches = self
+                .fail_body_containing
+                .as_ref()
+                .is_some_and(|needle| message.body.contains(needle.as_str()));
+            if matches && *failures_left > 0 {
+                *failures_left -= 1;
+                failures.push(PublishFailure { id: message.id.clone(), reason: "injected".into() });
+            }
+        }
         self.calls.lock().unwrap().push(messages);
         Ok(failures)
     }
@@ -69,7 +92,12 @@ async fn append_notes(store: &EventStore, count: usize) -> Vec<Envelope> {
 
 on_both_families!(
     fan_out_publishes_every_stored_event_in_batches_of_ten,
-    fan_out_stops_at_the_first_failed_record,
+    a_failing_message_is_retried_alone_and_reported_after_its_neighbours_are_published,
+    a_batch_refused_for_one_malformed_message_still_publishes_the_others,
+    the_store_refuses_events_the_topic_would_refuse,
+    a_long_gap_is_healed_window_by_window,
+    two_domains_reusing_an_event_name_receive_only_their_own,
+    the_projector_logs_each_outcome_per_event,
     ten_events_of_the_largest_size_fit_one_publish,
     duplicated_shuffled_delivery_matches_an_in_order_run,
     a_gap_is_filled_from_the_event_store,
@@ -117,29 +145,337 @@ async fn fan_out_publishes_every_stored_event_in_batches_of_ten(family: Family) 
     }
 }
 
-async fn fan_out_stops_at_the_first_failed_record(family: Family) {
+/// The envelope a stream record holds.
+fn envelope_in(record: &aws_lambda_events::dynamodb::EventRecord) -> Envelope {
+    let item: Item = serde_dynamo::from_item(record.change.new_image.clone()).unwrap();
+    Envelope::from_item(&item).unwrap().unwrap()
+}
+
+async fn a_failing_message_is_retried_alone_and_reported_after_its_neighbours_are_published(family: Family) {
     let backend = family.backend().await;
     let (events_table, mut stream) = backend.streamed_table().await;
     let store = EventStore::new(events_table);
     append_notes(&store, 15).await;
     let batch = stream.read_at_least(15).await;
-    // Fail the 13th record: the first call publishes records 1-10 and the second 11-15.
-    let failing: Envelope = {
-        let item: Item = serde_dynamo::from_item(batch.records[12].change.new_image.clone()).unwrap();
-        Envelope::from_item(&item).unwrap().unwrap()
-    };
-    let topic =
-        RecordingTopic { fail_body_containing: Some(failing.event_id.to_string()), ..Default::default() };
     let expected_sequence = batch.records[12].change.sequence_number.clone();
+    let failing = envelope_in(&batch.records[12]).event_id.to_string();
 
-    let response = fan_out(&topic, batch).await;
+    // Failing once: its retry, alone, gets it through.
+    let topic = RecordingTopic::failing(failing.clone(), 1);
+    let response = fan_out(&topic, batch.clone()).await;
+    assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
+    let sizes: Vec<usize> = topic.calls.lock().unwrap().iter().map(Vec::len).collect();
+    assert_eq!(sizes, [10, 5, 1], "two batch calls, then the failed message alone");
+
+    // Failing for good: it is tried alone twice, and named; every other record is published.
+    let topic = RecordingTopic::failing(failing.clone(), usize::MAX);
+    let response = fan_out(&topic, batch.clone()).await;
     assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!(response.batch_item_failures[0].item_identifier, expected_sequence);
-    assert_eq!(topic.calls.lock().unwrap().len(), 2, "nothing is published after the failed chunk");
+    let calls = topic.calls.lock().unwrap();
+    assert_eq!(calls.iter().map(Vec::len).collect::<Vec<_>>(), [10, 5, 1, 1]);
+    let published: BTreeSet<String> = calls[..2]
+        .iter()
+        .flatten()
+        .map(|m| serde_json::from_str::<Envelope>(&m.body).unwrap().event_id.to_string())
+        .filter(|id| *id != failing)
+        .collect();
+    assert_eq!(published.len(), 14, "the failing record's neighbours, after it too, were published");
 }
 
-/// Appends one event to `stream` whose stored envelope is as large as the store takes, give or
-/// take the few digits by which the timestamp's length varies.
+/// Writes an event item the store would refuse straight into the events table, as a bug or
+/// an older version of the store might have: its correlation id is empty.
+async fn put_malformed_event(events_table: &dyn Table, stream: &str) {
+    let envelope = json!({
+        "stream": stream, "version": 1, "event_id": ulid::Ulid::new().to_string(),
+        "event_type": "NoteDeleted", "schema_version": 1, "occurred_at": "2026-01-01T00:00:00Z",
+        "actor": null, "correlation_id": "", "causation_id": null, "payload": {},
+        "pk": stream, "sk": "000000000001", "kind": "event",
+    });
+    let serde_json::Value::Object(item) = envelope else { unreachable!("an object") };
+    events_table.put(item, huddle_ports::Condition::NotExists).await.unwrap();
+}
+
+async fn a_batch_refused_for_one_malformed_message_still_publishes_the_others(family: Family) {
+    let backend = family.backend().await;
+    let (events_table, mut changes) = backend.streamed_table().await;
+    let store = EventStore::new(events_table.clone());
+    let meta = Metadata::new("corr-isolation");
+    for n in 0..14 {
+        if n == 6 {
+            put_malformed_event(events_table.as_ref(), "note#malformed").await;
+        }
+        let event = events(&[NoteEvent::NoteWritten { text: format!("note {n}") }]);
+        store
+            .append(&stream_of(&format!("i{n}")), ExpectedVersion::NoStream, event, &meta, None)
+            .await
+            .unwrap();
+    }
+    let batch = changes.read_at_least(15).await;
+    assert_eq!(batch.records.len(), 15);
+    let malformed = batch.records.iter().find(|r| envelope_in(r).stream == "note#malformed").unwrap();
+    let malformed_sequence = malformed.change.sequence_number.clone();
+
+    let topic = backend.topic().await;
+    let queue = backend.queue(None).await;
+    topic.subscribe(queue.clone(), &FilterPolicy::attribute_in("stream_type", &["note"])).await.unwrap();
+    let response = fan_out(topic.as_ref(), batch).await;
+    assert_eq!(response.batch_item_failures.len(), 1, "{:?}", response.batch_item_failures);
+    assert_eq!(response.batch_item_failures[0].item_identifier, malformed_sequence);
+
+    // The topic refuses the malformed message's whole batch; its nine neighbours there, and the
+    // records after it, still arrive.
+    let delivered = receive_deliveries(queue.as_ref(), 14, Duration::from_secs(120)).await;
+    let streams: BTreeSet<String> =
+        delivered.0.iter().map(|m| serde_json::from_str::<Envelope>(&m.body).unwrap().stream).collect();
+    let expected: BTreeSet<String> = (0..14).map(|n| stream_of(&format!("i{n}"))).collect();
+    assert_eq!(streams, expected);
+}
+
+async fn the_store_refuses_events_the_topic_would_refuse(family: Family) {
+    let backend = family.backend().await;
+    let table = backend.table(true).await;
+    let store = EventStore::new(table.clone());
+    let note = || events(&[NoteEvent::NoteDeleted]);
+    let refusals: Vec<(&str, String, Vec<NewEvent>, Metadata)> = vec![
+        ("an empty correlation id", stream_of("a"), note(), Metadata::new("")),
+        ("an empty stream type", "#a".into(), note(), Metadata::new("c")),
+        (
+            "an over-long stream id",
+            format!("note#{}", "a".repeat(MAX_NAME_BYTES)),
+            note(),
+            Metadata::new("c"),
+        ),
+        (
+            "a control character in the event type",
+            stream_of("a"),
+            vec![NewEvent { event_type: "Note\u{1}".into(), schema_version: 1, payload: json!({}) }],
+            Metadata::new("c"),
+        ),
+        (
+            "a character SQS refuses in the payload",
+            stream_of("a"),
+            vec![NewEvent {
+                event_type: "NoteEdited".into(),
+                schema_version: 1,
+                payload: json!({"text": "\u{FFFF}"}),
+            }],
+            Metadata::new("c"),
+        ),
+    ];
+    for (what, stream, events, meta) in refusals {
+        match store.append(&stream, ExpectedVersion::Any, events, &meta, None).await {
+            Err(AppendError::Invalid(_)) => {}
+            other => panic!("{what}: {other:?}"),
+        }
+    }
+    assert!(table.scan(None, 10).await.unwrap().items.is_empty(), "nothing was written");
+}
+
+/// Lets the first `allowed` queries through and fails every later one: a delivery that runs
+/// out of time (or luck) in the middle of a long catch-up.
+struct QueriesUntil {
+    allowed: usize,
+    queries: Mutex<usize>,
+}
+
+impl Interceptor for QueriesUntil {
+    fn before(&self, operation: Operation) -> Result<(), TableError> {
+        if operation != Operation::Query {
+            return Ok(());
+        }
+        let mut queries = self.queries.lock().unwrap();
+        *queries += 1;
+        if *queries > self.allowed {
+            return Err(TableError::Unavailable("injected: the delivery ran out".into()));
+        }
+        Ok(())
+    }
+}
+
+async fn a_long_gap_is_healed_window_by_window(family: Family) {
+    let backend = family.backend().await;
+    let events_table = backend.table(true).await;
+    let store = EventStore::new(events_table.clone());
+    let meta = Metadata::new("corr-gap");
+    let stream = stream_of("long");
+    let mut history = vec![NoteEvent::NoteWritten { text: "long".into() }];
+    history.extend((1..23).map(|n| NoteEvent::NoteLiked { by: format!("acc_{n}") }));
+    for event in &history {
+        store
+            .append(&stream, ExpectedVersion::Any, events(std::slice::from_ref(event)), &meta, None)
+            .await
+            .unwrap();
+    }
+    let newest = store.read_stream(&stream, 23..=23).await.unwrap();
+    let read_model = backend.table(false).await;
+    let projector = |allowed| {
+        let reads = QueriesUntil { allowed, queries: Mutex::new(0) };
+        let events = EventStore::new(Arc::new(DecoratedTable::new(events_table.clone(), reads)));
+        Projector::new(Arc::new(NotesProjection), read_model.clone(), events).with_catch_up_window(5)
+    };
+
+    // Two windows of five are read and applied before the reads fail: the checkpoint keeps them.
+    let response = projector(2).handle(sqs_event(&newest)).await;
+    assert_eq!(response.batch_item_failures.len(), 1, "the third window's read failed");
+    assert_eq!(projector(0).checkpoint(&stream).await.unwrap(), 10);
+    // The redelivery goes on from there: versions 11 to 22 in three windows, 23 delivered.
+    let response = projector(3).handle(sqs_event(&newest)).await;
+    assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
+    assert_eq!(projector(0).checkpoint(&stream).await.unwrap(), 23);
+    let note = read_model.get(&huddle_ports::Key::new(&stream, "note")).await.unwrap().unwrap();
+    assert_eq!(note["likes"].as_i64(), Some(22), "each like counted once");
+}
+
+async fn two_domains_reusing_an_event_name_receive_only_their_own(family: Family) {
+    let backend = family.backend().await;
+    let (events_table, mut changes) = backend.streamed_table().await;
+    let store = EventStore::new(events_table);
+    let topic = backend.topic().await;
+    let (notes, posts) = (backend.queue(None).await, backend.queue(None).await);
+    let consumes = |stream_type| {
+        FilterPolicy::all_of(&[("stream_type", &[stream_type]), ("event_type", &["NoteDeleted"])])
+    };
+    topic.subscribe(notes.clone(), &consumes("note")).await.unwrap();
+    topic.subscribe(posts.clone(), &consumes("post")).await.unwrap();
+    let meta = Metadata::new("corr-reuse");
+    // Interleaved, each stream type's events before and after the other's.
+    for stream in ["note#1", "post#1", "note#2", "post#2", "note#3"] {
+        store
+            .append(stream, ExpectedVersion::NoStream, events(&[NoteEvent::NoteDeleted]), &meta, None)
+            .await
+            .unwrap();
+    }
+    let batch = changes.read_at_least(5).await;
+    assert!(fan_out(topic.as_ref(), batch).await.batch_item_failures.is_empty());
+
+    for (queue, wanted) in [(notes, vec!["note#1", "note#2", "note#3"]), (posts, vec!["post#1", "post#2"])] {
+        let delivered = receive_deliveries(queue.as_ref(), wanted.len(), Duration::from_secs(120)).await;
+        let mut streams: Vec<String> =
+            delivered.0.iter().map(|m| serde_json::from_str::<Envelope>(&m.body).unwrap().stream).collect();
+        streams.sort();
+        assert_eq!(streams, wanted);
+    }
+}
+
+/// The notes projection, except that it has nothing to write for a like.
+struct IgnoringLikes;
+
+#[async_trait]
+impl Projection for IgnoringLikes {
+    async fn project(
+        &self,
+        event: &Envelope,
+        read_model: &dyn Table,
+    ) -> Result<Vec<TransactWrite>, ProjectionError> {
+        if event.event_type == "NoteLiked" {
+            return Ok(Vec::new());
+        }
+        NotesProjection.project(event, read_model).await
+    }
+}
+
+/// Hides one key from the first `get` of it: a worker that read a checkpoint just before
+/// another worker moved it.
+struct StaleOnce {
+    key: huddle_ports::Key,
+    hidden: Mutex<bool>,
+}
+
+impl Interceptor for StaleOnce {
+    fn before(&self, _operation: Operation) -> Result<(), TableError> {
+        Ok(())
+    }
+
+    fn hides(&self, key: &huddle_ports::Key) -> bool {
+        let mut hidden = self.hidden.lock().unwrap();
+        let hide = *key == self.key && !*hidden;
+        *hidden |= hide;
+        hide
+    }
+}
+
+/// Log lines as JSON objects, written by the subscriber the test installs.
+#[derive(Clone, Default)]
+struct CapturedLog(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLog {
+    /// `(outcome, stream, version, correlation_id)` of every outcome line, in order.
+    fn outcomes(&self) -> Vec<(String, String, u64, String)> {
+        let text = String::from_utf8(self.0.lock().unwrap().clone()).unwrap();
+        text.lines()
+            .map(|line| serde_json::from_str::<serde_json::Value>(line).unwrap())
+            .filter_map(|line| {
+                let fields = &line["fields"];
+                Some((
+                    fields["outcome"].as_str()?.to_owned(),
+                    fields["stream"].as_str()?.to_owned(),
+                    fields["version"].as_u64()?,
+                    fields["correlation_id"].as_str()?.to_owned(),
+                ))
+            })
+            .collect()
+    }
+}
+
+async fn the_projector_logs_each_outcome_per_event(family: Family) {
+    let backend = family.backend().await;
+    let store = EventStore::new(backend.table(true).await);
+    let stream = stream_of("logged");
+    let history = [
+        NoteEvent::NoteWritten { text: "logged".into() },
+        NoteEvent::NoteLiked { by: "acc_1".into() },
+        NoteEvent::NoteEdited { text: "again".into() },
+    ];
+    for event in &history {
+        let meta = Metadata::new("corr-logged");
+        store
+            .append(&stream, ExpectedVersion::Any, events(std::slice::from_ref(event)), &meta, None)
+            .await
+            .unwrap();
+    }
+    let envelopes = store.read_stream(&stream, 1..).await.unwrap();
+    let read_model = backend.table(false).await;
+    let checkpoint = huddle_ports::Key::new(format!("checkpoint#{stream}"), "checkpoint");
+    let stale = StaleOnce { key: checkpoint, hidden: Mutex::new(true) };
+    let stale_reads = Arc::new(DecoratedTable::new(read_model.clone(), stale));
+    let projector = Projector::new(Arc::new(IgnoringLikes), stale_reads.clone(), store.clone());
+
+    let log = CapturedLog::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _installed = tracing::subscriber::set_default(subscriber);
+    for delivered in [&envelopes[..1], &envelopes[..1], &envelopes[2..]] {
+        assert!(projector.handle(sqs_event(delivered)).await.batch_item_failures.is_empty());
+    }
+    // The checkpoint read stale once: version 3 is found applied by "another worker".
+    *stale_reads.interceptor.hidden.lock().unwrap() = false;
+    assert!(projector.handle(sqs_event(&envelopes[2..])).await.batch_item_failures.is_empty());
+
+    let line =
+        |outcome: &str, version| (outcome.to_owned(), stream.clone(), version, "corr-logged".to_owned());
+    assert_eq!(
+        log.outcomes(),
+        [line("applied", 1), line("duplicate", 1), line("ignored", 2), line("applied", 3), line("raced", 1)]
+    );
+}
+
+/// Appends one event to `stream` as large as the store takes (measured as the fan-out publishes
+/// it), give or take the few digits by which the timestamp's length varies.
 async fn append_largest(store: &EventStore, stream: &str, event_type: &str, meta: &Metadata) {
     let mut padding = MAX_EVENT_BYTES;
     loop {
@@ -168,9 +504,17 @@ async fn ten_events_of_the_largest_size_fit_one_publish(family: Family) {
     let batch = changes.read_at_least(10).await;
     assert_eq!(batch.records.len(), 10);
     for record in &batch.records {
-        let item: Item = serde_dynamo::from_item(record.change.new_image.clone()).unwrap();
-        let bytes = serde_json::Value::Object(item).to_string().len();
-        assert!((MAX_EVENT_BYTES - 16..=MAX_EVENT_BYTES).contains(&bytes), "a stored event of {bytes} bytes");
+        let envelope = envelope_in(record);
+        let message = TopicMessage {
+            id: String::new(),
+            body: serde_json::to_string(&envelope).unwrap(),
+            attributes: envelope.message_attributes(),
+        };
+        let bytes = huddle_ports::topic::message_bytes(&message);
+        assert!(
+            (MAX_EVENT_BYTES - 16..=MAX_EVENT_BYTES).contains(&bytes),
+            "an event of {bytes} bytes as published"
+        );
     }
 
     let topic = backend.topic().await;
@@ -350,4 +694,86 @@ async fn replay_rebuilds_a_projection_from_the_log(family: Family) {
         live_batch.batch_item_failures
     );
     assert_eq!(dump(rebuilt.as_ref()).await, dump(live.as_ref()).await);
+}
+
+/// Kills the iterator of the first GetRecords after it is armed: every later read with it fails,
+/// as DynamoDB Streams fails a read with an iterator that expired (15 minutes after it was got).
+#[derive(Debug, Default)]
+struct IteratorExpiry {
+    armed: Mutex<bool>,
+    dead: Mutex<BTreeSet<String>>,
+}
+
+#[derive(Debug)]
+struct ExpiringIterators(Arc<IteratorExpiry>);
+
+impl Intercept for ExpiringIterators {
+    fn name(&self) -> &'static str {
+        "ExpiringIterators"
+    }
+
+    fn read_before_execution(
+        &self,
+        context: &BeforeSerializationInterceptorContextRef<'_>,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let Some(input) = context.input().downcast_ref::<GetRecordsInput>() else { return Ok(()) };
+        let iterator = input.shard_iterator().unwrap_or_default().to_owned();
+        let mut dead = self.0.dead.lock().unwrap();
+        if std::mem::take(&mut *self.0.armed.lock().unwrap()) {
+            dead.insert(iterator.clone());
+        }
+        match dead.contains(&iterator) {
+            true => Err("ExpiredIteratorException: injected".into()),
+            false => Ok(()),
+        }
+    }
+}
+
+/// The versions of `stream` the poller yields until it has `count` records (10 s at most); a
+/// failed poll counts as an empty one, as the runner's mapping treats it.
+async fn poll_versions(poller: &mut StreamPoller, count: usize) -> Vec<u64> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut versions = Vec::new();
+    while versions.len() < count {
+        assert!(std::time::Instant::now() < deadline, "only {versions:?} arrived");
+        for batch in poller.poll().await.unwrap_or_default() {
+            versions.extend(batch.event.records.iter().map(|record| envelope_in(record).version));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    versions
+}
+
+/// The AWS family only: the embedded change feed has no shard iterators to lose.
+#[tokio::test]
+async fn a_shard_whose_read_fails_is_read_again_from_the_same_record() {
+    let config = huddle_aws::sdk_config(Some(moto::endpoint())).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let name = unique_name("table");
+    let arn = huddle_aws::provision::table(&dynamodb, &name, true).await.unwrap().expect("a stream");
+    let expiry = Arc::new(IteratorExpiry::default());
+    let streams = aws_sdk_dynamodbstreams::config::Builder::from(&config)
+        .interceptor(ExpiringIterators(expiry.clone()))
+        .build();
+    let mut poller = StreamPoller::new(aws_sdk_dynamodbstreams::Client::from_conf(streams), arn);
+    let store = EventStore::new(Arc::new(huddle_aws::DynamoTable::new(dynamodb, name)));
+    let append = |text: &str| {
+        let event = events(&[NoteEvent::NoteEdited { text: text.into() }]);
+        let store = store.clone();
+        async move {
+            store.append(&stream_of("polled"), ExpectedVersion::Any, event, &Metadata::new("c"), None).await
+        }
+    };
+    for text in ["a", "b", "c"] {
+        append(text).await.unwrap();
+    }
+    assert_eq!(poll_versions(&mut poller, 3).await, [1, 2, 3]);
+
+    *expiry.armed.lock().unwrap() = true;
+    for text in ["d", "e", "f"] {
+        append(text).await.unwrap();
+    }
+    assert_eq!(poll_versions(&mut poller, 3).await, [4, 5, 6], "nothing skipped, nothing twice");
+    assert_eq!(expiry.dead.lock().unwrap().len(), 1, "the injected fault fired");
 }

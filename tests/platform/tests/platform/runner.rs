@@ -1,7 +1,7 @@
 //! The whole topology through the local runner, on both families: HTTP → command → event store
 //! → stream → fan-out → topic → queue → projector → read model → query → HTTP.
 
-use huddle_delivery::{message_attributes, Projector};
+use huddle_delivery::Projector;
 use huddle_eventstore::{encode, Envelope};
 use huddle_ports::TopicMessage;
 use huddle_runner::{QueuePolling, Running, Settings, StartError, Storage};
@@ -268,7 +268,7 @@ async fn a_poison_message_reaches_the_dead_letter_queue_and_its_batch_still_land
         causation_id: None,
         payload: written.payload,
     };
-    let attributes = message_attributes(&envelope);
+    let attributes = envelope.message_attributes();
     // The poison and the good event travel in one publish, so in one queue batch.
     let poison = TopicMessage {
         id: "poison".into(),

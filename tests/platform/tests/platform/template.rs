@@ -1,6 +1,9 @@
 //! template.yaml, read as text: which functions get the cursor secret, and how they log. (cfn-lint
 //! and `sam validate`, run by scripts/test, check that it is a valid template.)
 
+use huddle_accounts::{AccountsDomain, AccountsSettings};
+use huddle_domain::Domain;
+use huddle_ports::FilterPolicy;
 use std::path::Path;
 
 fn template() -> String {
@@ -69,4 +72,37 @@ fn functions_log_through_huddles_own_filter_and_never_set_rust_log() {
         "Globals give every function HUDDLE_LOG_LEVEL"
     );
     assert!(!template.contains("RUST_LOG:"), "RUST_LOG would bring every library's debug output back");
+}
+
+/// The lines of the resource `id`.
+fn resource<'a>(resources: &'a [(&str, Vec<&'a str>)], id: &str) -> &'a [&'a str] {
+    let (_, lines) = resources.iter().find(|(found, _)| *found == id).unwrap_or_else(|| panic!("no {id}"));
+    lines
+}
+
+#[test]
+fn the_accounts_subscription_filters_as_the_accounts_domain_consumes() {
+    let template = template();
+    let resources = resources(&template);
+    let subscription = resource(&resources, "AccountsSubscription");
+    let policy = subscription
+        .iter()
+        .find_map(|line| line.strip_prefix("FilterPolicy: "))
+        .expect("AccountsSubscription has a FilterPolicy on one line");
+    let policy =
+        FilterPolicy::parse(serde_json::from_str(policy).expect("the FilterPolicy is JSON")).unwrap();
+    let domain = AccountsDomain::new(AccountsSettings::new(&[7; 32], &[8; 32]));
+    assert_eq!(policy, domain.consumes(), "template.yaml and AccountsDomain::consumes() disagree");
+    assert!(subscription.contains(&"FilterPolicyScope: MessageAttributes"));
+}
+
+#[test]
+fn the_fan_out_reads_its_stream_from_the_oldest_record() {
+    let template = template();
+    let resources = resources(&template);
+    let fan_out = resource(&resources, "FanoutFunction");
+    assert!(
+        fan_out.contains(&"StartingPosition: TRIM_HORIZON"),
+        "records written before the mapping existed or while it was off must be published too"
+    );
 }
