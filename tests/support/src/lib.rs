@@ -16,3 +16,19 @@ pub use families::Family;
 pub fn unique_name(prefix: &str) -> String {
     format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
 }
+
+/// Every item of `table`, page by page, ordered by key (whatever order the family scans in).
+pub async fn scan_all(table: &dyn huddle_ports::Table) -> Vec<huddle_ports::Item> {
+    let mut items = Vec::new();
+    let mut after = None;
+    loop {
+        let page = table.scan(after.as_ref(), 100).await.expect("the table scans");
+        items.extend(page.items);
+        match page.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    items.sort_by_key(huddle_ports::Key::of);
+    items
+}

@@ -24,7 +24,7 @@ use huddle_test_support::notes::{events, stream_of, NoteEvent, NotesProjection};
 use huddle_test_support::notes_api::NotesDomain;
 use huddle_test_support::queues::receive_deliveries;
 use huddle_test_support::seed::seeded_rng;
-use huddle_test_support::{moto, on_both_families, unique_name, Family};
+use huddle_test_support::{moto, on_both_families, scan_all, unique_name, Family};
 use rand::seq::SliceRandom;
 use rand::Rng;
 use serde_json::json;
@@ -554,21 +554,6 @@ fn sqs_event(envelopes: &[Envelope]) -> SqsEvent {
     event
 }
 
-async fn dump(table: &dyn Table) -> Vec<Item> {
-    let mut items = Vec::new();
-    let mut after = None;
-    loop {
-        let page = table.scan(after.as_ref(), 100).await.unwrap();
-        items.extend(page.items);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => break,
-        }
-    }
-    items.sort_by_key(|i| (i["pk"].as_str().unwrap().to_owned(), i["sk"].as_str().unwrap().to_owned()));
-    items
-}
-
 async fn duplicated_shuffled_delivery_matches_an_in_order_run(family: Family) {
     let backend = family.backend().await;
     let store = EventStore::new(backend.table(true).await);
@@ -604,8 +589,8 @@ async fn duplicated_shuffled_delivery_matches_an_in_order_run(family: Family) {
         assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
     }
 
-    let expected = dump(in_order.as_ref()).await;
-    assert_eq!(dump(shuffled.as_ref()).await, expected);
+    let expected = scan_all(in_order.as_ref()).await;
+    assert_eq!(scan_all(shuffled.as_ref()).await, expected);
     let note = expected.iter().find(|i| i["pk"] == "note#n1" && i["sk"] == "note").unwrap();
     assert_eq!(
         (note["likes"].as_i64(), note["edits"].as_i64()),
@@ -693,7 +678,7 @@ async fn replay_rebuilds_a_projection_from_the_log(family: Family) {
         "the live batch: {:?}",
         live_batch.batch_item_failures
     );
-    assert_eq!(dump(rebuilt.as_ref()).await, dump(live.as_ref()).await);
+    assert_eq!(scan_all(rebuilt.as_ref()).await, scan_all(live.as_ref()).await);
 }
 
 /// Kills the iterator of the first GetRecords after it is armed: every later read with it fails,

@@ -1,6 +1,6 @@
 use huddle_ports::table::{item_size, MAX_ITEM_BYTES, MAX_TRANSACTION_BYTES, MAX_TRANSACT_WRITES};
-use huddle_ports::{Condition, Item, Key, Query, SkRange, Table, TableError, TransactWrite, EXPIRES_AT};
-use huddle_test_support::{on_both_families, Family};
+use huddle_ports::{Condition, Item, Key, Query, SkRange, TableError, TransactWrite, EXPIRES_AT};
+use huddle_test_support::{on_both_families, scan_all, Family};
 use serde_json::{json, Value};
 
 fn item(pk: &str, sk: &str, extra: Value) -> Item {
@@ -376,17 +376,4 @@ async fn expired_items_stay_readable_until_deleted(family: Family) {
     table.put(replaced.clone(), condition.clone()).await.expect("an expired item counts as absent");
     let live = table.put(replaced, condition).await;
     assert!(matches!(live, Err(TableError::ConditionFailed { .. })), "{live:?}");
-}
-
-async fn scan_all(table: &dyn Table) -> Vec<Item> {
-    let mut items = Vec::new();
-    let mut after = None;
-    loop {
-        let page = table.scan(after.as_ref(), 100).await.unwrap();
-        items.extend(page.items);
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return items,
-        }
-    }
 }
