@@ -5,7 +5,7 @@ use crate::read_model::{item, profile, profile_key, username_key};
 use crate::views::PrivateProfile;
 use async_trait::async_trait;
 use huddle_catalog::accounts::{account_of_stream, AccountEvent};
-use huddle_delivery::{Projection, ProjectionError};
+use huddle_delivery::{Projected, Projection, ProjectionError};
 use huddle_eventstore::{decode_personal, sealed_subject, Envelope, EventStore};
 use huddle_ports::{Condition, Table, TransactWrite};
 use serde_json::json;
@@ -22,11 +22,7 @@ fn put(item: huddle_ports::Item) -> TransactWrite {
 
 #[async_trait]
 impl Projection for AccountsProjection {
-    async fn project(
-        &self,
-        event: &Envelope,
-        read_model: &dyn Table,
-    ) -> Result<Vec<TransactWrite>, ProjectionError> {
+    async fn project(&self, event: &Envelope, read_model: &dyn Table) -> Result<Projected, ProjectionError> {
         let account_id = account_of_stream(&event.stream)
             .ok_or_else(|| ProjectionError::Invalid(format!("{} is not an account stream", event.stream)))?;
         let key = match sealed_subject(event) {
@@ -35,7 +31,7 @@ impl Projection for AccountsProjection {
         };
         let opened = decode_personal::<AccountEvent>(event, key.as_ref())
             .map_err(|e| ProjectionError::Invalid(e.to_string()))?;
-        let Some(opened) = opened else { return Ok(vec![]) };
+        let Some(opened) = opened else { return Ok(Projected::nothing()) };
         let as_item = |view: &PrivateProfile| {
             item(&profile_key(account_id), serde_json::to_value(view).expect("profiles serialize"))
         };
@@ -50,7 +46,9 @@ impl Projection for AccountsProjection {
                 vec![put(as_item(&view)), put(holder)]
             }
             AccountEvent::ProfileUpdated { display_name, bio, avatar_media_id, interests } => {
-                let Some(mut view) = profile(read_model, account_id).await? else { return Ok(vec![]) };
+                let Some(mut view) = profile(read_model, account_id).await? else {
+                    return Ok(Projected::nothing());
+                };
                 view.public.display_name = display_name;
                 view.public.bio = bio;
                 view.public.avatar_media_id = avatar_media_id;
@@ -72,6 +70,7 @@ impl Projection for AccountsProjection {
                 }
                 writes
             }
-        })
+        }
+        .into())
     }
 }

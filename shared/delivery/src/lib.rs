@@ -3,7 +3,9 @@
 //! read-model writes. Neither knows a domain: domains plug in a [`Projection`].
 
 mod fanout;
+mod projected;
 mod projector;
 
 pub use fanout::fan_out;
+pub use projected::Projected;
 pub use projector::{Projection, ProjectionError, Projector, ProjectorError, SqsHandler, CHECKPOINT_PREFIX};

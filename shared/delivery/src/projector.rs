@@ -3,6 +3,7 @@
 //! change. Delivery is a doorbell; the log is the truth: a duplicate is skipped, the next
 //! version is applied, and a gap is filled from the event store before going on.
 
+use crate::Projected;
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use huddle_eventstore::{AppendError, Envelope, EventStore};
@@ -18,14 +19,10 @@ pub const CHECKPOINT_PREFIX: &str = "checkpoint#";
 /// What a domain plugs into the runtime: the read-model writes one event causes.
 #[async_trait]
 pub trait Projection: Send + Sync {
-    /// The writes `event` causes, read-model state read from `read_model` as needed. Events the
-    /// projection does not care about yield no writes (their version is still recorded).
-    /// The runtime adds the checkpoint write, so at most 99 writes.
-    async fn project(
-        &self,
-        event: &Envelope,
-        read_model: &dyn Table,
-    ) -> Result<Vec<TransactWrite>, ProjectionError>;
+    /// What `event` causes, read-model state read from `read_model` as needed. Events the
+    /// projection does not care about yield [`Projected::nothing`] (their version is still
+    /// recorded).
+    async fn project(&self, event: &Envelope, read_model: &dyn Table) -> Result<Projected, ProjectionError>;
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -217,8 +214,9 @@ impl Projector {
     /// Apply one event whose predecessor is the last applied: its writes and the new checkpoint
     /// in one transaction, conditioned on the checkpoint still being `applied`.
     async fn apply(&self, envelope: &Envelope, applied: u64) -> Result<Outcome, ProjectorError> {
-        let mut writes = self.projection.project(envelope, self.read_model.as_ref()).await?;
-        let outcome = if writes.is_empty() { Outcome::Ignored } else { Outcome::Applied };
+        let projected = self.projection.project(envelope, self.read_model.as_ref()).await?;
+        let outcome = if projected.is_empty() { Outcome::Ignored } else { Outcome::Applied };
+        let mut writes = projected.writes;
         if writes.len() >= MAX_TRANSACT_WRITES {
             return Err(ProjectionError::Invalid(format!("{} writes for one event", writes.len())).into());
         }

@@ -2,7 +2,7 @@
 //! a decider (pure `decide` and `evolve`), its event schema, and a projection with a counter.
 
 use async_trait::async_trait;
-use huddle_delivery::{Projection, ProjectionError};
+use huddle_delivery::{Projected, Projection, ProjectionError};
 use huddle_eventstore::{decode, encode, Envelope, EventSchema, NewEvent};
 use huddle_ports::{Condition, Item, Key, Table, TransactWrite};
 use serde::{Deserialize, Serialize};
@@ -104,11 +104,7 @@ pub struct NotesProjection;
 
 #[async_trait]
 impl Projection for NotesProjection {
-    async fn project(
-        &self,
-        event: &Envelope,
-        _read_model: &dyn Table,
-    ) -> Result<Vec<TransactWrite>, ProjectionError> {
+    async fn project(&self, event: &Envelope, _read_model: &dyn Table) -> Result<Projected, ProjectionError> {
         let id = event
             .stream
             .strip_prefix("note#")
@@ -140,7 +136,8 @@ impl Projection for NotesProjection {
                 TransactWrite::Delete { key: Key::new(&event.stream, "text"), condition: Condition::Always },
                 TransactWrite::Delete { key: Key::new("notes", id), condition: Condition::Always },
             ],
-        })
+        }
+        .into())
     }
 }
 

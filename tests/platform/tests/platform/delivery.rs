@@ -9,7 +9,7 @@ use aws_sdk_dynamodbstreams::error::BoxError;
 use aws_sdk_dynamodbstreams::operation::get_records::GetRecordsInput;
 use huddle_aws::streams::StreamPoller;
 use huddle_delivery::{fan_out, Projector};
-use huddle_delivery::{Projection, ProjectionError};
+use huddle_delivery::{Projected, Projection, ProjectionError};
 use huddle_domain::Domain;
 use huddle_eventstore::{
     AppendError, Envelope, EventStore, ExpectedVersion, Metadata, NewEvent, MAX_EVENT_BYTES, MAX_NAME_BYTES,
@@ -17,7 +17,6 @@ use huddle_eventstore::{
 use huddle_ports::queue::MAX_QUEUE_BATCH;
 use huddle_ports::{
     FilterPolicy, Item, PublishFailure, Queue, Table, TableError, Topic, TopicError, TopicMessage,
-    TransactWrite,
 };
 use huddle_test_support::decorated_table::{DecoratedTable, Interceptor, Operation};
 use huddle_test_support::notes::{events, stream_of, NoteEvent, NotesProjection};
@@ -363,13 +362,9 @@ struct IgnoringLikes;
 
 #[async_trait]
 impl Projection for IgnoringLikes {
-    async fn project(
-        &self,
-        event: &Envelope,
-        read_model: &dyn Table,
-    ) -> Result<Vec<TransactWrite>, ProjectionError> {
+    async fn project(&self, event: &Envelope, read_model: &dyn Table) -> Result<Projected, ProjectionError> {
         if event.event_type == "NoteLiked" {
-            return Ok(Vec::new());
+            return Ok(Projected::nothing());
         }
         NotesProjection.project(event, read_model).await
     }

@@ -7,12 +7,10 @@ use async_trait::async_trait;
 use aws_lambda_events::dynamodb::Event as StreamEvent;
 use aws_lambda_events::s3::S3Event;
 use aws_lambda_events::sqs::SqsEvent;
-use huddle_delivery::{fan_out, Projection, ProjectionError, Projector};
+use huddle_delivery::{fan_out, Projected, Projection, ProjectionError, Projector};
 use huddle_embedded::{Database, SqliteTable};
 use huddle_eventstore::{Envelope, EventStore};
-use huddle_ports::{
-    FilterPolicy, PublishFailure, Queue, Table, Topic, TopicError, TopicMessage, TransactWrite,
-};
+use huddle_ports::{FilterPolicy, PublishFailure, Queue, Table, Topic, TopicError, TopicMessage};
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -123,13 +121,9 @@ struct RecordingProjection {
 
 #[async_trait]
 impl Projection for RecordingProjection {
-    async fn project(
-        &self,
-        event: &Envelope,
-        _read_model: &dyn Table,
-    ) -> Result<Vec<TransactWrite>, ProjectionError> {
+    async fn project(&self, event: &Envelope, _read_model: &dyn Table) -> Result<Projected, ProjectionError> {
         self.applied.lock().unwrap().push((event.stream.clone(), event.version));
-        Ok(Vec::new())
+        Ok(Projected::nothing())
     }
 }
 
