@@ -95,7 +95,14 @@ async fn main() -> ExitCode {
         }
     };
     let domains = huddle_runner::domains(&secrets, throttles);
+    let stream_positions = match &storage {
+        Storage::Aws { endpoint, prefix } => {
+            Some(LocalSecrets::endpoint_folder(&data, endpoint, prefix).join("stream-positions.json"))
+        }
+        _ => None,
+    };
     let mut settings = Settings::new(storage, port);
+    settings.stream_positions = stream_positions;
     settings.trust_forwarded_for = trust_forwarded_for;
     settings.request_secret = secrets.request_secret.clone();
     let running = match huddle_runner::start(settings, domains).await {

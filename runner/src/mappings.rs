@@ -5,10 +5,11 @@ use async_trait::async_trait;
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage, SqsMessageAttribute};
 use huddle_aws::streams::StreamPoller;
-use huddle_delivery::{fan_out, SqsHandler};
+use huddle_delivery::{fan_out, SqsHandler, Sweeper, SWEEP_LOOKBACK};
 use huddle_embedded::ChangeFeed;
 use huddle_ports::{Queue, Topic};
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -87,13 +88,30 @@ fn sequence(number: Option<&str>) -> u64 {
     number.and_then(|n| n.parse().ok()).unwrap_or(0)
 }
 
-/// A DynamoDB stream on an AWS endpoint, read through the GetRecords poller.
-pub struct AwsStream(pub StreamPoller);
+/// A DynamoDB stream on an AWS endpoint, read through the GetRecords poller. With a positions
+/// file, the position of each shard's last published record is recorded there (JSON, shard id →
+/// sequence number) and a restarted runner resumes after it instead of republishing up to 24 h.
+pub struct AwsStream {
+    poller: StreamPoller,
+    positions_file: Option<PathBuf>,
+    positions: HashMap<String, String>,
+}
+
+impl AwsStream {
+    pub fn new(poller: StreamPoller, positions_file: Option<PathBuf>) -> Self {
+        let positions: HashMap<String, String> = positions_file
+            .as_deref()
+            .and_then(|file| std::fs::read(file).ok())
+            .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+            .unwrap_or_default();
+        Self { poller: poller.resume_after(positions.clone()), positions_file, positions }
+    }
+}
 
 #[async_trait]
 impl StreamSource for AwsStream {
     async fn next_batches(&mut self) -> Vec<(String, Event)> {
-        match self.0.poll().await {
+        match self.poller.poll().await {
             Ok(batches) if !batches.is_empty() => {
                 batches.into_iter().map(|b| (b.shard_id, b.event)).collect()
             }
@@ -110,12 +128,25 @@ impl StreamSource for AwsStream {
     }
 
     async fn retry_from(&mut self, shard: &str, sequence_number: &str) {
-        self.0.retry_from(shard, sequence_number);
+        self.poller.retry_from(shard, sequence_number);
     }
 
-    /// The poller keeps its positions in memory: a restarted runner on an AWS endpoint reads
-    /// the stream from its trim horizon again (consumers are idempotent).
-    async fn published(&mut self, _shard: &str) {}
+    async fn published(&mut self, shard: &str) {
+        let (Some(file), Some(position)) = (&self.positions_file, self.poller.position(shard)) else {
+            return;
+        };
+        self.positions.insert(shard.to_owned(), position.to_owned());
+        let written = serde_json::to_vec(&self.positions).map_err(std::io::Error::other).and_then(|json| {
+            // Written aside and renamed, so a crash never leaves half a file.
+            let partial = file.with_extension("partial");
+            std::fs::write(&partial, json)?;
+            std::fs::rename(&partial, file)
+        });
+        if let Err(error) = written {
+            // Harmless but for a restart, which then publishes these records again.
+            tracing::warn!(%error, "cannot record the stream positions");
+        }
+    }
 }
 
 /// Stream → fan-out → topic, until shutdown.
@@ -153,6 +184,21 @@ pub async fn run_stream(
             retries.insert(shard.clone(), (sequence.clone(), attempts));
             source.retry_from(&shard, &sequence).await;
             tokio::time::sleep(RETRY_PAUSE).await;
+        }
+    }
+}
+
+/// The sweeper on a schedule, as template.yaml's EventBridge rule invokes the projector with
+/// it, until shutdown. The first sweep runs one interval after start.
+pub async fn run_sweeps(sweeper: Sweeper, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
+    while !*shutdown.borrow() {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            _ = shutdown.changed() => break,
+        }
+        if let Err(error) = sweeper.sweep(time::OffsetDateTime::now_utc(), SWEEP_LOOKBACK).await {
+            tracing::error!(%error, "sweep failed; the next one looks back far enough to make up for it");
         }
     }
 }

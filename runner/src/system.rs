@@ -4,8 +4,10 @@
 
 use crate::gateway::{Gateway, Integration, LocalRoutes};
 use crate::local_routes::EmbeddedServices;
-use crate::mappings::{run_queue, run_stream, AwsStream, EmbeddedStream, QueuePolling, StreamSource};
-use huddle_delivery::Projector;
+use crate::mappings::{
+    run_queue, run_stream, run_sweeps, AwsStream, EmbeddedStream, QueuePolling, StreamSource,
+};
+use huddle_delivery::{Projector, Sweeper, SWEEP_INTERVAL};
 use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
 use huddle_embedded::{
     Database, FolderBlobs, FolderBlobsConfig, InProcessTopic, RecordedPush, SqliteQueue, SqliteTable,
@@ -50,6 +52,11 @@ pub struct Settings {
     pub max_upload_bytes: u64,
     /// See [`Gateway::trust_forwarded_for`].
     pub trust_forwarded_for: bool,
+    /// How often each domain's sweeper runs (see `huddle_delivery::Sweeper`).
+    pub sweep_interval: Duration,
+    /// On an AWS endpoint, the file the fan-out's stream positions are kept in across restarts
+    /// (none: every start reads the stream from its trim horizon).
+    pub stream_positions: Option<PathBuf>,
 }
 
 impl Settings {
@@ -69,6 +76,8 @@ impl Settings {
             upload_secret: ulid::Ulid::new().to_bytes().to_vec(),
             max_upload_bytes: 100 * 1024 * 1024,
             trust_forwarded_for: false,
+            sweep_interval: SWEEP_INTERVAL,
+            stream_positions: None,
         }
     }
 }
@@ -164,7 +173,10 @@ impl Infrastructure {
     }
 
     /// The events table and its stream.
-    async fn events(&self) -> Result<(Arc<dyn Table>, Box<dyn StreamSource>), StartError> {
+    async fn events(
+        &self,
+        stream_positions: Option<PathBuf>,
+    ) -> Result<(Arc<dyn Table>, Box<dyn StreamSource>), StartError> {
         Ok(match self {
             Infrastructure::Embedded { db } => {
                 let table = SqliteTable::new(db, "events", true);
@@ -183,7 +195,8 @@ impl Infrastructure {
                     aws_sdk_dynamodbstreams::Client::new(config),
                     stream_arn,
                 );
-                (Arc::new(huddle_aws::DynamoTable::new(client, name)), Box::new(AwsStream(poller)))
+                let stream = AwsStream::new(poller, stream_positions);
+                (Arc::new(huddle_aws::DynamoTable::new(client, name)), Box::new(stream))
             }
         })
     }
@@ -314,7 +327,7 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
     let address = listener.local_addr().map_err(|cause| StartError::Listen { port: settings.port, cause })?;
 
     let infrastructure = Infrastructure::new(&settings.storage).await?;
-    let (events_table, stream) = infrastructure.events().await?;
+    let (events_table, stream) = infrastructure.events(settings.stream_positions.clone()).await?;
     let events = EventStore::new(events_table.clone());
     let topic = infrastructure.topic().await?;
     let (blobs, push, embedded_services, scratch) =
@@ -348,9 +361,10 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
             };
             router.add(route, Integration { function, authorized });
         }
-        let projector =
-            Arc::new(Projector::new(domain.projection(&ports), read_model.clone(), events.clone()));
-        tasks.spawn(run_queue(queue, projector, settings.polling, shutdown_signal.clone()));
+        let projector = Projector::new(domain.projection(&ports), read_model.clone(), events.clone());
+        let sweeper = Sweeper::new(projector.clone(), events.clone(), domain.consumes());
+        tasks.spawn(run_sweeps(sweeper, settings.sweep_interval, shutdown_signal.clone()));
+        tasks.spawn(run_queue(queue, Arc::new(projector), settings.polling, shutdown_signal.clone()));
         inspection.push(DomainResources { name: domain.name(), read_model, dead_letters });
     }
     tasks.spawn(run_stream(stream, topic.clone(), shutdown_signal.clone()));

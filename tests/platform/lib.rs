@@ -25,6 +25,7 @@ pub const INVOCATIONS: &[Invocation] = &[
             "events/accounts/change-password.json",
             "events/accounts/revoke-sessions.json",
             "events/accounts/erase-me.json",
+            "events/accounts/scheduled-sweep.json",
         ],
     },
     Invocation { binary: "authorizer", fixtures: &["events/authorizer/request.json"] },

@@ -54,14 +54,16 @@ fn failed(error: impl std::fmt::Debug) -> StreamError {
     StreamError(format!("{error:?}"))
 }
 
-/// Reads every shard of one stream from its oldest record, like an event source mapping with
-/// starting position TRIM_HORIZON; a failed batch is read again from its failed record. A shard
+/// Reads every shard of one stream from its oldest record (or from recorded positions), like an
+/// event source mapping with starting position TRIM_HORIZON; a failed batch is read again from its failed record. A shard
 /// whose read fails (a throttle, an expired iterator) is read again from where it stood, with a
 /// fresh iterator, while the other shards' batches are still handed over: no record is skipped.
 pub struct StreamPoller {
     client: Client,
     stream_arn: String,
     shards: HashMap<String, Shard>,
+    /// Positions recorded by an earlier reader, applied to their shards once discovered.
+    restored: HashMap<String, String>,
     /// When the shard list was last read: shards split over time, so it is read again now and then.
     discovered_at: Option<Instant>,
 }
@@ -74,6 +76,9 @@ struct Shard {
     resume: (ShardIteratorType, Option<String>),
     /// A closed shard read to its end.
     ended: bool,
+    /// Whether `resume` came from [`StreamPoller::resume_after`]: a position recorded by an
+    /// earlier process, which the stream may no longer hold (trimmed, or another table's).
+    restored: bool,
 }
 
 const SHARD_DISCOVERY_INTERVAL: Duration = Duration::from_secs(10);
@@ -86,7 +91,31 @@ pub struct ShardBatch {
 
 impl StreamPoller {
     pub fn new(client: Client, stream_arn: impl Into<String>) -> Self {
-        Self { client, stream_arn: stream_arn.into(), shards: HashMap::new(), discovered_at: None }
+        Self {
+            client,
+            stream_arn: stream_arn.into(),
+            shards: HashMap::new(),
+            restored: HashMap::new(),
+            discovered_at: None,
+        }
+    }
+
+    /// Read each shard of `positions` after the sequence number recorded for it (by
+    /// [`position`](Self::position) in an earlier process) instead of from its trim horizon. A
+    /// position the stream refuses falls back to the trim horizon (consumers are idempotent).
+    pub fn resume_after(mut self, positions: HashMap<String, String>) -> Self {
+        self.restored = positions;
+        self
+    }
+
+    /// The last sequence number of `shard_id` handed over (and not handed back by
+    /// [`retry_from`](Self::retry_from)), for a reader that records what it has published.
+    pub fn position(&self, shard_id: &str) -> Option<&str> {
+        let shard = self.shards.get(shard_id)?;
+        match &shard.resume {
+            (ShardIteratorType::AfterSequenceNumber, Some(sequence_number)) => Some(sequence_number),
+            _ => None,
+        }
     }
 
     /// The next batch of every shard that has records. A shard that cannot be read now is
@@ -123,13 +152,24 @@ impl StreamPoller {
             Some(iterator) => iterator.clone(),
             None => {
                 let (kind, sequence_number) = shard.resume.clone();
-                self.iterator(shard_id, kind, sequence_number.as_deref()).await?
+                match self.iterator(shard_id, kind, sequence_number.as_deref()).await {
+                    Ok(iterator) => iterator,
+                    Err(error) if shard.restored => {
+                        tracing::warn!(%error, shard = %shard_id, "the recorded position is gone; reading from the trim horizon");
+                        let shard = self.shards.get_mut(shard_id).expect("a known shard");
+                        shard.resume = (ShardIteratorType::TrimHorizon, None);
+                        shard.restored = false;
+                        return Ok(Vec::new());
+                    }
+                    Err(error) => return Err(error),
+                }
             }
         };
         let output =
             self.client.get_records().shard_iterator(iterator).limit(100).send().await.map_err(failed)?;
         let records = output.records.unwrap_or_default();
         let shard = self.shards.get_mut(shard_id).expect("a known shard");
+        shard.restored = false;
         if let Some(last) = records.last().and_then(|r| r.dynamodb.as_ref()?.sequence_number.clone()) {
             shard.resume = (ShardIteratorType::AfterSequenceNumber, Some(last));
         }
@@ -141,7 +181,8 @@ impl StreamPoller {
     /// Read `shard_id` again from `sequence_number` (the handler's first failed record).
     pub fn retry_from(&mut self, shard_id: &str, sequence_number: &str) {
         let resume = (ShardIteratorType::AtSequenceNumber, Some(sequence_number.to_owned()));
-        self.shards.insert(shard_id.to_owned(), Shard { iterator: None, resume, ended: false });
+        self.shards
+            .insert(shard_id.to_owned(), Shard { iterator: None, resume, ended: false, restored: false });
     }
 
     async fn discover_shards(&mut self) -> Result<(), StreamError> {
@@ -153,11 +194,24 @@ impl StreamPoller {
             self.client.describe_stream().stream_arn(&self.stream_arn).send().await.map_err(failed)?;
         let shards = described.stream_description.and_then(|d| d.shards).unwrap_or_default();
         for shard_id in shards.into_iter().filter_map(|shard| shard.shard_id) {
-            self.shards.entry(shard_id).or_insert(Shard {
-                iterator: None,
-                resume: (ShardIteratorType::TrimHorizon, None),
-                ended: false,
-            });
+            if self.shards.contains_key(&shard_id) {
+                continue;
+            }
+            let shard = match self.restored.remove(&shard_id) {
+                Some(after) => Shard {
+                    iterator: None,
+                    resume: (ShardIteratorType::AfterSequenceNumber, Some(after)),
+                    ended: false,
+                    restored: true,
+                },
+                None => Shard {
+                    iterator: None,
+                    resume: (ShardIteratorType::TrimHorizon, None),
+                    ended: false,
+                    restored: false,
+                },
+            };
+            self.shards.insert(shard_id, shard);
         }
         Ok(())
     }

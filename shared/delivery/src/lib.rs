@@ -5,7 +5,11 @@
 mod fanout;
 mod projected;
 mod projector;
+mod sweeper;
 
 pub use fanout::fan_out;
 pub use projected::Projected;
-pub use projector::{Projection, ProjectionError, Projector, ProjectorError, SqsHandler, CHECKPOINT_PREFIX};
+pub use projector::{
+    Projection, ProjectionError, Projector, ProjectorError, SqsHandler, CATCH_UP_WINDOW, CHECKPOINT_PREFIX,
+};
+pub use sweeper::{SweepReport, Sweeper, SETTLE_TIME, SWEEP_INTERVAL, SWEEP_LOOKBACK};

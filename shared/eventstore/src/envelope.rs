@@ -58,6 +58,11 @@ pub struct NewEvent {
 
 pub(crate) const KIND_EVENT: &str = "event";
 
+/// The part of a stream id before its first `#` (`account#01J…` is of type `account`).
+pub(crate) fn stream_type(stream: &str) -> &str {
+    stream.split_once('#').map_or(stream, |(kind, _)| kind)
+}
+
 /// The sort key of a version: zero-padded so string order is numeric order.
 pub(crate) fn version_sk(version: u64) -> String {
     format!("{version:012}")
@@ -73,7 +78,7 @@ pub mod attribute {
 
 impl Envelope {
     pub fn stream_type(&self) -> &str {
-        self.stream.split_once('#').map_or(self.stream.as_str(), |(kind, _)| kind)
+        stream_type(&self.stream)
     }
 
     /// The attributes the fan-out publishes this event with; the store refuses an event whose

@@ -3,14 +3,17 @@
 //! Layout in the events table: one partition per stream (`pk` = stream id such as `post#01J…`),
 //! one item per event (`sk` = the version, zero-padded so it sorts), plus one item per
 //! idempotency key (`pk` = `idempotency#<key>`) and one per data subject's key
-//! (`pk` = `subject-key#<subject>`, see `personal`). Only the items with `kind = "event"` are events;
+//! (`pk` = `subject-key#<subject>`, see `personal`) and the index of recently appended streams
+//! (`pk` = `appended#<hour>#<shard>`, see `appended`). Only the items with `kind = "event"` are events;
 //! the fan-out and the replay scan skip the rest.
 
+mod appended;
 mod envelope;
 mod personal;
 mod schema;
 mod store;
 
+pub use appended::{hour_of, AppendedPage, AppendedStream, APPENDED_RETENTION, APPENDED_SHARDS};
 pub use envelope::{attribute, Envelope, Metadata, NewEvent};
 pub use personal::{decode_personal, encode_personal, sealed_subject, KeyChange, SubjectKey};
 pub use schema::{decode, encode, DecodeError, EventSchema};

@@ -1,4 +1,5 @@
-use crate::envelope::{version_sk, KIND_EVENT};
+use crate::appended::{index_write, APPENDED_PREFIX};
+use crate::envelope::{stream_type, version_sk, KIND_EVENT};
 use crate::personal::{is_key_stream, key_of};
 use crate::{Envelope, KeyChange, Metadata, NewEvent, SubjectKey};
 use huddle_ports::table::MAX_TRANSACT_WRITES;
@@ -112,6 +113,8 @@ enum Role {
     VersionCheck(usize),
     SubjectKey(usize),
     Idempotency,
+    /// The appended-streams index entry of a write: unconditional, it never fails.
+    Index,
 }
 
 #[derive(Clone)]
@@ -122,6 +125,10 @@ pub struct EventStore {
 impl EventStore {
     pub fn new(table: Arc<dyn Table>) -> Self {
         Self { table }
+    }
+
+    pub(crate) fn table(&self) -> &dyn Table {
+        self.table.as_ref()
     }
 
     /// Append to one stream.
@@ -206,6 +213,9 @@ impl EventStore {
                 Some(Role::Idempotency) => {
                     return Err(AppendError::Unavailable("idempotency record vanished".into()));
                 }
+                Some(Role::Index) => {
+                    return Err(AppendError::Unavailable("an unconditional index write failed".into()));
+                }
                 Some(Role::SubjectKey(i)) => {
                     let subject = match &keys[*i] {
                         KeyChange::Create(key) => key.subject(),
@@ -269,6 +279,8 @@ impl EventStore {
                 transaction.push(TransactWrite::Put { item, condition: Condition::NotExists });
                 roles.push(Role::Event(index));
             }
+            transaction.push(index_write(&write.stream, stream_type(&write.stream), now));
+            roles.push(Role::Index);
             committed.push(CommittedStream {
                 stream: write.stream.clone(),
                 first_version: base + 1,
@@ -421,8 +433,7 @@ fn validate(
     }
     // The values of the message attributes the fan-out publishes: SNS refuses an empty one.
     let names = writes.iter().flat_map(|w| {
-        let stream_type = w.stream.split_once('#').map_or(w.stream.as_str(), |(kind, _)| kind);
-        [("stream id", w.stream.as_str()), ("stream type", stream_type)]
+        [("stream id", w.stream.as_str()), ("stream type", stream_type(&w.stream))]
             .into_iter()
             .chain(w.events.iter().map(|e| ("event type", e.event_type.as_str())))
     });
@@ -437,6 +448,7 @@ fn validate(
     for write in writes {
         if write.stream.is_empty()
             || write.stream.starts_with(IDEMPOTENCY_PREFIX)
+            || write.stream.starts_with(APPENDED_PREFIX)
             || is_key_stream(&write.stream)
         {
             return Err(AppendError::Invalid(format!("{:?} is not a stream id", write.stream)));
@@ -445,8 +457,9 @@ fn validate(
             return Err(AppendError::Invalid(format!("stream {} appears twice", write.stream)));
         }
     }
+    // Per stream: its events, a version check, and its appended-streams index entry.
     let items: usize =
-        writes.iter().map(|w| w.events.len() + 1).sum::<usize>() + keys + usize::from(idempotent);
+        writes.iter().map(|w| w.events.len() + 2).sum::<usize>() + keys + usize::from(idempotent);
     if items > MAX_TRANSACT_WRITES {
         return Err(AppendError::Invalid(format!("too many events in one append ({items} writes)")));
     }

@@ -8,10 +8,10 @@
 //! start without it: a key of their own would make every instance refuse the cursors of the
 //! others. Logging follows `HUDDLE_LOG_LEVEL` (see `huddle_http::init_logging`).
 
-use aws_lambda_events::sqs::SqsEvent;
-use huddle_delivery::Projector;
+mod projector;
+
 use huddle_domain::{Domain, DomainPorts};
-use lambda_runtime::{service_fn, Error, LambdaEvent};
+use lambda_runtime::Error;
 use std::sync::Arc;
 
 fn variable(name: &str) -> Result<String, Error> {
@@ -37,7 +37,8 @@ async fn ports(answers_http: bool) -> Result<DomainPorts, Error> {
     Ok(DomainPorts::new(Arc::new(events), Arc::new(read_model), &request_secret))
 }
 
-/// Serve the role `HUDDLE_ROLE` names: the command or query HTTP function, or the projector.
+/// Serve the role `HUDDLE_ROLE` names: the command or query HTTP function, or the projector
+/// (its queue's batches and its sweeper's schedule).
 pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
     huddle_http::init_logging();
     let role = variable("HUDDLE_ROLE")?;
@@ -45,14 +46,7 @@ pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
     match role.as_str() {
         "command" => huddle_http::run_lambda(domain.command(&ports)).await,
         "query" => huddle_http::run_lambda(domain.query(&ports)).await,
-        "projector" => {
-            let projector =
-                Projector::new(domain.projection(&ports), ports.read_model.clone(), ports.events.clone());
-            lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| async {
-                Ok::<_, std::convert::Infallible>(projector.handle(event.payload).await)
-            }))
-            .await
-        }
+        "projector" => projector::serve(&domain, &ports).await,
         other => Err(format!("HUDDLE_ROLE must be command, query or projector, not {other}").into()),
     }
 }

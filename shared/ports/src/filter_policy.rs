@@ -61,6 +61,16 @@ impl FilterPolicy {
         self.source.to_string()
     }
 
+    /// Whether a message whose `attribute` is `value` can match, whatever its other attributes:
+    /// false only when the policy's rule for `attribute` refuses `value`. Lets a reader that
+    /// knows one attribute (a stream's type) skip what the subscription never delivers.
+    pub fn may_match(&self, attribute: &str, value: &str) -> bool {
+        self.rules
+            .iter()
+            .filter(|(name, _)| name == attribute)
+            .all(|(_, matchers)| matchers.iter().any(|matcher| matcher.matches(Some(value))))
+    }
+
     pub fn matches(&self, attributes: &Attributes) -> bool {
         self.rules.iter().all(|(attribute, matchers)| {
             let value = attributes.get(attribute).map(String::as_str);
@@ -134,6 +144,16 @@ mod tests {
         assert!(!policy.matches(&attrs(&[("event_type", "LikeAdded"), ("stream", "test#1")])));
         assert!(!policy.matches(&attrs(&[("event_type", "Other"), ("stream", "post#1")])));
         assert!(!policy.matches(&attrs(&[("stream", "post#1")])));
+    }
+
+    #[test]
+    fn may_match_judges_one_attribute_and_leaves_the_others_open() {
+        let policy = FilterPolicy::all_of(&[("stream_type", &["account"]), ("event_type", &["A", "B"])]);
+        assert!(policy.may_match("stream_type", "account"));
+        assert!(!policy.may_match("stream_type", "username"));
+        assert!(policy.may_match("stream_id", "anything"), "no rule for it");
+        let open = FilterPolicy::parse(json!({})).unwrap();
+        assert!(open.may_match("stream_type", "username"));
     }
 
     #[test]

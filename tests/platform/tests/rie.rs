@@ -136,7 +136,7 @@ fn http_body(response: &Value) -> Value {
 /// The accounts binary in each role: the command signs up, logs in, edits and erases; the
 /// projector takes the command's events as SQS delivers them; the query reads what it wrote.
 async fn accounts_roles_answer_their_routes(emulator: &Path, bootstrap: &Path, fixtures: &[Value]) {
-    let [sign_up, log_in, get_me, get_account, get_by_username, update_me, legacy_link, change_password, revoke_sessions, erase_me] =
+    let [sign_up, log_in, get_me, get_account, get_by_username, update_me, legacy_link, change_password, revoke_sessions, erase_me, scheduled_sweep] =
         fixtures
     else {
         panic!("the accounts fixtures, in INVOCATIONS order")
@@ -174,6 +174,11 @@ async fn accounts_roles_answer_their_routes(emulator: &Path, bootstrap: &Path, f
     let projector = Emulated::start(emulator, bootstrap, &tables.env("projector"));
     let projected = projector.invoke(&json!({ "Records": records })).await;
     assert_eq!(projected, json!({"batchItemFailures": []}), "log:\n{}", projector.log());
+    // Its schedule runs the sweeper: nothing is behind (and what was just appended is left to
+    // live delivery).
+    let swept = projector.invoke(scheduled_sweep).await;
+    assert_eq!(swept["behind"], 0, "{swept}; log:\n{}", projector.log());
+    assert!(swept["checked"].is_u64(), "{swept}");
 
     let query = Emulated::start(emulator, bootstrap, &tables.env("query"));
     let me = query.invoke(&as_account(get_me.clone(), &account_id)).await;

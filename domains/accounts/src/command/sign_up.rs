@@ -46,8 +46,21 @@ impl AccountsCommand {
             decide_reservation(holder, ReservationCommand::Claim { account_id: account_id.clone() })
                 .map_err(|_| taken)
         };
-        let username_claim = claim(&username_holder, username_taken())?;
-        let email_claim = claim(&email_holder, email_taken())?;
+        let claims = claim(&username_holder, username_taken())
+            .and_then(|username| Ok((username, claim(&email_holder, email_taken())?)));
+        let (username_claim, email_claim) = match claims {
+            Ok(claims) => claims,
+            // A twin under the same key may have committed since the record was looked for:
+            // the names are then taken by this very sign-up, and the answer is its result.
+            Err(taken) => {
+                let Some(retry) = &retry else { return Err(taken) };
+                let Some(first) = retry.previous(&self.events).await.map_err(failed)? else {
+                    return Err(taken);
+                };
+                self.refund_sign_up(ticket, &request_id).await?;
+                return self.repeat_sign_up(request, retry, &first, sign_up).await;
+            }
+        };
 
         let password_hash = self
             .passwords
@@ -96,13 +109,7 @@ impl AccountsCommand {
         if let Some(retry) = retry.as_ref().filter(|_| appended.replayed) {
             // A twin of this request committed first with the same key: it made the one
             // account, so this attempt made none and gives its sign-up back.
-            if let Some(ticket) = ticket {
-                self.throttles
-                    .sign_up_per_ip
-                    .refund(ticket)
-                    .await
-                    .map_err(|e| ApiError::internal(&request_id, &e))?;
-            }
+            self.refund_sign_up(ticket, &request_id).await?;
             return self.repeat_sign_up(request, retry, &appended, sign_up).await;
         }
         let loaded = Loaded {
@@ -132,6 +139,12 @@ impl AccountsCommand {
         let by_ip = self.lookup.throttle_subject("ip", &address_bucket(&source_ip(request)));
         let ticket = self.throttles.sign_up_per_ip.take(&by_ip).await.map_err(failed)?;
         ticket.map(Some).map_err(too_many_attempts)
+    }
+
+    /// Give back the sign-up counted for an attempt that made no account.
+    async fn refund_sign_up(&self, ticket: Option<Ticket>, request_id: &str) -> Result<(), ApiError> {
+        let Some(ticket) = ticket else { return Ok(()) };
+        self.throttles.sign_up_per_ip.refund(ticket).await.map_err(|e| ApiError::internal(request_id, &e))
     }
 
     /// The answer to a repeated sign-up: the first account with a fresh token (tokens are never

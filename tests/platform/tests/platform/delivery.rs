@@ -146,8 +146,14 @@ async fn fan_out_publishes_every_stored_event_in_batches_of_ten(family: Family) 
 
 /// The envelope a stream record holds.
 fn envelope_in(record: &aws_lambda_events::dynamodb::EventRecord) -> Envelope {
+    event_in(record).expect("an event record")
+}
+
+/// The event a stream record holds, if it holds one (the store's other items, such as the
+/// appended-streams index, are on the stream too).
+fn event_in(record: &aws_lambda_events::dynamodb::EventRecord) -> Option<Envelope> {
     let item: Item = serde_dynamo::from_item(record.change.new_image.clone()).unwrap();
-    Envelope::from_item(&item).unwrap().unwrap()
+    Envelope::from_item(&item).map(Result::unwrap)
 }
 
 async fn a_failing_message_is_retried_alone_and_reported_after_its_neighbours_are_published(family: Family) {
@@ -718,7 +724,7 @@ async fn poll_versions(poller: &mut StreamPoller, count: usize) -> Vec<u64> {
     while versions.len() < count {
         assert!(std::time::Instant::now() < deadline, "only {versions:?} arrived");
         for batch in poller.poll().await.unwrap_or_default() {
-            versions.extend(batch.event.records.iter().map(|record| envelope_in(record).version));
+            versions.extend(batch.event.records.iter().filter_map(event_in).map(|event| event.version));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
@@ -756,4 +762,51 @@ async fn a_shard_whose_read_fails_is_read_again_from_the_same_record() {
     }
     assert_eq!(poll_versions(&mut poller, 3).await, [4, 5, 6], "nothing skipped, nothing twice");
     assert_eq!(expiry.dead.lock().unwrap().len(), 1, "the injected fault fired");
+}
+
+/// The AWS family only: the runner's AWS poller records what it published and a new poller
+/// resumes there; a position the stream does not know falls back to the trim horizon.
+#[tokio::test]
+async fn a_poller_resumes_after_the_positions_an_earlier_one_recorded() {
+    let config = huddle_aws::sdk_config(Some(moto::endpoint())).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let name = unique_name("table");
+    let arn = huddle_aws::provision::table(&dynamodb, &name, true).await.unwrap().expect("a stream");
+    let streams = aws_sdk_dynamodbstreams::Client::new(&config);
+    let store = EventStore::new(Arc::new(huddle_aws::DynamoTable::new(dynamodb, name)));
+    let append = |text: &'static str| {
+        let store = store.clone();
+        async move {
+            let event = events(&[NoteEvent::NoteEdited { text: text.into() }]);
+            store.append(&stream_of("resumed"), ExpectedVersion::Any, event, &Metadata::new("c"), None).await
+        }
+    };
+    for text in ["a", "b", "c"] {
+        append(text).await.unwrap();
+    }
+    let mut first = StreamPoller::new(streams.clone(), arn.clone());
+    let mut shards = std::collections::HashSet::new();
+    let mut versions = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while versions.len() < 3 {
+        assert!(std::time::Instant::now() < deadline, "only {versions:?} arrived");
+        for batch in first.poll().await.unwrap() {
+            versions.extend(batch.event.records.iter().filter_map(event_in).map(|event| event.version));
+            shards.insert(batch.shard_id);
+        }
+    }
+    assert_eq!(versions, [1, 2, 3]);
+    let positions: std::collections::HashMap<String, String> = shards
+        .into_iter()
+        .filter_map(|shard| Some((shard.clone(), first.position(&shard)?.to_owned())))
+        .collect();
+    assert!(!positions.is_empty(), "the first poller has positions to record");
+
+    append("d").await.unwrap();
+    let mut resumed = StreamPoller::new(streams.clone(), arn.clone()).resume_after(positions.clone());
+    assert_eq!(poll_versions(&mut resumed, 1).await, [4], "nothing published before is read again");
+
+    let unknown = positions.keys().map(|shard| (shard.clone(), "not-a-sequence-number".to_owned())).collect();
+    let mut fallen_back = StreamPoller::new(streams, arn).resume_after(unknown);
+    assert_eq!(poll_versions(&mut fallen_back, 4).await, [1, 2, 3, 4], "from the trim horizon");
 }
