@@ -9,7 +9,9 @@ mod projected;
 mod projector;
 
 pub use fanout::fan_out;
-pub use operations::{DeadLetter, Listing, Operation, OperationError, Operations, RetryReport, SkipReport, StreamRetry};
+pub use operations::{
+    DeadLetter, Listing, Operation, OperationError, Operations, RetryReport, SkipReport, StreamRetry,
+};
 pub use parking::{skip_key, Parked, Skip, PARKED_INDEX, SKIPPED_PREFIX};
 pub use projected::Projected;
 pub use projector::{Projection, ProjectionError, Projector, ProjectorError, SqsHandler, CHECKPOINT_PREFIX};

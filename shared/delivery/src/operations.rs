@@ -144,13 +144,17 @@ impl Operations {
     }
 
     /// Run `operation`; `operator` names who asked, unless the request names someone.
-    pub async fn run(&self, operation: Operation, operator: &str) -> Result<serde_json::Value, OperationError> {
+    pub async fn run(
+        &self,
+        operation: Operation,
+        operator: &str,
+    ) -> Result<serde_json::Value, OperationError> {
         let report = match operation {
             Operation::DeadLetters => serde_json::to_value(self.list().await?),
             Operation::Retry => serde_json::to_value(self.retry().await?),
-            Operation::Skip { stream, version, reason, by } => {
-                serde_json::to_value(self.skip(&stream, version, &reason, by.as_deref().unwrap_or(operator)).await?)
-            }
+            Operation::Skip { stream, version, reason, by } => serde_json::to_value(
+                self.skip(&stream, version, &reason, by.as_deref().unwrap_or(operator)).await?,
+            ),
         };
         Ok(report.expect("reports are plain structs with string keys"))
     }
@@ -196,7 +200,13 @@ impl Operations {
 
     /// Skip version `version` of `stream`, which must be the version it is parked at: the skip is
     /// recorded (with `reason` and `by`), the checkpoint moved past it and the stream caught up.
-    pub async fn skip(&self, stream: &str, version: u64, reason: &str, by: &str) -> Result<SkipReport, OperationError> {
+    pub async fn skip(
+        &self,
+        stream: &str,
+        version: u64,
+        reason: &str,
+        by: &str,
+    ) -> Result<SkipReport, OperationError> {
         let reason = reason.trim();
         if reason.is_empty() || reason.chars().count() > MAX_REASON_CHARS {
             return Err(OperationError::Invalid(format!(
@@ -248,9 +258,10 @@ impl Operations {
     /// Bring an unparked stream up to its head, parking it again where it fails.
     async fn resume(&self, stream: &str) -> Result<StreamRetry, OperationError> {
         match self.projector.catch_up_to_head(stream).await {
-            Ok(Reached::Target) => {
-                Ok(StreamRetry::CaughtUp { stream: stream.to_owned(), version: self.projector.checkpoint(stream).await? })
-            }
+            Ok(Reached::Target) => Ok(StreamRetry::CaughtUp {
+                stream: stream.to_owned(),
+                version: self.projector.checkpoint(stream).await?,
+            }),
             // A live delivery parked it again meanwhile.
             Ok(Reached::Parked) => self.parked_again(stream).await,
             Err(stuck) => {
@@ -285,7 +296,9 @@ impl Operations {
                 let mut by_stream: BTreeMap<String, Vec<(ReceivedMessage, Envelope)>> = BTreeMap::new();
                 for message in batch {
                     match envelope_of(&message) {
-                        Some(envelope) => by_stream.entry(envelope.stream.clone()).or_default().push((message, envelope)),
+                        Some(envelope) => {
+                            by_stream.entry(envelope.stream.clone()).or_default().push((message, envelope))
+                        }
                         None => failed.push((message, "the body is no event envelope".into())),
                     }
                 }
@@ -298,7 +311,9 @@ impl Operations {
                                 redriven += 1;
                             }
                         }
-                        Err(error) => failed.extend(messages.into_iter().map(|(m, _)| (m, error.to_string()))),
+                        Err(error) => {
+                            failed.extend(messages.into_iter().map(|(m, _)| (m, error.to_string())))
+                        }
                     }
                 }
             }
@@ -328,7 +343,8 @@ impl Operations {
         let mut ids: HashSet<String> = seen.iter().map(|m| m.message_id.clone()).collect();
         let mut fresh = Vec::new();
         while fresh.len() < max {
-            let batch = self.dead_letters.receive(MAX_QUEUE_BATCH.min(max - fresh.len()), HOLD, RECEIVE_WAIT).await?;
+            let batch =
+                self.dead_letters.receive(MAX_QUEUE_BATCH.min(max - fresh.len()), HOLD, RECEIVE_WAIT).await?;
             let before = fresh.len();
             for message in batch {
                 seen.push(message.clone());

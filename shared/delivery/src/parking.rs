@@ -107,7 +107,9 @@ pub(crate) fn park(stream: &str, parked: &Parked) -> Vec<TransactWrite> {
     checkpoint.insert("parked_version".into(), json!(parked.version));
     checkpoint.insert("parked_error".into(), json!(parked.error));
     checkpoint.insert("parked_since".into(), json!(parked.since));
-    for (name, value) in [("parked_event_id", &parked.event_id), ("parked_correlation_id", &parked.correlation_id)] {
+    for (name, value) in
+        [("parked_event_id", &parked.event_id), ("parked_correlation_id", &parked.correlation_id)]
+    {
         if let Some(value) = value {
             checkpoint.insert(name.into(), json!(value));
         }
@@ -159,12 +161,17 @@ pub(crate) fn skip(skip: &Skip) -> Vec<TransactWrite> {
     let mut record = Item::new();
     record.insert("pk".into(), key.pk.into());
     record.insert("sk".into(), key.sk.into());
-    for (name, value) in [("stream", &skip.stream), ("reason", &skip.reason), ("by", &skip.by), ("at", &skip.at)] {
+    for (name, value) in
+        [("stream", &skip.stream), ("reason", &skip.reason), ("by", &skip.by), ("at", &skip.at)]
+    {
         record.insert(name.into(), json!(value));
     }
     record.insert("version".into(), json!(skip.version));
     vec![
-        TransactWrite::Put { item: checkpoint_item(&skip.stream, skip.version), condition: parked_at(skip.version) },
+        TransactWrite::Put {
+            item: checkpoint_item(&skip.stream, skip.version),
+            condition: parked_at(skip.version),
+        },
         TransactWrite::Delete { key: index_key(&skip.stream), condition: Condition::Always },
         TransactWrite::Put { item: record, condition: Condition::NotExists },
     ]

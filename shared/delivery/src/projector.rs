@@ -114,7 +114,8 @@ impl Outcome {
             Outcome::Raced => "raced",
             Outcome::Parked => "parked",
         };
-        let (stream, version, correlation_id) = (&envelope.stream, envelope.version, &envelope.correlation_id);
+        let (stream, version, correlation_id) =
+            (&envelope.stream, envelope.version, &envelope.correlation_id);
         // A parked stream needs an operator, so it shows at the levels production runs at.
         if self == Outcome::Parked {
             tracing::warn!(outcome, %stream, version, %correlation_id, "event {outcome}");
@@ -191,12 +192,14 @@ impl Projector {
         let mut by_stream: HashMap<String, Vec<Delivered>> = HashMap::new();
         for message in event.records {
             let message_id = message.message_id.unwrap_or_default();
-            let receive_count = message.attributes.get(RECEIVE_COUNT).and_then(|n| n.parse().ok()).unwrap_or(1);
+            let receive_count =
+                message.attributes.get(RECEIVE_COUNT).and_then(|n| n.parse().ok()).unwrap_or(1);
             match message.body.as_deref().map(serde_json::from_str::<Envelope>) {
-                Some(Ok(envelope)) => by_stream
-                    .entry(envelope.stream.clone())
-                    .or_default()
-                    .push(Delivered { message_id, envelope, receive_count }),
+                Some(Ok(envelope)) => by_stream.entry(envelope.stream.clone()).or_default().push(Delivered {
+                    message_id,
+                    envelope,
+                    receive_count,
+                }),
                 other => {
                     tracing::error!(%message_id, error = ?other.map(|r| r.err()), "undecodable message");
                     failed.push(message_id);
@@ -279,14 +282,22 @@ impl Projector {
             let next = applied + 1;
             if !known.contains_key(&next) {
                 let window_end = target.min(applied + self.catch_up_window);
-                let window =
-                    self.events.read_stream(stream, next..=window_end).await.map_err(|e| Stuck::at(stream, next, None, e))?;
+                let window = self
+                    .events
+                    .read_stream(stream, next..=window_end)
+                    .await
+                    .map_err(|e| Stuck::at(stream, next, None, e))?;
                 for envelope in window {
                     known.insert(envelope.version, envelope);
                 }
             }
             let envelope = known.get(&next).ok_or_else(|| {
-                Stuck::at(stream, next, None, ProjectorError::MissingEvent { stream: stream.to_owned(), version: next })
+                Stuck::at(
+                    stream,
+                    next,
+                    None,
+                    ProjectorError::MissingEvent { stream: stream.to_owned(), version: next },
+                )
             })?;
             match self.apply(envelope, applied).await {
                 Ok(outcome) => {
@@ -326,7 +337,10 @@ impl Projector {
             Err(TableError::ConditionFailed { index: Some(0) }) => {
                 let now = self.read_checkpoint(stream).await?;
                 if now.parked.is_none() && now.version < version {
-                    return Err(ProjectorError::Unparkable(format!("the checkpoint of {stream} moved to {}", now.version)));
+                    return Err(ProjectorError::Unparkable(format!(
+                        "the checkpoint of {stream} moved to {}",
+                        now.version
+                    )));
                 }
             }
             Err(other) => return Err(other.into()),

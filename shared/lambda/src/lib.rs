@@ -46,7 +46,8 @@ pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
     huddle_http::init_logging();
     let role = variable("HUDDLE_ROLE")?;
     let ports = ports(matches!(role.as_str(), "command" | "query")).await?;
-    let projector = || Projector::new(domain.projection(&ports), ports.read_model.clone(), ports.events.clone());
+    let projector =
+        || Projector::new(domain.projection(&ports), ports.read_model.clone(), ports.events.clone());
     match role.as_str() {
         "command" => huddle_http::run_lambda(domain.command(&ports)).await,
         "query" => huddle_http::run_lambda(domain.query(&ports)).await,
@@ -71,11 +72,15 @@ pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
             lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
                 let operator = format!("operator role, request {}", event.context.request_id);
                 let operations = &operations;
-                async move { Ok::<_, std::convert::Infallible>(operate(operations, event.payload, &operator).await) }
+                async move {
+                    Ok::<_, std::convert::Infallible>(operate(operations, event.payload, &operator).await)
+                }
             }))
             .await
         }
-        other => Err(format!("HUDDLE_ROLE must be command, query, projector or operator, not {other}").into()),
+        other => {
+            Err(format!("HUDDLE_ROLE must be command, query, projector or operator, not {other}").into())
+        }
     }
 }
 
