@@ -187,6 +187,7 @@ on_both_families!(
     a_skip_records_its_reason_and_applies_the_rest,
     oversized_items_and_transactions_park_their_stream,
     dead_lettered_messages_are_listed_without_loss_and_redriven,
+    the_runners_queue_mapping_parks_past_its_receive_limit,
 );
 
 async fn a_stream_failing_on_its_last_receive_is_parked_and_retried_after_the_fix(family: Family) {
@@ -325,4 +326,76 @@ async fn dead_lettered_messages_are_listed_without_loss_and_redriven(family: Fam
     let left =
         poisoned.dead_letters.receive(10, Duration::from_secs(30), Duration::from_secs(1)).await.unwrap();
     assert_eq!(left.iter().map(|m| m.body.as_str()).collect::<Vec<_>>(), ["{not an envelope"]);
+}
+
+/// Waits (15 s at most) until `done` holds of what `probe` returns.
+async fn eventually<T: std::fmt::Debug, F: std::future::Future<Output = T>>(
+    probe: impl Fn() -> F,
+    done: impl Fn(&T) -> bool,
+) -> T {
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        let value = probe().await;
+        if done(&value) {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "never got there: {value:?}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The runner's own mapping: its queue hides a failed message for a second and would
+/// dead-letter it on its second receive, so its projector parks the stream on that receive.
+async fn the_runners_queue_mapping_parks_past_its_receive_limit(family: Family) {
+    let storage = match family {
+        Family::Embedded => huddle_runner::Storage::Memory,
+        Family::Moto => huddle_runner::Storage::Aws {
+            endpoint: huddle_test_support::moto::endpoint().to_owned(),
+            prefix: format!("{}-", huddle_test_support::unique_name("parking")),
+        },
+    };
+    let mut settings = huddle_runner::Settings::new(storage, 0);
+    settings.polling.visibility_timeout = Duration::from_secs(1);
+    settings.max_receives = 2;
+    let domain = Arc::new(huddle_test_support::notes_api::NotesDomain);
+    let system = huddle_runner::start(settings, vec![domain]).await.expect("runner starts");
+    let resources = &system.domains[0];
+    let operations = Operations::new(
+        Projector::new(Arc::new(NotesProjection), resources.read_model.clone(), system.events.clone()),
+        resources.dead_letters.clone(),
+    );
+    let (poisoned, healthy) = (stream_of("runner-poisoned"), stream_of("runner-healthy"));
+    let meta = Metadata::new("corr-runner-poison");
+    // A note whose payload is no note: the notes projection cannot decode it.
+    let unreadable = huddle_eventstore::NewEvent {
+        event_type: "NoteWritten".into(),
+        schema_version: 1,
+        payload: json!({"not": "a note"}),
+    };
+    system.events.append(&poisoned, ExpectedVersion::NoStream, vec![unreadable], &meta, None).await.unwrap();
+    let listing =
+        eventually(|| operations.list(), |listing| listing.as_ref().is_ok_and(|l| !l.parked.is_empty()))
+            .await
+            .unwrap();
+    assert_eq!((listing.parked[0].stream.as_str(), listing.parked[0].parked.version), (poisoned.as_str(), 1));
+
+    let liked = events(&[NoteEvent::NoteLiked { by: "acc_1".into() }]);
+    system.events.append(&poisoned, ExpectedVersion::Any, liked, &meta, None).await.unwrap();
+    let written = events(&[NoteEvent::NoteWritten { text: "flows".into() }]);
+    system.events.append(&healthy, ExpectedVersion::NoStream, written, &meta, None).await.unwrap();
+    let checkpoint = |stream: String| {
+        let projector =
+            Projector::new(Arc::new(NotesProjection), resources.read_model.clone(), system.events.clone());
+        async move { projector.checkpoint(&stream).await.unwrap() }
+    };
+    eventually(|| checkpoint(healthy.clone()), |version| *version == 1).await;
+    // The healthy stream flows; the parked one stays where it is whenever its second event
+    // arrives (acknowledged unapplied), and nothing of it is dead-lettered.
+    assert_eq!(checkpoint(poisoned.clone()).await, 0);
+    let listing = operations.list().await.unwrap();
+    assert_eq!((listing.parked.len(), listing.dead_letters.len()), (1, 0), "{listing:?}");
+
+    let report = operations.skip(&poisoned, 1, "written by a broken importer", "ops").await.unwrap();
+    assert_eq!(report.stream, StreamRetry::CaughtUp { stream: poisoned.clone(), version: 2 });
+    system.shutdown().await;
 }
