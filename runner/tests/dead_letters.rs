@@ -33,12 +33,21 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
-/// A data folder where `STREAM`'s first event is no registration the accounts projection can
-/// read, parked on its last receive, and the accounts dead-letter queue holds a copy of it and a
-/// message that is no envelope.
+/// A data folder poisoned as [`poison`] says.
 async fn poisoned_folder(folder: &Path) {
     let db = Database::open(&folder.join(DATABASE_FILE)).unwrap();
-    let events: Arc<dyn Table> = Arc::new(SqliteTable::new(&db, "events", true));
+    poison(
+        Arc::new(SqliteTable::new(&db, "events", true)),
+        Arc::new(SqliteTable::new(&db, "accounts", false)),
+        &SqliteQueue::new(&db, "accounts-dlq", None),
+    )
+    .await;
+}
+
+/// `STREAM`'s first event is no registration the accounts projection can read, and is parked
+/// on its last receive; the dead-letter queue holds a copy of it and a message that is no
+/// envelope.
+async fn poison(events: Arc<dyn Table>, read_model: Arc<dyn Table>, dead_letters: &dyn Queue) {
     let store = EventStore::new(events.clone());
     let event = NewEvent {
         event_type: "AccountRegistered".into(),
@@ -51,7 +60,6 @@ async fn poisoned_folder(folder: &Path) {
         .unwrap();
     let envelope = store.read_stream(STREAM, 1..).await.unwrap().remove(0);
 
-    let read_model: Arc<dyn Table> = Arc::new(SqliteTable::new(&db, "accounts", false));
     let domain = AccountsDomain::new(AccountsSettings::new(&[7; 32], &[8; 32]));
     let ports = DomainPorts::new(events, read_model.clone(), &[9; 32]);
     let projector = Projector::new(domain.projection(&ports), read_model, store).with_max_receives(1);
@@ -63,7 +71,6 @@ async fn poisoned_folder(folder: &Path) {
     event.records = vec![message];
     assert!(projector.handle(event).await.batch_item_failures.is_empty(), "parked and acknowledged");
 
-    let dead_letters = SqliteQueue::new(&db, "accounts-dlq", None);
     let bodies = [serde_json::to_string(&envelope).unwrap(), "{not an envelope".to_owned()];
     let messages = bodies.into_iter().map(|body| OutgoingMessage { body, ..Default::default() }).collect();
     dead_letters.send_batch(messages).await.unwrap();
@@ -146,4 +153,41 @@ fn unknown_domains_folders_without_a_system_and_bad_targets_are_refused() {
     assert!(stderr(&bad).contains("is not STREAM@VERSION"), "{}", stderr(&bad));
     let reasonless = dead_letters(&["accounts", "--data", data, "--skip", "account#x@1"]);
     assert!(!reasonless.status.success(), "a skip needs --reason");
+}
+
+#[tokio::test]
+async fn an_operator_reaches_a_system_on_an_aws_endpoint() {
+    let secrets = tempfile::tempdir().unwrap();
+    let prefix = format!("{}-", huddle_test_support::unique_name("cli"));
+    let endpoint = huddle_test_support::moto::endpoint();
+    let args = [
+        "accounts",
+        "--aws-endpoint",
+        endpoint,
+        "--aws-prefix",
+        &prefix,
+        "--data",
+        secrets.path().to_str().unwrap(),
+    ];
+    // The first run finds (and, as `huddle serve` does, provisions) the system's resources.
+    let empty = dead_letters(&args);
+    assert!(empty.status.success(), "{}", stderr(&empty));
+    assert!(stdout(&empty).contains("parked streams of accounts: 0"), "{}", stdout(&empty));
+
+    let config = huddle_aws::sdk_config(Some(endpoint)).await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let (url, arn) =
+        huddle_aws::provision::queue(&sqs, &format!("{prefix}accounts-dlq"), None).await.unwrap();
+    poison(
+        Arc::new(huddle_aws::DynamoTable::new(dynamodb.clone(), format!("{prefix}events"))),
+        Arc::new(huddle_aws::DynamoTable::new(dynamodb, format!("{prefix}accounts"))),
+        &huddle_aws::SqsQueue::new(sqs, url, arn),
+    )
+    .await;
+    let listed = dead_letters(&args);
+    assert!(listed.status.success(), "{}", stderr(&listed));
+    let text = stdout(&listed);
+    assert!(text.contains("parked streams of accounts: 1") && text.contains(STREAM), "{text}");
+    assert!(text.contains("dead-lettered messages of accounts: 2"), "{text}");
 }
