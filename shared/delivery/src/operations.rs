@@ -371,3 +371,29 @@ impl Operations {
 fn envelope_of(message: &ReceivedMessage) -> Option<Envelope> {
     serde_json::from_str(&message.body).ok()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn operations_read_from_json_by_their_operation_name() {
+        let read = |value| serde_json::from_value::<Operation>(value);
+        assert_eq!(read(json!({"operation": "dead-letters"})).unwrap(), Operation::DeadLetters);
+        assert_eq!(read(json!({"operation": "retry"})).unwrap(), Operation::Retry);
+        assert_eq!(
+            read(json!({"operation": "skip", "stream": "note#1", "version": 2, "reason": "r"})).unwrap(),
+            Operation::Skip { stream: "note#1".into(), version: 2, reason: "r".into(), by: None }
+        );
+        for bad in [
+            json!({"operation": "drop-everything"}),
+            json!({"operation": "skip", "stream": "note#1", "reason": "r"}),
+            json!({"operation": "skip", "stream": "note#1", "version": -1, "reason": "r"}),
+            json!({"stream": "note#1"}),
+            json!("retry"),
+        ] {
+            assert!(read(bad.clone()).is_err(), "{bad} was taken");
+        }
+    }
+}
