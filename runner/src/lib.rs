@@ -10,7 +10,7 @@ pub mod system;
 pub use gateway::LocalRoutes;
 pub use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
 pub use mappings::QueuePolling;
-pub use system::{start, DomainResources, Running, Settings, StartError, Storage};
+pub use system::{operations, start, DomainResources, Running, Settings, StartError, Storage, DATABASE_FILE};
 
 pub use secrets::LocalSecrets;
 

@@ -1,3 +1,5 @@
+mod dead_letters;
+
 use clap::{Parser, Subcommand};
 use huddle_accounts::ThrottleSettings;
 use huddle_domain::throttle::Limit;
@@ -15,37 +17,42 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the HTTP API on 127.0.0.1 with every function, stream and queue behind it.
-    Serve {
-        #[arg(long, default_value_t = 3000)]
-        port: u16,
-        /// Keep state in this folder (default: ./.huddle). With --aws-endpoint the endpoint keeps
-        /// the state and this folder only its secrets.
-        #[arg(long, conflicts_with = "memory")]
-        data: Option<PathBuf>,
-        /// Keep nothing: state lives in memory and ends with the process.
-        #[arg(long, conflicts_with = "aws_endpoint")]
-        memory: bool,
-        /// Run on the AWS adapters against this endpoint (an emulator such as moto).
-        #[arg(long, value_name = "URL")]
-        aws_endpoint: Option<String>,
-        /// Name the endpoint's resources with this prefix, so that several systems share one
-        /// endpoint; each has secrets of its own.
-        #[arg(long, value_name = "PREFIX", default_value = "huddle-local-", requires = "aws_endpoint")]
-        aws_prefix: String,
-        /// Failed logins allowed per source address, as MAX/SECONDS.
-        #[arg(long, value_name = "MAX/SECONDS", default_value_t = LOCAL.login_failures_per_ip)]
-        login_failures_per_ip: Limit,
-        /// Failed logins allowed per login name, as MAX/SECONDS.
-        #[arg(long, value_name = "MAX/SECONDS", default_value_t = LOCAL.login_failures_per_name)]
-        login_failures_per_name: Limit,
-        /// Sign-ups allowed per source address, as MAX/SECONDS.
-        #[arg(long, value_name = "MAX/SECONDS", default_value_t = LOCAL.sign_ups_per_ip)]
-        sign_ups_per_ip: Limit,
-        /// Take the client's address from X-Forwarded-For (to play several clients from one
-        /// machine); never behind a port others can reach.
-        #[arg(long)]
-        trust_forwarded_for: bool,
-    },
+    Serve(Serve),
+    /// List a domain's parked streams and dead-lettered messages, or retry or skip them.
+    DeadLetters(dead_letters::DeadLetters),
+}
+
+#[derive(clap::Args)]
+struct Serve {
+    #[arg(long, default_value_t = 3000)]
+    port: u16,
+    /// Keep state in this folder (default: ./.huddle). With --aws-endpoint the endpoint keeps
+    /// the state and this folder only its secrets.
+    #[arg(long, conflicts_with = "memory")]
+    data: Option<PathBuf>,
+    /// Keep nothing: state lives in memory and ends with the process.
+    #[arg(long, conflicts_with = "aws_endpoint")]
+    memory: bool,
+    /// Run on the AWS adapters against this endpoint (an emulator such as moto).
+    #[arg(long, value_name = "URL")]
+    aws_endpoint: Option<String>,
+    /// Name the endpoint's resources with this prefix, so that several systems share one
+    /// endpoint; each has secrets of its own.
+    #[arg(long, value_name = "PREFIX", default_value = "huddle-local-", requires = "aws_endpoint")]
+    aws_prefix: String,
+    /// Failed logins allowed per source address, as MAX/SECONDS.
+    #[arg(long, value_name = "MAX/SECONDS", default_value_t = LOCAL.login_failures_per_ip)]
+    login_failures_per_ip: Limit,
+    /// Failed logins allowed per login name, as MAX/SECONDS.
+    #[arg(long, value_name = "MAX/SECONDS", default_value_t = LOCAL.login_failures_per_name)]
+    login_failures_per_name: Limit,
+    /// Sign-ups allowed per source address, as MAX/SECONDS.
+    #[arg(long, value_name = "MAX/SECONDS", default_value_t = LOCAL.sign_ups_per_ip)]
+    sign_ups_per_ip: Limit,
+    /// Take the client's address from X-Forwarded-For (to play several clients from one
+    /// machine); never behind a port others can reach.
+    #[arg(long)]
+    trust_forwarded_for: bool,
 }
 
 const LOCAL: ThrottleSettings = ThrottleSettings::LOCAL;
@@ -53,7 +60,14 @@ const LOCAL: ThrottleSettings = ThrottleSettings::LOCAL;
 #[tokio::main]
 async fn main() -> ExitCode {
     huddle_http::init_logging();
-    let Command::Serve {
+    match Cli::parse().command {
+        Command::Serve(arguments) => serve(arguments).await,
+        Command::DeadLetters(arguments) => dead_letters::run(arguments).await,
+    }
+}
+
+async fn serve(arguments: Serve) -> ExitCode {
+    let Serve {
         port,
         data,
         memory,
@@ -63,7 +77,7 @@ async fn main() -> ExitCode {
         login_failures_per_name,
         sign_ups_per_ip,
         trust_forwarded_for,
-    } = Cli::parse().command;
+    } = arguments;
     let throttles = ThrottleSettings { login_failures_per_ip, login_failures_per_name, sign_ups_per_ip };
     let data = data.unwrap_or_else(|| PathBuf::from(".huddle"));
     let shown = |path: &Path| std::path::absolute(path).unwrap_or(path.to_owned()).display().to_string();
@@ -72,25 +86,18 @@ async fn main() -> ExitCode {
         (None, true) => Storage::Memory,
         (None, false) => Storage::Folder(data.clone()),
     };
-    let secrets = match &storage {
-        Storage::Memory => {
-            println!("data in memory only");
-            Ok(LocalSecrets::fresh())
-        }
-        Storage::Folder(path) => {
-            println!("data in {}", shown(path));
-            LocalSecrets::in_folder(path)
-        }
+    match &storage {
+        Storage::Memory => println!("data in memory only"),
+        Storage::Folder(path) => println!("data in {}", shown(path)),
         Storage::Aws { endpoint, prefix } => {
             let folder = LocalSecrets::endpoint_folder(&data, endpoint, prefix);
             println!("data on {endpoint} (resources named {prefix}*), its secrets in {}", shown(&folder));
-            LocalSecrets::for_endpoint(&data, endpoint, prefix)
         }
-    };
-    let secrets = match secrets {
+    }
+    let secrets = match secrets_of(&storage, &data) {
         Ok(secrets) => secrets,
         Err(error) => {
-            eprintln!("huddle: cannot use data folder {error}");
+            eprintln!("huddle: {error}");
             return ExitCode::FAILURE;
         }
     };
@@ -117,4 +124,14 @@ async fn main() -> ExitCode {
     println!("shutting down");
     running.shutdown().await;
     ExitCode::SUCCESS
+}
+
+/// The secrets of the system on `storage` (`data` keeps those of an AWS endpoint's systems).
+fn secrets_of(storage: &Storage, data: &Path) -> Result<LocalSecrets, String> {
+    match storage {
+        Storage::Memory => Ok(LocalSecrets::fresh()),
+        Storage::Folder(path) => LocalSecrets::in_folder(path),
+        Storage::Aws { endpoint, prefix } => LocalSecrets::for_endpoint(data, endpoint, prefix),
+    }
+    .map_err(|error| format!("cannot use data folder {error}"))
 }

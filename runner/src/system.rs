@@ -7,7 +7,7 @@ use crate::local_routes::EmbeddedServices;
 use crate::mappings::{
     run_queue, run_stream, run_sweeps, AwsStream, EmbeddedStream, QueuePolling, StreamSource,
 };
-use huddle_delivery::{Projector, Sweeper, SWEEP_INTERVAL};
+use huddle_delivery::{Operations, Projector, Sweeper, SWEEP_INTERVAL};
 use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
 use huddle_embedded::{
     Database, FolderBlobs, FolderBlobsConfig, InProcessTopic, RecordedPush, SqliteQueue, SqliteTable,
@@ -23,6 +23,9 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+
+/// The SQLite database of a data folder.
+pub const DATABASE_FILE: &str = "huddle.sqlite3";
 
 /// Where the system keeps its state.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -148,7 +151,7 @@ impl Infrastructure {
             Storage::Folder(path) => {
                 let unusable = |cause: String| StartError::DataFolder { path: path.clone(), cause };
                 std::fs::create_dir_all(path).map_err(|e| unusable(e.to_string()))?;
-                let db = Database::open(&path.join("huddle.sqlite3")).map_err(|e| unusable(e.to_string()))?;
+                let db = Database::open(&path.join(DATABASE_FILE)).map_err(|e| unusable(e.to_string()))?;
                 Infrastructure::Embedded { db }
             }
             Storage::Aws { endpoint, prefix } => Infrastructure::Aws {
@@ -361,7 +364,7 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
             };
             router.add(route, Integration { function, authorized });
         }
-        let projector = Projector::new(domain.projection(&ports), read_model.clone(), events.clone());
+        let projector = projector(domain.as_ref(), &ports, settings.max_receives);
         let sweeper = Sweeper::new(projector.clone(), events.clone(), domain.consumes());
         tasks.spawn(run_sweeps(sweeper, settings.sweep_interval, shutdown_signal.clone()));
         tasks.spawn(run_queue(queue, Arc::new(projector), settings.polling, shutdown_signal.clone()));
@@ -389,6 +392,28 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
         tasks,
         _scratch: scratch,
     })
+}
+
+/// A domain's projector as the queue mapping runs it: parking past the queue's redrive limit.
+fn projector(domain: &dyn Domain, ports: &DomainPorts, max_receives: u32) -> Projector {
+    Projector::new(domain.projection(ports), ports.read_model.clone(), ports.events.clone())
+        .with_max_receives(max_receives)
+}
+
+/// The operations on `domain`'s delivery failures (`huddle dead-letters`), on the read table,
+/// event log and dead-letter queue `start` gives it on `storage`.
+pub async fn operations(
+    storage: &Storage,
+    domain: &dyn Domain,
+    max_receives: u32,
+) -> Result<Operations, StartError> {
+    let infrastructure = Infrastructure::new(storage).await?;
+    let (events_table, _stream) = infrastructure.events(None).await?;
+    let read_model = infrastructure.table(domain.name()).await?;
+    let (_queue, dead_letters) = infrastructure.queue(domain.name(), max_receives).await?;
+    // Operations neither page nor key idempotency records.
+    let ports = DomainPorts::new(events_table, read_model, &ulid::Ulid::new().to_bytes());
+    Ok(Operations::new(projector(domain, &ports, max_receives), dead_letters))
 }
 
 async fn serve(listener: TcpListener, gateway: Arc<Gateway>, mut shutdown: watch::Receiver<bool>) {

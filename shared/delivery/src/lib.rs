@@ -3,11 +3,17 @@
 //! read-model writes. Neither knows a domain: domains plug in a [`Projection`].
 
 mod fanout;
+mod operations;
+mod parking;
 mod projected;
 mod projector;
 mod sweeper;
 
 pub use fanout::fan_out;
+pub use operations::{
+    DeadLetter, Listing, Operation, OperationError, Operations, RetryReport, SkipReport, StreamRetry,
+};
+pub use parking::{skip_key, Parked, Skip, PARKED_INDEX, SKIPPED_PREFIX};
 pub use projected::Projected;
 pub use projector::{
     Projection, ProjectionError, Projector, ProjectorError, SqsHandler, CATCH_UP_WINDOW, CHECKPOINT_PREFIX,

@@ -1,8 +1,12 @@
 //! The version-gated projector runtime. Per stream it keeps the last applied version in a
 //! checkpoint item of the read-model table, written in the same transaction as the read-model
 //! change. Delivery is a doorbell; the log is the truth: a duplicate is skipped, the next
-//! version is applied, and a gap is filled from the event store before going on.
+//! version is applied, and a gap is filled from the event store before going on. A stream that
+//! still fails on its message's last receive is parked (`parking.rs`) instead of dead-lettered:
+//! its later events are acknowledged unapplied, and an operator's retry or skip
+//! (`operations.rs`) brings it up to its head from the log.
 
+use crate::parking::{self, Checkpoint, Parked};
 use crate::Projected;
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
@@ -44,6 +48,8 @@ pub enum ProjectorError {
     EventStore(#[from] AppendError),
     #[error("event store lacks version {version} of {stream}")]
     MissingEvent { stream: String, version: u64 },
+    #[error("cannot park the stream: {0}")]
+    Unparkable(String),
 }
 
 impl From<TableError> for ProjectorError {
@@ -76,7 +82,13 @@ pub struct Projector {
     read_model: Arc<dyn Table>,
     events: EventStore,
     catch_up_window: u64,
+    /// The queue's redrive limit: a stream failing on a message's receive number this high is
+    /// parked. `None`: never park (the message goes to the dead-letter queue).
+    max_receives: Option<u32>,
 }
+
+/// The SQS attribute that counts a message's receives, this one included.
+const RECEIVE_COUNT: &str = "ApproximateReceiveCount";
 
 /// What the projector did with one event, as its log line says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +101,8 @@ enum Outcome {
     Duplicate,
     /// Another worker applied it first.
     Raced,
+    /// Acknowledged unapplied: its stream is parked behind an earlier version.
+    Parked,
 }
 
 impl Outcome {
@@ -98,20 +112,71 @@ impl Outcome {
             Outcome::Ignored => "ignored",
             Outcome::Duplicate => "duplicate",
             Outcome::Raced => "raced",
+            Outcome::Parked => "parked",
         };
-        tracing::debug!(
-            outcome,
-            stream = %envelope.stream,
-            version = envelope.version,
-            correlation_id = %envelope.correlation_id,
-            "event {outcome}"
-        );
+        let (stream, version, correlation_id) =
+            (&envelope.stream, envelope.version, &envelope.correlation_id);
+        // A parked stream needs an operator, so it shows at the levels production runs at.
+        if self == Outcome::Parked {
+            tracing::warn!(outcome, %stream, version, %correlation_id, "event {outcome}");
+        } else {
+            tracing::debug!(outcome, %stream, version, %correlation_id, "event {outcome}");
+        }
     }
+}
+
+/// Where bringing a stream up to date stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reached {
+    /// Applied up to the target.
+    Target,
+    /// The stream is parked; nothing past its checkpoint was applied.
+    Parked,
+}
+
+/// Why a stream could not be brought up to date, and where.
+#[derive(Debug)]
+pub(crate) struct Stuck {
+    pub stream: String,
+    /// The version that could not be applied; `None` when the checkpoint itself was unreadable.
+    pub version: Option<u64>,
+    /// That event's id and correlation id, when it was read.
+    pub event: Option<(String, String)>,
+    pub error: ProjectorError,
+}
+
+impl Stuck {
+    fn at(stream: &str, version: u64, envelope: Option<&Envelope>, error: impl Into<ProjectorError>) -> Self {
+        let event = envelope.map(|e| (e.event_id.to_string(), e.correlation_id.clone()));
+        Self { stream: stream.to_owned(), version: Some(version), event, error: error.into() }
+    }
+
+    /// Stuck before knowing which version comes next.
+    fn unreadable(stream: &str, error: impl Into<ProjectorError>) -> Self {
+        Self { stream: stream.to_owned(), version: None, event: None, error: error.into() }
+    }
+}
+
+/// One decoded message of a batch.
+struct Delivered {
+    message_id: String,
+    envelope: Envelope,
+    receive_count: u32,
 }
 
 impl Projector {
     pub fn new(projection: Arc<dyn Projection>, read_model: Arc<dyn Table>, events: EventStore) -> Self {
-        Self { projection, read_model, events, catch_up_window: CATCH_UP_WINDOW }
+        Self { projection, read_model, events, catch_up_window: CATCH_UP_WINDOW, max_receives: None }
+    }
+
+    /// Park a stream that still fails on receive number `max_receives` of a message (the queue's
+    /// redrive limit, after which the message would move to the dead-letter queue).
+    pub fn with_max_receives(self, max_receives: u32) -> Self {
+        Self { max_receives: Some(max_receives.max(1)), ..self }
+    }
+
+    pub(crate) fn read_model(&self) -> &dyn Table {
+        self.read_model.as_ref()
     }
 
     /// Heal gaps reading at most `events` events at a time instead of [`CATCH_UP_WINDOW`].
@@ -120,28 +185,29 @@ impl Projector {
     }
 
     /// The SQS handler: returns every message that could not be applied, so only those are
-    /// retried (and, past the queue's receive limit, land in its dead-letter queue).
+    /// retried. A stream failing on a message's last receive is parked and its messages
+    /// acknowledged, so nothing of it reaches the dead-letter queue.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         let mut failed = Vec::new();
-        let mut by_stream: HashMap<String, Vec<(String, Envelope)>> = HashMap::new();
+        let mut by_stream: HashMap<String, Vec<Delivered>> = HashMap::new();
         for message in event.records {
-            let id = message.message_id.unwrap_or_default();
+            let message_id = message.message_id.unwrap_or_default();
+            let receive_count =
+                message.attributes.get(RECEIVE_COUNT).and_then(|n| n.parse().ok()).unwrap_or(1);
             match message.body.as_deref().map(serde_json::from_str::<Envelope>) {
-                Some(Ok(envelope)) => {
-                    by_stream.entry(envelope.stream.clone()).or_default().push((id, envelope))
-                }
+                Some(Ok(envelope)) => by_stream.entry(envelope.stream.clone()).or_default().push(Delivered {
+                    message_id,
+                    envelope,
+                    receive_count,
+                }),
                 other => {
-                    tracing::error!(message_id = %id, error = ?other.map(|r| r.err()), "undecodable message");
-                    failed.push(id);
+                    tracing::error!(%message_id, error = ?other.map(|r| r.err()), "undecodable message");
+                    failed.push(message_id);
                 }
             }
         }
-        let streams = by_stream.into_values().map(|messages| async move {
-            let ids: Vec<String> = messages.iter().map(|(id, _)| id.clone()).collect();
-            let envelopes = messages.into_iter().map(|(_, envelope)| envelope).collect();
-            self.apply_stream(envelopes).await.err().map(|_| ids)
-        });
-        failed.extend(futures::future::join_all(streams).await.into_iter().flatten().flatten());
+        let streams = by_stream.into_values().map(|messages| self.handle_stream(messages));
+        failed.extend(futures::future::join_all(streams).await.into_iter().flatten());
 
         let mut response = SqsBatchResponse::default();
         response.batch_item_failures = failed
@@ -155,19 +221,46 @@ impl Projector {
         response
     }
 
+    /// The messages of one stream that failed (all of them, or none).
+    async fn handle_stream(&self, messages: Vec<Delivered>) -> Vec<String> {
+        let last_receive = messages.iter().map(|m| m.receive_count).max().unwrap_or(1);
+        let ids: Vec<String> = messages.iter().map(|m| m.message_id.clone()).collect();
+        let Err(stuck) = self.bring_up(messages.into_iter().map(|m| m.envelope).collect()).await else {
+            return Vec::new();
+        };
+        if self.max_receives.is_none_or(|max| last_receive < max) {
+            return ids;
+        }
+        match self.park(&stuck).await {
+            Ok(()) => Vec::new(),
+            Err(error) => {
+                tracing::error!(%error, "cannot park the stream; its messages go on to the dead-letter queue");
+                ids
+            }
+        }
+    }
+
     /// Bring one stream's projection up to the newest of `envelopes` (all of one stream),
-    /// reading whatever is missing from the event store.
+    /// reading whatever is missing from the event store. A parked stream is left as it is.
     pub async fn apply_stream(&self, envelopes: Vec<Envelope>) -> Result<(), ProjectorError> {
-        let Some(first) = envelopes.first() else { return Ok(()) };
+        self.bring_up(envelopes).await.map(|_| ()).map_err(|stuck| stuck.error)
+    }
+
+    async fn bring_up(&self, envelopes: Vec<Envelope>) -> Result<Reached, Stuck> {
+        let Some(first) = envelopes.first() else { return Ok(Reached::Target) };
         let stream = first.stream.clone();
         let correlation_id = first.correlation_id.clone();
         let mut known: BTreeMap<u64, Envelope> = envelopes.into_iter().map(|e| (e.version, e)).collect();
         let target = *known.keys().next_back().expect("not empty");
-        let result = self.catch_up(&stream, target, &mut known).await;
-        if let Err(error) = &result {
-            tracing::error!(%stream, target, %correlation_id, %error, "projection failed");
-        }
-        result
+        self.catch_up(&stream, target, &mut known).await.inspect_err(|stuck| {
+            tracing::error!(%stream, target, %correlation_id, error = %stuck.error, "projection failed");
+        })
+    }
+
+    /// Bring `stream` up to its head in the log (an operator's retry or skip).
+    pub(crate) async fn catch_up_to_head(&self, stream: &str) -> Result<Reached, Stuck> {
+        let head = self.events.head(stream).await.map_err(|error| Stuck::unreadable(stream, error))?;
+        self.catch_up(stream, head, &mut BTreeMap::new()).await
     }
 
     async fn catch_up(
@@ -175,39 +268,90 @@ impl Projector {
         stream: &str,
         target: u64,
         known: &mut BTreeMap<u64, Envelope>,
-    ) -> Result<(), ProjectorError> {
-        let mut applied = self.checkpoint(stream).await?;
+    ) -> Result<Reached, Stuck> {
+        let unreadable = |error| Stuck::unreadable(stream, error);
+        let checkpoint = self.read_checkpoint(stream).await.map_err(unreadable)?;
+        let mut applied = checkpoint.version;
         for duplicate in known.range(..=applied).map(|(_, envelope)| envelope) {
             Outcome::Duplicate.log(duplicate);
+        }
+        if checkpoint.parked.is_some() {
+            return Ok(wait_behind_park(known, applied));
         }
         while applied < target {
             let next = applied + 1;
             if !known.contains_key(&next) {
                 let window_end = target.min(applied + self.catch_up_window);
-                for envelope in self.events.read_stream(stream, next..=window_end).await? {
+                let window = self
+                    .events
+                    .read_stream(stream, next..=window_end)
+                    .await
+                    .map_err(|e| Stuck::at(stream, next, None, e))?;
+                for envelope in window {
                     known.insert(envelope.version, envelope);
                 }
             }
-            let envelope = known
-                .get(&next)
-                .ok_or_else(|| ProjectorError::MissingEvent { stream: stream.to_owned(), version: next })?;
+            let envelope = known.get(&next).ok_or_else(|| {
+                Stuck::at(
+                    stream,
+                    next,
+                    None,
+                    ProjectorError::MissingEvent { stream: stream.to_owned(), version: next },
+                )
+            })?;
             match self.apply(envelope, applied).await {
                 Ok(outcome) => {
                     outcome.log(envelope);
                     applied = next;
                 }
-                // Another worker moved the checkpoint first: continue from where it is now.
+                // Another worker moved the checkpoint first (or parked the stream): continue
+                // from where it is now.
                 Err(ProjectorError::Projection(ProjectionError::Table(TableError::ConditionFailed {
                     index: Some(0),
                 }))) => {
                     Outcome::Raced.log(envelope);
-                    applied = self.checkpoint(stream).await?;
+                    let now = self.read_checkpoint(stream).await.map_err(unreadable)?;
+                    if now.parked.is_some() {
+                        return Ok(wait_behind_park(known, now.version));
+                    }
+                    applied = now.version;
                 }
-                Err(other) => return Err(other),
+                Err(other) => return Err(Stuck::at(stream, next, Some(envelope), other)),
             }
             // What is applied is never needed again: a long catch-up holds one window at most.
             known.retain(|&version, _| version > applied);
         }
+        Ok(Reached::Target)
+    }
+
+    /// Record that `stuck`'s stream is parked at the version that failed. Another worker having
+    /// parked or applied it first is as good.
+    pub(crate) async fn park(&self, stuck: &Stuck) -> Result<(), ProjectorError> {
+        let Stuck { stream, version, event, error } = stuck;
+        let Some(version) = *version else {
+            return Err(ProjectorError::Unparkable(error.to_string()));
+        };
+        let parked = Parked::new(version, error, event.clone(), time::OffsetDateTime::now_utc());
+        match self.read_model.transact(parking::park(stream, &parked)).await {
+            Ok(()) => {}
+            Err(TableError::ConditionFailed { index: Some(0) }) => {
+                let now = self.read_checkpoint(stream).await?;
+                if now.parked.is_none() && now.version < version {
+                    return Err(ProjectorError::Unparkable(format!(
+                        "the checkpoint of {stream} moved to {}",
+                        now.version
+                    )));
+                }
+            }
+            Err(other) => return Err(other.into()),
+        }
+        tracing::error!(
+            %stream,
+            version,
+            correlation_id = parked.correlation_id.as_deref().unwrap_or(""),
+            error = %parked.error,
+            "stream parked"
+        );
         Ok(())
     }
 
@@ -234,8 +378,11 @@ impl Projector {
 
     /// The last version of `stream` this projection applied (0 for none).
     pub async fn checkpoint(&self, stream: &str) -> Result<u64, ProjectorError> {
-        let item = self.read_model.get(&checkpoint_key(stream)).await?;
-        Ok(item.and_then(|i| i.get("version").and_then(serde_json::Value::as_u64)).unwrap_or(0))
+        Ok(self.read_checkpoint(stream).await?.version)
+    }
+
+    pub(crate) async fn read_checkpoint(&self, stream: &str) -> Result<Checkpoint, ProjectorError> {
+        Ok(Checkpoint::from_item(self.read_model.get(&checkpoint_key(stream)).await?.as_ref()))
     }
 
     /// Rebuild (or first populate) the projection from the whole event store, page by page:
@@ -263,6 +410,14 @@ impl Projector {
     }
 }
 
-fn checkpoint_key(stream: &str) -> Key {
+/// Later events of a parked stream wait in the log, where its unparking finds them.
+fn wait_behind_park(known: &BTreeMap<u64, Envelope>, applied: u64) -> Reached {
+    for waiting in known.range(applied + 1..).map(|(_, envelope)| envelope) {
+        Outcome::Parked.log(waiting);
+    }
+    Reached::Parked
+}
+
+pub(crate) fn checkpoint_key(stream: &str) -> Key {
     Key::new(format!("{CHECKPOINT_PREFIX}{stream}"), "checkpoint")
 }

@@ -3,15 +3,19 @@
 //! `SdkConfig`, the ports from the environment, and runs the role's handler. Nothing here does
 //! I/O before the first event.
 //!
-//! Environment: `HUDDLE_ROLE` (`command`, `query` or `projector`), `EVENTS_TABLE`, `READ_TABLE`, and
-//! `CURSOR_SECRET` for the roles that answer HTTP requests (command and query), which refuse to
-//! start without it: a key of their own would make every instance refuse the cursors of the
-//! others. Logging follows `HUDDLE_LOG_LEVEL` (see `huddle_http::init_logging`).
+//! Environment: `HUDDLE_ROLE` (`command`, `query`, `projector` or `operator`), `EVENTS_TABLE`,
+//! `READ_TABLE`, and `CURSOR_SECRET` for the roles that answer HTTP requests (command and query),
+//! which refuse to start without it: a key of their own would make every instance refuse the
+//! cursors of the others. The projector needs `MAX_RECEIVES` (its queue's redrive limit, past
+//! which it parks a failing stream), the operator `DEAD_LETTER_QUEUE_URL` and
+//! `DEAD_LETTER_QUEUE_ARN`. Logging follows `HUDDLE_LOG_LEVEL` (see `huddle_http::init_logging`).
 
 mod projector;
 
+use huddle_delivery::{Operation, Operations, Projector, Sweeper};
 use huddle_domain::{Domain, DomainPorts};
-use lambda_runtime::Error;
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde_json::{json, Value};
 use std::sync::Arc;
 
 fn variable(name: &str) -> Result<String, Error> {
@@ -37,17 +41,61 @@ async fn ports(answers_http: bool) -> Result<DomainPorts, Error> {
     Ok(DomainPorts::new(Arc::new(events), Arc::new(read_model), &request_secret))
 }
 
-/// Serve the role `HUDDLE_ROLE` names: the command or query HTTP function, or the projector
-/// (its queue's batches and its sweeper's schedule).
+/// Serve the role `HUDDLE_ROLE` names: the command or query HTTP function, the projector (its
+/// queue's batches and its sweeper's schedule), or the operator.
 pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
     huddle_http::init_logging();
     let role = variable("HUDDLE_ROLE")?;
     let ports = ports(matches!(role.as_str(), "command" | "query")).await?;
+    let projector =
+        || Projector::new(domain.projection(&ports), ports.read_model.clone(), ports.events.clone());
     match role.as_str() {
         "command" => huddle_http::run_lambda(domain.command(&ports)).await,
         "query" => huddle_http::run_lambda(domain.query(&ports)).await,
-        "projector" => projector::serve(&domain, &ports).await,
-        other => Err(format!("HUDDLE_ROLE must be command, query or projector, not {other}").into()),
+        "projector" => {
+            let max_receives = variable("MAX_RECEIVES")?
+                .parse()
+                .map_err(|_| "MAX_RECEIVES must be the queue's maxReceiveCount, a positive number")?;
+            let projector = projector().with_max_receives(max_receives);
+            let sweeper = Sweeper::new(projector.clone(), ports.events.clone(), domain.consumes());
+            projector::serve(projector, sweeper).await
+        }
+        "operator" => {
+            let config = huddle_aws::sdk_config(None).await;
+            let dead_letters = huddle_aws::SqsQueue::new(
+                aws_sdk_sqs::Client::new(&config),
+                variable("DEAD_LETTER_QUEUE_URL")?,
+                variable("DEAD_LETTER_QUEUE_ARN")?,
+            );
+            let operations = Operations::new(projector(), Arc::new(dead_letters));
+            lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
+                let operator = format!("operator role, request {}", event.context.request_id);
+                let operations = &operations;
+                async move {
+                    Ok::<_, std::convert::Infallible>(operate(operations, event.payload, &operator).await)
+                }
+            }))
+            .await
+        }
+        other => {
+            Err(format!("HUDDLE_ROLE must be command, query, projector or operator, not {other}").into())
+        }
+    }
+}
+
+/// The operator role's answer to one invocation: the operation's report, or `{"error": …}` for a
+/// request that is no operation or an operation that failed.
+async fn operate(operations: &Operations, request: Value, operator: &str) -> Value {
+    let operation = match serde_json::from_value::<Operation>(request) {
+        Ok(operation) => operation,
+        Err(error) => return json!({ "error": format!("not an operation: {error}") }),
+    };
+    match operations.run(operation, operator).await {
+        Ok(report) => report,
+        Err(error) => {
+            tracing::error!(%error, "operation failed");
+            json!({ "error": error.to_string() })
+        }
     }
 }
 

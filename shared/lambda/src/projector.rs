@@ -3,13 +3,10 @@
 
 use aws_lambda_events::sqs::SqsEvent;
 use huddle_delivery::{Projector, Sweeper, SWEEP_LOOKBACK};
-use huddle_domain::{Domain, DomainPorts};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 
-pub async fn serve(domain: &dyn Domain, ports: &DomainPorts) -> Result<(), Error> {
-    let projector = Projector::new(domain.projection(ports), ports.read_model.clone(), ports.events.clone());
-    let sweeper = Sweeper::new(projector.clone(), ports.events.clone(), domain.consumes());
+pub async fn serve(projector: Projector, sweeper: Sweeper) -> Result<(), Error> {
     lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| handle(&projector, &sweeper, event.payload)))
         .await
 }

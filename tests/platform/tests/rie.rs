@@ -79,12 +79,16 @@ const TOKEN_SECRET: &str = "the RIE test's token secret, at least 32 bytes";
 struct AccountsTables {
     events: String,
     read: String,
+    /// The accounts queue's dead-letter queue: URL and ARN.
+    dead_letters: (String, String),
 }
 
 impl AccountsTables {
     async fn new() -> Self {
         let client = aws_sdk_dynamodb::Client::new(&moto::sdk_config().await);
-        let tables = Self { events: unique_name("events"), read: unique_name("accounts") };
+        let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config().await);
+        let dead_letters = provision::queue(&sqs, &unique_name("accounts-dlq"), None).await.unwrap();
+        let tables = Self { events: unique_name("events"), read: unique_name("accounts"), dead_letters };
         provision::table(&client, &tables.events, false).await.unwrap();
         provision::table(&client, &tables.read, false).await.unwrap();
         tables
@@ -101,6 +105,9 @@ impl AccountsTables {
             ("LEGACY_ISSUER", LEGACY_ISSUER),
             ("LEGACY_ALGORITHM", "HS256"),
             ("LEGACY_KEY", LEGACY_KEY),
+            ("MAX_RECEIVES", MAX_RECEIVES),
+            ("DEAD_LETTER_QUEUE_URL", &self.dead_letters.0),
+            ("DEAD_LETTER_QUEUE_ARN", &self.dead_letters.1),
         ]
     }
 }
@@ -117,6 +124,9 @@ fn as_account(mut fixture: Value, account_id: &str) -> Value {
     }
     fixture
 }
+
+/// template.yaml's MaxReceives default.
+const MAX_RECEIVES: &str = "5";
 
 const LEGACY_ISSUER: &str = "https://legacy.example.com";
 const LEGACY_KEY: &str = "the RIE test's legacy HS256 key, 32+ bytes";
@@ -136,7 +146,7 @@ fn http_body(response: &Value) -> Value {
 /// The accounts binary in each role: the command signs up, logs in, edits and erases; the
 /// projector takes the command's events as SQS delivers them; the query reads what it wrote.
 async fn accounts_roles_answer_their_routes(emulator: &Path, bootstrap: &Path, fixtures: &[Value]) {
-    let [sign_up, log_in, get_me, get_account, get_by_username, update_me, legacy_link, change_password, revoke_sessions, erase_me, scheduled_sweep] =
+    let [sign_up, log_in, get_me, get_account, get_by_username, update_me, legacy_link, change_password, revoke_sessions, erase_me, scheduled_sweep, operator_fixtures @ ..] =
         fixtures
     else {
         panic!("the accounts fixtures, in INVOCATIONS order")
@@ -156,21 +166,7 @@ async fn accounts_roles_answer_their_routes(emulator: &Path, bootstrap: &Path, f
         tables.events.clone(),
     )));
     let stored = events.read_stream(&format!("account#{account_id}"), 1..).await.unwrap();
-    let records: Vec<Value> = stored
-        .iter()
-        .map(|envelope| {
-            json!({
-                "messageId": envelope.event_id.to_string(),
-                "receiptHandle": "fixture",
-                "body": serde_json::to_string(envelope).unwrap(),
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:accounts",
-                "awsRegion": "us-east-1",
-            })
-        })
-        .collect();
+    let records: Vec<Value> = stored.iter().map(|envelope| sqs_record(envelope, "1")).collect();
     let projector = Emulated::start(emulator, bootstrap, &tables.env("projector"));
     let projected = projector.invoke(&json!({ "Records": records })).await;
     assert_eq!(projected, json!({"batchItemFailures": []}), "log:\n{}", projector.log());
@@ -179,6 +175,15 @@ async fn accounts_roles_answer_their_routes(emulator: &Path, bootstrap: &Path, f
     let swept = projector.invoke(scheduled_sweep).await;
     assert_eq!(swept["behind"], 0, "{swept}; log:\n{}", projector.log());
     assert!(swept["checked"].is_u64(), "{swept}");
+    operator_lists_skips_and_retries_a_parked_stream(
+        emulator,
+        bootstrap,
+        &tables,
+        &events,
+        &projector,
+        operator_fixtures,
+    )
+    .await;
 
     let query = Emulated::start(emulator, bootstrap, &tables.env("query"));
     let me = query.invoke(&as_account(get_me.clone(), &account_id)).await;
@@ -209,6 +214,83 @@ async fn accounts_roles_answer_their_routes(emulator: &Path, bootstrap: &Path, f
     let erased = command.invoke(&as_account(erase_me.clone(), &account_id)).await;
     assert_eq!(erased["statusCode"], 204, "{erased}");
     assert!(events.subject_key(&account_id).await.unwrap().is_none(), "the erasure shredded the key");
+}
+
+/// A message of the accounts queue as SQS hands it over on receive number `receive_count`.
+fn sqs_record(envelope: &Envelope, receive_count: &str) -> Value {
+    json!({
+        "messageId": envelope.event_id.to_string(),
+        "receiptHandle": "fixture",
+        "body": serde_json::to_string(envelope).unwrap(),
+        "attributes": {"ApproximateReceiveCount": receive_count},
+        "messageAttributes": {},
+        "eventSource": "aws:sqs",
+        "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:accounts",
+        "awsRegion": "us-east-1",
+    })
+}
+
+/// The skip fixture's stream: a registration the projection cannot read, delivered on its last
+/// receive, parks it. The operator role lists it, skips it as the fixture says, and retries.
+async fn operator_lists_skips_and_retries_a_parked_stream(
+    emulator: &Path,
+    bootstrap: &Path,
+    tables: &AccountsTables,
+    events: &huddle_eventstore::EventStore,
+    projector: &Emulated,
+    fixtures: &[Value],
+) {
+    let [dead_letters, skip, retry] = fixtures else { panic!("the operator fixtures, in INVOCATIONS order") };
+    let stream = skip["stream"].as_str().expect("the skip fixture names a stream");
+    let poison = huddle_eventstore::NewEvent {
+        event_type: "AccountRegistered".into(),
+        schema_version: 1,
+        payload: json!({"not": "a registration"}),
+    };
+    let meta = huddle_eventstore::Metadata::new("corr-rie-operator");
+    events
+        .append(stream, huddle_eventstore::ExpectedVersion::NoStream, vec![poison], &meta, None)
+        .await
+        .unwrap();
+    let envelope = events.read_stream(stream, 1..).await.unwrap().remove(0);
+    let parked = projector.invoke(&json!({ "Records": [sqs_record(&envelope, MAX_RECEIVES)] })).await;
+    assert_eq!(
+        parked,
+        json!({"batchItemFailures": []}),
+        "parked on the last receive; log:\n{}",
+        projector.log()
+    );
+
+    let operator = Emulated::start(emulator, bootstrap, &tables.env("operator"));
+    let listing = operator.invoke(dead_letters).await;
+    assert_eq!(listing["dead_letters"], json!([]), "{listing}; log:\n{}", operator.log());
+    let [entry] = listing["parked"].as_array().expect("a list of parked streams").as_slice() else {
+        panic!("one parked stream: {listing}")
+    };
+    assert_eq!((entry["stream"].as_str(), entry["version"].as_u64()), (Some(stream), Some(1)), "{entry}");
+    assert_eq!(entry["event_id"], json!(envelope.event_id.to_string()));
+    assert!(entry["error"].as_str().is_some_and(|error| error.contains("cannot project event")), "{entry}");
+
+    let mut wrong_version = skip.clone();
+    wrong_version["version"] = json!(2);
+    let refused = operator.invoke(&wrong_version).await;
+    assert!(refused["error"].as_str().is_some_and(|e| e.contains("parked at version 1, not 2")), "{refused}");
+    let not_an_operation = operator.invoke(&json!({"operation": "drop-everything"})).await;
+    assert!(
+        not_an_operation["error"].as_str().is_some_and(|e| e.starts_with("not an operation")),
+        "{not_an_operation}"
+    );
+
+    let skipped = operator.invoke(skip).await;
+    assert_eq!(skipped["skip"]["reason"], skip["reason"], "{skipped}");
+    assert!(
+        skipped["skip"]["by"].as_str().is_some_and(|by| by.starts_with("operator role, request ")),
+        "{skipped}"
+    );
+    assert_eq!(skipped["stream"], json!({"outcome": "caught_up", "stream": stream, "version": 1}));
+    let retried = operator.invoke(retry).await;
+    assert_eq!(retried, json!({"streams": [], "redriven": 0, "still_dead": []}), "log:\n{}", operator.log());
+    assert_eq!(operator.invoke(dead_letters).await, json!({"parked": [], "dead_letters": []}));
 }
 
 /// The authorizer turns a valid token into the caller's context and refuses the fixture's own,

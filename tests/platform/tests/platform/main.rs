@@ -8,6 +8,7 @@ mod delivery;
 mod event_store;
 mod failed_transactions;
 mod fixtures;
+mod parking;
 mod push;
 mod queue;
 mod runner;

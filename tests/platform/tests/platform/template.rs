@@ -106,3 +106,46 @@ fn the_fan_out_reads_its_stream_from_the_oldest_record() {
         "records written before the mapping existed or while it was off must be published too"
     );
 }
+
+#[test]
+fn the_accounts_projector_parks_at_the_queues_redrive_limit() {
+    let template = template();
+    let resources = resources(&template);
+    assert!(resource(&resources, "AccountsQueue").contains(&"maxReceiveCount: !Ref MaxReceives"));
+    assert!(
+        resource(&resources, "AccountsProjectorFunction").contains(&"MAX_RECEIVES: !Ref MaxReceives"),
+        "the projector parks on the receive after which the queue would dead-letter"
+    );
+}
+
+#[test]
+fn the_accounts_operator_runs_by_hand_and_reaches_only_what_it_repairs() {
+    let template = template();
+    let resources = resources(&template);
+    let operator = resource(&resources, "AccountsOperatorFunction");
+    assert!(operator.contains(&"HUDDLE_ROLE: operator") && operator.contains(&"Binary: accounts"));
+    assert!(operator.contains(&"Role: !GetAtt AccountsOperatorRole.Arn"));
+    assert!(!operator.contains(&"Events:"), "no trigger: an operator invokes it");
+    assert!(operator.contains(&"DEAD_LETTER_QUEUE_URL: !Ref AccountsDLQ"));
+    assert!(operator.contains(&"DEAD_LETTER_QUEUE_ARN: !GetAtt AccountsDLQ.Arn"));
+    let grants: Vec<(&str, &str)> = {
+        let role = resource(&resources, "AccountsOperatorRole");
+        let actions =
+            role.iter().filter_map(|line| line.strip_prefix("Action: ")).filter(|a| *a != "sts:AssumeRole");
+        let targets = role.iter().filter_map(|line| line.strip_prefix("Resource: "));
+        actions.zip(targets).collect()
+    };
+    assert_eq!(
+        grants,
+        [
+            ("[logs:CreateLogStream, logs:PutLogEvents]", "!GetAtt AccountsOperatorLogGroup.Arn"),
+            ("[sqs:ReceiveMessage, sqs:DeleteMessage, sqs:ChangeMessageVisibility]", "!GetAtt AccountsDLQ.Arn"),
+            ("[dynamodb:GetItem, dynamodb:Query]", "!GetAtt EventsTable.Arn"),
+            (
+                "[dynamodb:GetItem, dynamodb:Query, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem, dynamodb:ConditionCheckItem]",
+                "!GetAtt AccountsTable.Arn"
+            ),
+        ],
+        "its logs, its dead-letter queue, the log read-only and its own read table"
+    );
+}
