@@ -554,11 +554,20 @@ fn validate(
     Ok(())
 }
 
-/// Refuses snapshots of streams the append does not write, and two of one stream.
+/// Refuses snapshots of streams the append does not write, two of one stream, and one of a
+/// stream appended with [`ExpectedVersion::Any`] (its state was folded from a load that the
+/// events may no longer follow).
 fn validate_snapshots(writes: &[StreamWrite], snapshots: &[NewSnapshot]) -> Result<(), AppendError> {
     let mut streams = HashSet::new();
     for snapshot in snapshots {
-        if !writes.iter().any(|write| write.stream == snapshot.stream()) {
+        let write = writes.iter().find(|write| write.stream == snapshot.stream());
+        if write.is_some_and(|write| write.expected == ExpectedVersion::Any) {
+            return Err(AppendError::Invalid(format!(
+                "a snapshot of {} needs the version its state was loaded at, not ExpectedVersion::Any",
+                snapshot.stream()
+            )));
+        }
+        if write.is_none() {
             return Err(AppendError::Invalid(format!(
                 "a snapshot of {}, which the append does not write",
                 snapshot.stream()

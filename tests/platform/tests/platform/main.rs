@@ -11,6 +11,7 @@ mod fixtures;
 mod push;
 mod queue;
 mod runner;
+mod snapshots;
 mod table;
 mod template;
 mod topic;
