@@ -13,7 +13,7 @@
 //! subject makes its snapshots unreadable along with its events.
 
 use crate::personal::SubjectKey;
-use crate::{DecodeError, Envelope};
+use crate::Envelope;
 use huddle_ports::table::{validate_item, Condition, TransactWrite};
 use huddle_ports::Item;
 use serde::de::DeserializeOwned;
@@ -61,7 +61,7 @@ impl SnapshotPolicy {
 /// A state offered with an append (see [`SnapshotPolicy::offer`]).
 #[derive(Debug, Clone)]
 pub struct NewSnapshot {
-    pub(crate) stream: String,
+    stream: String,
     /// The state as JSON text.
     state: String,
     policy: SnapshotPolicy,
@@ -148,29 +148,44 @@ impl StoredSnapshot {
         stream: &str,
         policy: &SnapshotPolicy,
         key: Option<&SubjectKey>,
-    ) -> Result<S, DecodeError> {
+    ) -> Result<S, Unusable> {
         if self.stream != stream {
-            return Err(DecodeError::Sealed(format!("a snapshot of {} under {stream}", self.stream)));
+            return Err(Unusable::OtherStream);
         }
         if self.schema != policy.schema {
-            return Err(DecodeError::UnknownSchemaVersion(self.schema));
+            return Err(Unusable::OtherSchema(self.schema));
         }
         let state = match &self.body {
             Body::Clear(state) => state.as_bytes().to_vec(),
             Body::Sealed { subject, data } => {
-                let key = key
-                    .filter(|key| key.subject() == subject)
-                    .ok_or_else(|| DecodeError::Sealed(format!("no key of subject {subject}")))?;
-                key.open_bytes(context(stream, self.version, self.event_id, self.schema).as_bytes(), data)?
+                let key = key.filter(|key| key.subject() == subject).ok_or(Unusable::NoKey)?;
+                let context = context(stream, self.version, self.event_id, self.schema);
+                key.open_bytes(context.as_bytes(), data).map_err(|_| Unusable::DoesNotOpen)?
             }
         };
-        Ok(serde_json::from_slice(&state)?)
+        // The decoding error is not kept: it could quote a (personal) value of the state.
+        serde_json::from_slice(&state).map_err(|_| Unusable::Undecodable)
     }
 
     /// Whether `event` is the one this snapshot says it covers.
     pub(crate) fn covers(&self, event: &Envelope) -> bool {
         event.version == self.version && event.event_id == self.event_id
     }
+}
+
+/// Why a stored snapshot is not used; says nothing of the state, so it may be logged.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Unusable {
+    #[error("a snapshot of another stream")]
+    OtherStream,
+    #[error("state schema {0} is not the policy's")]
+    OtherSchema(u32),
+    #[error("sealed under a key that is not at hand (erased?)")]
+    NoKey,
+    #[error("does not open with the subject's key")]
+    DoesNotOpen,
+    #[error("the state does not decode")]
+    Undecodable,
 }
 
 /// What a sealed snapshot binds in as associated data: it opens only as the snapshot of this
