@@ -103,7 +103,7 @@ async fn main() {
 fn median(mut rates: Vec<f64>) -> f64 {
     rates.sort_by(f64::total_cmp);
     let middle = rates.len() / 2;
-    if rates.len() % 2 == 0 {
+    if rates.len().is_multiple_of(2) {
         (rates[middle - 1] + rates[middle]) / 2.0
     } else {
         rates[middle]
