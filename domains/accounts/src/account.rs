@@ -1,9 +1,10 @@
 //! The account aggregate and the name reservations, as deciders: pure `decide` and `evolve`.
 
 use huddle_catalog::accounts::{AccountEvent, ReservationEvent};
+use serde::{Deserialize, Serialize};
 
 /// The profile a user edits.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct Profile {
     pub display_name: Option<String>,
     pub bio: Option<String>,
@@ -11,7 +12,7 @@ pub struct Profile {
     pub interests: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActiveAccount {
     pub username: String,
     pub email: String,
@@ -21,7 +22,8 @@ pub struct ActiveAccount {
     pub legacy_subject: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// Serialized only into the command's snapshots, which are sealed under the account's key.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Account {
     #[default]
     Missing,

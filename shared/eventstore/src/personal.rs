@@ -62,17 +62,26 @@ impl SubjectKey {
     /// `fields` sealed; `event_type` is bound in as associated data, so a sealed value cannot be
     /// moved into another kind of event.
     fn seal(&self, event_type: &str, fields: &Map<String, Value>) -> Value {
-        let mut data = serde_json::to_vec(fields).expect("JSON serializes");
-        let nonce = self
-            .cipher()
-            .seal_in_place_append_tag(Aad::from(event_type.as_bytes()), &mut data)
-            .expect("sealing with a valid key");
-        let mut sealed = nonce.as_ref().to_vec();
-        sealed.extend_from_slice(&data);
-        json!({ "subject": self.subject, "data": BASE64.encode(sealed) })
+        self.seal_bytes(event_type.as_bytes(), serde_json::to_vec(fields).expect("JSON serializes"))
     }
 
     fn open(&self, event_type: &str, sealed: &str) -> Result<Map<String, Value>, DecodeError> {
+        Ok(serde_json::from_slice(&self.open_bytes(event_type.as_bytes(), sealed)?)?)
+    }
+
+    /// `plain` sealed with `context` bound in as associated data: `{"subject", "data"}`.
+    pub(crate) fn seal_bytes(&self, context: &[u8], mut plain: Vec<u8>) -> Value {
+        let nonce = self
+            .cipher()
+            .seal_in_place_append_tag(Aad::from(context), &mut plain)
+            .expect("sealing with a valid key");
+        let mut sealed = nonce.as_ref().to_vec();
+        sealed.extend_from_slice(&plain);
+        json!({ "subject": self.subject, "data": BASE64.encode(sealed) })
+    }
+
+    /// The bytes `seal_bytes` sealed under this key with the same `context`.
+    pub(crate) fn open_bytes(&self, context: &[u8], sealed: &str) -> Result<Vec<u8>, DecodeError> {
         let unreadable = || DecodeError::Sealed("sealed fields do not open with the subject's key".into());
         let bytes = BASE64.decode(sealed).map_err(|_| unreadable())?;
         if bytes.len() < NONCE_LEN {
@@ -81,11 +90,9 @@ impl SubjectKey {
         let (nonce, ciphertext) = bytes.split_at(NONCE_LEN);
         let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| unreadable())?;
         let mut data = ciphertext.to_vec();
-        let plain = self
-            .cipher()
-            .open_in_place(nonce, Aad::from(event_type.as_bytes()), &mut data)
-            .map_err(|_| unreadable())?;
-        Ok(serde_json::from_slice(plain)?)
+        let plain =
+            self.cipher().open_in_place(nonce, Aad::from(context), &mut data).map_err(|_| unreadable())?;
+        Ok(plain.to_vec())
     }
 
     pub(crate) fn from_item(subject: &str, item: &Item) -> Option<Self> {

@@ -1,13 +1,15 @@
 use crate::appended::{index_write, APPENDED_PREFIX};
 use crate::envelope::{stream_type, version_sk, KIND_EVENT};
 use crate::personal::{is_key_stream, key_of};
-use crate::{Envelope, KeyChange, Metadata, NewEvent, SubjectKey};
+use crate::snapshot::{snapshot_key, NewSnapshot, StoredSnapshot, SNAPSHOT_PREFIX};
+use crate::{Envelope, KeyChange, Loaded, Metadata, NewEvent, SnapshotPolicy, SubjectKey};
 use huddle_ports::table::MAX_TRANSACT_WRITES;
 use huddle_ports::topic::message_bytes;
 use huddle_ports::{
     is_expired, Condition, Item, Key, Query, SkRange, Table, TableError, TopicMessage, TransactWrite,
     EXPIRES_AT,
 };
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::HashSet;
@@ -115,6 +117,8 @@ enum Role {
     Idempotency,
     /// The appended-streams index entry of a write: unconditional, it never fails.
     Index,
+    /// Written unconditionally: it never fails a transaction.
+    Snapshot,
 }
 
 #[derive(Clone)]
@@ -164,7 +168,22 @@ impl EventStore {
         metadata: &Metadata,
         idempotency: Option<Idempotency>,
     ) -> Result<Appended, AppendError> {
+        self.append_with_snapshots(writes, Vec::new(), keys, metadata, idempotency).await
+    }
+
+    /// [`append_with_keys`](Self::append_with_keys), offering the states the streams reach: a
+    /// snapshot is written in the same transaction when its stream has grown its policy's
+    /// interval past the snapshot its state was loaded from (see [`SnapshotPolicy::offer`]).
+    pub async fn append_with_snapshots(
+        &self,
+        writes: Vec<StreamWrite>,
+        snapshots: Vec<NewSnapshot>,
+        keys: Vec<KeyChange>,
+        metadata: &Metadata,
+        idempotency: Option<Idempotency>,
+    ) -> Result<Appended, AppendError> {
         validate(&writes, metadata, keys.len(), idempotency.is_some())?;
+        validate_snapshots(&writes, &snapshots)?;
         if let Some(key) = &idempotency {
             if let Some(first) = self.previous_append(&key.key).await? {
                 return Ok(first);
@@ -183,7 +202,7 @@ impl EventStore {
             }
             let now = OffsetDateTime::now_utc();
             let Prepared { transaction, roles, committed } =
-                self.transaction(&writes, &bases, &keys, metadata, idempotency.as_ref(), now)?;
+                self.transaction(&writes, &bases, &keys, &snapshots, metadata, idempotency.as_ref(), now)?;
             let failed_role = match self.table.transact(transaction).await {
                 Ok(()) => {
                     let receipt = idempotency.and_then(|key| key.receipt);
@@ -213,8 +232,8 @@ impl EventStore {
                 Some(Role::Idempotency) => {
                     return Err(AppendError::Unavailable("idempotency record vanished".into()));
                 }
-                Some(Role::Index) => {
-                    return Err(AppendError::Unavailable("an unconditional index write failed".into()));
+                Some(Role::Index | Role::Snapshot) => {
+                    return Err(AppendError::Unavailable("an unconditional write failed".into()));
                 }
                 Some(Role::SubjectKey(i)) => {
                     let subject = match &keys[*i] {
@@ -240,11 +259,13 @@ impl EventStore {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn transaction(
         &self,
         writes: &[StreamWrite],
         bases: &[u64],
         keys: &[KeyChange],
+        snapshots: &[NewSnapshot],
         metadata: &Metadata,
         idempotency: Option<&Idempotency>,
         now: OffsetDateTime,
@@ -252,6 +273,7 @@ impl EventStore {
         let mut transaction = Vec::new();
         let mut roles = Vec::new();
         let mut committed = Vec::new();
+        let mut heads = Vec::with_capacity(writes.len());
         for (index, (write, &base)) in writes.iter().zip(bases).enumerate() {
             if base > 0 {
                 let exists = Condition::attribute_equals("kind", KIND_EVENT);
@@ -275,6 +297,7 @@ impl EventStore {
                     payload: event.payload.clone(),
                 };
                 check_publishable(&envelope)?;
+                heads.push((write.stream.as_str(), envelope.version, envelope.event_id));
                 let item = envelope.to_item();
                 transaction.push(TransactWrite::Put { item, condition: Condition::NotExists });
                 roles.push(Role::Event(index));
@@ -305,6 +328,19 @@ impl EventStore {
             let condition = Condition::AbsentOrExpired { name: EXPIRES_AT.into(), now: now.unix_timestamp() };
             transaction.push(TransactWrite::Put { item, condition });
             roles.push(Role::Idempotency);
+        }
+        // Last, so a snapshot that would not fit is simply left out: it is never the truth.
+        for snapshot in snapshots {
+            let Some(&(_, head, event_id)) = heads.iter().rev().find(|(s, ..)| *s == snapshot.stream())
+            else {
+                continue;
+            };
+            if transaction.len() < MAX_TRANSACT_WRITES {
+                if let Some(write) = snapshot.write(head, event_id) {
+                    transaction.push(write);
+                    roles.push(Role::Snapshot);
+                }
+            }
         }
         Ok(Prepared { transaction, roles, committed })
     }
@@ -339,6 +375,67 @@ impl EventStore {
             }
         }
         AppendError::Unavailable("append refused without a reason".into())
+    }
+
+    /// `stream` from its newest usable snapshot on (see [`load_from`](Self::load_from)).
+    pub async fn load<S: DeserializeOwned>(
+        &self,
+        stream: &str,
+        policy: &SnapshotPolicy,
+        key: Option<&SubjectKey>,
+    ) -> Result<Loaded<S>, AppendError> {
+        let snapshot = self.read_snapshot(stream).await?;
+        self.load_from(stream, snapshot, policy, key).await
+    }
+
+    /// The snapshot stored for `stream`, unopened; `None` when there is none or its item is
+    /// malformed. One read, which a caller may make beside others before
+    /// [`load_from`](Self::load_from).
+    pub async fn read_snapshot(&self, stream: &str) -> Result<Option<StoredSnapshot>, AppendError> {
+        let item = self.table.get(&snapshot_key(stream)).await?;
+        let snapshot = item.as_ref().and_then(StoredSnapshot::from_item);
+        if item.is_some() && snapshot.is_none() {
+            tracing::warn!(stream, "malformed snapshot; reading the stream's events");
+        }
+        Ok(snapshot)
+    }
+
+    /// `stream` from `snapshot` on: its state and the events after it, in one query. A snapshot
+    /// that is absent, of another schema, sealed under a key that is gone, undecodable, or not of
+    /// the event it names is not used: the load reads every event of the stream instead.
+    pub async fn load_from<S: DeserializeOwned>(
+        &self,
+        stream: &str,
+        snapshot: Option<StoredSnapshot>,
+        policy: &SnapshotPolicy,
+        key: Option<&SubjectKey>,
+    ) -> Result<Loaded<S>, AppendError> {
+        if let Some(snapshot) = snapshot {
+            match snapshot.open::<S>(stream, policy, key) {
+                Ok(state) => {
+                    // The covered event comes first, proving the snapshot is of this stream's history.
+                    let mut events = self.read_stream(stream, snapshot.version..).await?;
+                    if events.first().is_some_and(|event| snapshot.covers(event)) {
+                        events.remove(0);
+                        return Ok(Loaded {
+                            snapshot: Some(state),
+                            snapshot_version: snapshot.version,
+                            events,
+                        });
+                    }
+                    tracing::warn!(
+                        stream,
+                        version = snapshot.version,
+                        "a snapshot of an event the stream does not hold; reading every event"
+                    );
+                }
+                Err(reason) => {
+                    tracing::debug!(stream, version = snapshot.version, %reason, "snapshot unused; reading every event");
+                }
+            }
+        }
+        let events = self.read_stream(stream, 1..).await?;
+        Ok(Loaded { snapshot: None, snapshot_version: 0, events })
     }
 
     /// The data subject's key; `None` once it was shredded (or never existed).
@@ -449,6 +546,7 @@ fn validate(
         if write.stream.is_empty()
             || write.stream.starts_with(IDEMPOTENCY_PREFIX)
             || write.stream.starts_with(APPENDED_PREFIX)
+            || write.stream.starts_with(SNAPSHOT_PREFIX)
             || is_key_stream(&write.stream)
         {
             return Err(AppendError::Invalid(format!("{:?} is not a stream id", write.stream)));
@@ -462,6 +560,32 @@ fn validate(
         writes.iter().map(|w| w.events.len() + 2).sum::<usize>() + keys + usize::from(idempotent);
     if items > MAX_TRANSACT_WRITES {
         return Err(AppendError::Invalid(format!("too many events in one append ({items} writes)")));
+    }
+    Ok(())
+}
+
+/// Refuses snapshots of streams the append does not write, two of one stream, and one of a
+/// stream appended with [`ExpectedVersion::Any`] (its state was folded from a load that the
+/// events may no longer follow).
+fn validate_snapshots(writes: &[StreamWrite], snapshots: &[NewSnapshot]) -> Result<(), AppendError> {
+    let mut streams = HashSet::new();
+    for snapshot in snapshots {
+        let write = writes.iter().find(|write| write.stream == snapshot.stream());
+        if write.is_some_and(|write| write.expected == ExpectedVersion::Any) {
+            return Err(AppendError::Invalid(format!(
+                "a snapshot of {} needs the version its state was loaded at, not ExpectedVersion::Any",
+                snapshot.stream()
+            )));
+        }
+        if write.is_none() {
+            return Err(AppendError::Invalid(format!(
+                "a snapshot of {}, which the append does not write",
+                snapshot.stream()
+            )));
+        }
+        if !streams.insert(snapshot.stream()) {
+            return Err(AppendError::Invalid(format!("two snapshots of {}", snapshot.stream())));
+        }
     }
     Ok(())
 }

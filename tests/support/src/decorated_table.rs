@@ -35,6 +35,9 @@ pub trait Interceptor: Send + Sync {
     /// Awaited before a read of partition `pk` reaches the inner table: a test may hold one
     /// there to let another request overtake it.
     async fn reading(&self, _pk: &str) {}
+
+    /// Sees the items a read (`get`, `query`, `scan`) returned: a meter counts them.
+    fn returned(&self, _items: &[Item]) {}
 }
 
 /// `inner`, with every call passing `interceptor` first.
@@ -57,7 +60,9 @@ impl<I: Interceptor> Table for DecoratedTable<I> {
         if self.interceptor.hides(key) {
             return Ok(None);
         }
-        self.inner.get(key).await
+        let item = self.inner.get(key).await?;
+        self.interceptor.returned(item.as_slice());
+        Ok(item)
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
@@ -73,12 +78,16 @@ impl<I: Interceptor> Table for DecoratedTable<I> {
     async fn query(&self, query: &Query) -> Result<Page, TableError> {
         self.interceptor.before(Operation::Query)?;
         self.interceptor.reading(&query.pk).await;
-        self.inner.query(query).await
+        let page = self.inner.query(query).await?;
+        self.interceptor.returned(&page.items);
+        Ok(page)
     }
 
     async fn scan(&self, after: Option<&Key>, limit: usize) -> Result<Page, TableError> {
         self.interceptor.before(Operation::Scan)?;
-        self.inner.scan(after, limit).await
+        let page = self.inner.scan(after, limit).await?;
+        self.interceptor.returned(&page.items);
+        Ok(page)
     }
 
     async fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError> {

@@ -9,8 +9,7 @@ use super::{account_error, no_content, AccountsCommand, MAX_ATTEMPTS};
 use crate::account::{decide, decide_reservation, AccountCommand, ReservationCommand};
 use crate::tokens::Bearer;
 use crate::validation::{self, LegacyLinkRequest};
-use huddle_catalog::accounts::account_stream;
-use huddle_eventstore::{encode, encode_personal, AppendError, ExpectedVersion, Metadata, StreamWrite};
+use huddle_eventstore::{encode, AppendError, ExpectedVersion, Metadata, StreamWrite};
 use huddle_http::{
     caller, correlation_id, json_body, request_id, ApiError, Body, FieldError, Request, Response,
 };
@@ -52,21 +51,21 @@ impl AccountsCommand {
             if linked.is_empty() && claim.is_empty() {
                 return Ok(no_content());
             }
-            let key = loaded.key(&request_id)?;
-            let mut writes = vec![
-                StreamWrite {
-                    stream: account_stream(&account_id),
-                    expected: ExpectedVersion::Exact(loaded.version),
-                    events: linked.iter().map(|event| encode_personal(event, key)).collect(),
-                },
-                StreamWrite {
+            let mut writes = Vec::new();
+            let mut snapshots = Vec::new();
+            if !linked.is_empty() {
+                let (write, snapshot) = loaded.account_write(&account_id, &linked, &request_id)?;
+                writes.push(write);
+                snapshots.push(snapshot);
+            }
+            if !claim.is_empty() {
+                writes.push(StreamWrite {
                     stream: link_stream.clone(),
                     expected: ExpectedVersion::Exact(link_version),
                     events: claim.iter().map(encode).collect(),
-                },
-            ];
-            writes.retain(|write| !write.events.is_empty());
-            match self.events.append_all(writes, &metadata, None).await {
+                });
+            }
+            match self.events.append_with_snapshots(writes, snapshots, Vec::new(), &metadata, None).await {
                 Ok(_) => return Ok(no_content()),
                 Err(AppendError::Conflict { .. }) if attempt < MAX_ATTEMPTS => {
                     attempt += 1;

@@ -9,8 +9,10 @@ mod password;
 mod profile;
 mod sessions;
 mod sign_up;
+mod snapshots;
 
 use sessions::revocation;
+use snapshots::{AccountSnapshot, ACCOUNT_SNAPSHOTS};
 
 use crate::account::{
     decide, decide_reservation, evolve, evolve_reservation, Account, AccountCommand, AccountError,
@@ -85,6 +87,8 @@ struct Loaded {
     key: Option<SubjectKey>,
     /// The version of the account's `sessions#` stream: tokens issued now carry it.
     generation: u64,
+    /// The version of the snapshot the account was loaded from (0: from its first event).
+    snapshot_version: u64,
 }
 
 impl Loaded {
@@ -267,21 +271,30 @@ impl AccountsCommand {
         Ok(json_response(status, &body))
     }
 
-    /// The account in its stream, its personal fields opened with its key (events whose fields
-    /// were shredded are skipped: only the erasure matters then), and its token generation. The
-    /// reads are made whether or not the account exists. The generation is read first: a
-    /// password change committing between the reads then leaves either the new hash (the old
-    /// password fails) or a token of the old generation (refused at once), never an old hash
-    /// with a new generation.
+    /// The account in its stream (from its snapshot on), its personal fields opened with its key
+    /// (events whose fields were shredded are skipped: only the erasure matters then), and its
+    /// token generation. The reads are made whether or not the account exists. The generation is
+    /// read first: a password change committing between the reads then leaves either the new
+    /// hash (the old password fails) or a token of the old generation (refused at once), never an
+    /// old hash with a new generation.
     async fn load(&self, account_id: &str, request_id: &str) -> Result<Loaded, ApiError> {
         let failed = |e: &dyn std::fmt::Display| ApiError::internal(request_id, e);
         let generation = self.events.head(&sessions_stream(account_id)).await.map_err(|e| failed(&e))?;
         let stream = account_stream(account_id);
-        let (envelopes, key) =
-            tokio::join!(self.events.read_stream(&stream, 1..), self.events.subject_key(account_id));
-        let (envelopes, key) = (envelopes.map_err(|e| failed(&e))?, key.map_err(|e| failed(&e))?);
-        let mut account = Account::Missing;
-        for envelope in &envelopes {
+        let (snapshot, key) =
+            tokio::join!(self.events.read_snapshot(&stream), self.events.subject_key(account_id));
+        let (snapshot, key) = (snapshot.map_err(|e| failed(&e))?, key.map_err(|e| failed(&e))?);
+        let loaded = self
+            .events
+            .load_from::<AccountSnapshot>(&stream, snapshot, &ACCOUNT_SNAPSHOTS, key.as_ref())
+            .await
+            .map_err(|e| failed(&e))?;
+        let version = loaded.version();
+        let (mut account, created_at) = match loaded.snapshot {
+            Some(AccountSnapshot { account, created_at }) => (account, Some(created_at)),
+            None => (Account::Missing, loaded.events.first().map(|e| e.occurred_at)),
+        };
+        for envelope in &loaded.events {
             if let Some(event) =
                 decode_personal::<AccountEvent>(envelope, key.as_ref()).map_err(|e| failed(&e))?
             {
@@ -290,10 +303,11 @@ impl AccountsCommand {
         }
         Ok(Loaded {
             account,
-            version: envelopes.last().map_or(0, |e| e.version),
-            created_at: envelopes.first().map_or_else(OffsetDateTime::now_utc, |e| e.occurred_at),
+            version,
+            created_at: created_at.unwrap_or_else(OffsetDateTime::now_utc),
             key,
             generation,
+            snapshot_version: loaded.snapshot_version,
         })
     }
 

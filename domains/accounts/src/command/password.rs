@@ -5,8 +5,8 @@
 use super::{account_error, no_content, revocation, AccountsCommand, MAX_ATTEMPTS};
 use crate::account::{decide, AccountCommand};
 use crate::validation::{self, PasswordChangeRequest};
-use huddle_catalog::accounts::{account_stream, RevocationReason};
-use huddle_eventstore::{encode_personal, AppendError, ExpectedVersion, Metadata, StreamWrite};
+use huddle_catalog::accounts::RevocationReason;
+use huddle_eventstore::{AppendError, Metadata};
 use huddle_http::{caller, correlation_id, json_body, request_id, ApiError, Body, Request, Response};
 
 impl AccountsCommand {
@@ -29,17 +29,14 @@ impl AccountsCommand {
             .map_err(account_error)?;
             let (unlinked, release) = self.legacy_unlink(&caller.account_id, &loaded, &request_id).await?;
             change.extend(unlinked);
-            let key = loaded.key(&request_id)?;
+            let (write, snapshot) = loaded.account_write(&caller.account_id, &change, &request_id)?;
             let mut writes = vec![
-                StreamWrite {
-                    stream: account_stream(&caller.account_id),
-                    expected: ExpectedVersion::Exact(loaded.version),
-                    events: change.iter().map(|event| encode_personal(event, key)).collect(),
-                },
+                write,
                 revocation(&caller.account_id, loaded.generation, RevocationReason::PasswordChanged),
             ];
             writes.extend(release);
-            match self.events.append_all(writes, &metadata, None).await {
+            match self.events.append_with_snapshots(writes, vec![snapshot], Vec::new(), &metadata, None).await
+            {
                 Ok(_) => return Ok(no_content()),
                 // The password was verified once; a concurrent profile change only needs a re-read.
                 Err(AppendError::Conflict { .. }) if attempt < MAX_ATTEMPTS => {

@@ -4,8 +4,7 @@ use super::{account_error, AccountsCommand, MAX_ATTEMPTS};
 use crate::account::{decide, evolve, Account, AccountCommand};
 use crate::validation::{self, ProfilePatch};
 use crate::views::PrivateProfile;
-use huddle_catalog::accounts::account_stream;
-use huddle_eventstore::{encode_personal, AppendError, ExpectedVersion, Metadata};
+use huddle_eventstore::{AppendError, Metadata};
 use huddle_http::{
     caller, correlation_id, json_body, json_response, request_id, ApiError, Body, Request, Response,
 };
@@ -33,16 +32,10 @@ impl AccountsCommand {
             if updates.is_empty() {
                 return Ok(json_response(StatusCode::OK, &view));
             }
-            let key = loaded.key(&request_id)?;
+            let (write, snapshot) = loaded.account_write(&caller.account_id, &updates, &request_id)?;
             let appended = self
                 .events
-                .append(
-                    &account_stream(&caller.account_id),
-                    ExpectedVersion::Exact(loaded.version),
-                    updates.iter().map(|event| encode_personal(event, key)).collect(),
-                    &metadata,
-                    None,
-                )
+                .append_with_snapshots(vec![write], vec![snapshot], Vec::new(), &metadata, None)
                 .await;
             match appended {
                 Ok(_) => return Ok(json_response(StatusCode::OK, &view)),

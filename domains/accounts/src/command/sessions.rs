@@ -5,8 +5,8 @@
 //! token must revoke that one too, not replay the first answer.
 
 use super::{no_content, AccountsCommand, MAX_ATTEMPTS};
-use huddle_catalog::accounts::{account_stream, sessions_stream, RevocationReason, SessionEvent};
-use huddle_eventstore::{encode, encode_personal, AppendError, ExpectedVersion, Metadata, StreamWrite};
+use huddle_catalog::accounts::{sessions_stream, RevocationReason, SessionEvent};
+use huddle_eventstore::{encode, AppendError, ExpectedVersion, Metadata, StreamWrite};
 use huddle_http::{caller, correlation_id, request_id, ApiError, Body, Request, Response};
 
 /// The write that moves an account's token generation past `generation` (its `sessions#`
@@ -34,16 +34,14 @@ impl AccountsCommand {
             let (unlinked, release) = self.legacy_unlink(&caller.account_id, &loaded, &request_id).await?;
             let mut writes =
                 vec![revocation(&caller.account_id, loaded.generation, RevocationReason::SessionsEnded)];
+            let mut snapshots = Vec::new();
             if !unlinked.is_empty() {
-                let key = loaded.key(&request_id)?;
-                writes.push(StreamWrite {
-                    stream: account_stream(&caller.account_id),
-                    expected: ExpectedVersion::Exact(loaded.version),
-                    events: unlinked.iter().map(|event| encode_personal(event, key)).collect(),
-                });
+                let (write, snapshot) = loaded.account_write(&caller.account_id, &unlinked, &request_id)?;
+                writes.push(write);
+                snapshots.push(snapshot);
             }
             writes.extend(release);
-            match self.events.append_all(writes, &metadata, None).await {
+            match self.events.append_with_snapshots(writes, snapshots, Vec::new(), &metadata, None).await {
                 Ok(_) => return Ok(no_content()),
                 Err(AppendError::Conflict { .. }) if attempt < MAX_ATTEMPTS => attempt += 1,
                 Err(error) => return Err(ApiError::from_append(error, &request_id)),

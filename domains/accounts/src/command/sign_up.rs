@@ -118,6 +118,7 @@ impl AccountsCommand {
             created_at: appended.occurred_at.unwrap_or_else(OffsetDateTime::now_utc),
             key: None,
             generation: 0,
+            snapshot_version: 0,
         };
         self.signed_in(StatusCode::CREATED, &account_id, &loaded)
     }

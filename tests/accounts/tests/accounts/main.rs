@@ -7,6 +7,7 @@ mod input;
 mod log;
 mod races;
 mod security;
+mod snapshots;
 mod throttles;
 mod tokens;
 

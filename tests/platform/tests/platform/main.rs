@@ -12,6 +12,7 @@ mod parking;
 mod push;
 mod queue;
 mod runner;
+mod snapshots;
 mod sweeper;
 mod table;
 mod template;
