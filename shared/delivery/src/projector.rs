@@ -3,7 +3,7 @@
 //! change. Delivery is a doorbell; the log is the truth: a duplicate is skipped, the next
 //! version is applied, and a gap is filled from the event store before going on.
 
-use crate::Projected;
+use crate::{Dispatcher, Projected, Sinks};
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use huddle_eventstore::{AppendError, Envelope, EventStore};
@@ -76,6 +76,8 @@ pub struct Projector {
     read_model: Arc<dyn Table>,
     events: EventStore,
     catch_up_window: u64,
+    /// Records the effects of each event in its transaction and performs them after.
+    dispatcher: Dispatcher,
 }
 
 /// What the projector did with one event, as its log line says.
@@ -111,7 +113,23 @@ impl Outcome {
 
 impl Projector {
     pub fn new(projection: Arc<dyn Projection>, read_model: Arc<dyn Table>, events: EventStore) -> Self {
-        Self { projection, read_model, events, catch_up_window: CATCH_UP_WINDOW }
+        let dispatcher = Dispatcher::new(read_model.clone(), Sinks::new());
+        Self { projection, read_model, events, catch_up_window: CATCH_UP_WINDOW, dispatcher }
+    }
+
+    /// Send the projection's effects to `sinks` (without any, an effect is a projection error).
+    pub fn with_sinks(self, sinks: Sinks) -> Self {
+        Self { dispatcher: self.dispatcher.with_sinks(sinks), ..self }
+    }
+
+    /// Record effects as muted and send none: for replays.
+    pub fn with_effects_muted(self) -> Self {
+        Self { dispatcher: self.dispatcher.muted(), ..self }
+    }
+
+    /// The dispatcher of this projector's outbox, for a periodic [`Dispatcher::drain`].
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
     }
 
     /// Heal gaps reading at most `events` events at a time instead of [`CATCH_UP_WINDOW`].
@@ -122,6 +140,8 @@ impl Projector {
     /// The SQS handler: returns every message that could not be applied, so only those are
     /// retried (and, past the queue's receive limit, land in its dead-letter queue).
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        // Effects an earlier invocation committed but could not send go first.
+        self.dispatcher.drain_or_log().await;
         let mut failed = Vec::new();
         let mut by_stream: HashMap<String, Vec<(String, Envelope)>> = HashMap::new();
         for message in event.records {
@@ -216,9 +236,11 @@ impl Projector {
     async fn apply(&self, envelope: &Envelope, applied: u64) -> Result<Outcome, ProjectorError> {
         let projected = self.projection.project(envelope, self.read_model.as_ref()).await?;
         let outcome = if projected.is_empty() { Outcome::Ignored } else { Outcome::Applied };
+        let outbox = self.dispatcher.outbox(envelope, projected.effects)?;
         let mut writes = projected.writes;
-        if writes.len() >= MAX_TRANSACT_WRITES {
-            return Err(ProjectionError::Invalid(format!("{} writes for one event", writes.len())).into());
+        if writes.len() + outbox.writes() >= MAX_TRANSACT_WRITES {
+            let count = writes.len() + outbox.writes();
+            return Err(ProjectionError::Invalid(format!("{count} writes for one event")).into());
         }
         let key = checkpoint_key(&envelope.stream);
         let mut checkpoint = huddle_ports::Item::new();
@@ -228,7 +250,8 @@ impl Projector {
         let condition =
             if applied == 0 { Condition::NotExists } else { Condition::attribute_equals("version", applied) };
         writes.insert(0, TransactWrite::Put { item: checkpoint, condition });
-        self.read_model.transact(writes).await?;
+        let pending = self.dispatcher.commit(writes, outbox).await?;
+        self.dispatcher.perform_all(pending).await;
         Ok(outcome)
     }
 
