@@ -43,7 +43,7 @@ pub const PENDING_SHARDS: u32 = 4;
 pub const WRITES_PER_EFFECT: usize = 2;
 
 /// How long a claim keeps other dispatchers off an effect; a send takes milliseconds.
-pub const DEFAULT_LEASE: Duration = Duration::from_secs(30);
+pub const LEASE: Duration = Duration::from_secs(30);
 
 /// How often a release or a done mark is tried before the lease is left to run out.
 const MARK_ATTEMPTS: u32 = 10;
@@ -54,7 +54,6 @@ pub struct Dispatcher {
     table: Arc<dyn Table>,
     sinks: Sinks,
     muted: bool,
-    lease: Duration,
 }
 
 /// What one [`Dispatcher::drain`] did.
@@ -134,7 +133,7 @@ impl Outbox {
 impl Dispatcher {
     /// A dispatcher of the outbox in `table` (the projector's read-model table), sending to `sinks`.
     pub fn new(table: Arc<dyn Table>, sinks: Sinks) -> Self {
-        Self { table, sinks, muted: false, lease: DEFAULT_LEASE }
+        Self { table, sinks, muted: false }
     }
 
     pub fn with_sinks(self, sinks: Sinks) -> Self {
@@ -146,10 +145,6 @@ impl Dispatcher {
     /// names, since a replay has no sinks.
     pub fn muted(self) -> Self {
         Self { muted: true, ..self }
-    }
-
-    pub fn with_lease(self, lease: Duration) -> Self {
-        Self { lease, ..self }
     }
 
     /// The outbox writes for the effects of `event`: refused if one names a sink this dispatcher
@@ -191,7 +186,7 @@ impl Dispatcher {
             record.insert("stream".into(), event.stream.clone().into());
             record.insert("version".into(), json!(event.version));
             record.insert("muted".into(), self.muted.into());
-            let pending = (!self.muted).then(|| Pending {
+            let pending = (!self.muted).then_some(Pending {
                 id,
                 sink: effect.sink,
                 body: effect.body,
@@ -288,14 +283,11 @@ impl Dispatcher {
     }
 
     async fn perform(&self, pending: Pending) -> Performed {
-        if self.muted {
-            return Performed::NotSent;
-        }
         let Some(sink) = self.sinks.get(&pending.sink) else {
             tracing::error!(effect_id = %pending.id, sink = %pending.sink, "pending effect for an unknown sink");
             return Performed::NotSent;
         };
-        let lease = i64::try_from(self.lease.as_millis()).unwrap_or(i64::MAX);
+        let lease = i64::try_from(LEASE.as_millis()).unwrap_or(i64::MAX);
         let claimed =
             Pending { claims: pending.claims + 1, lease_until: now_ms().saturating_add(lease), ..pending };
         match self.table.put(claimed.item(), Condition::attribute_equals("claims", pending.claims)).await {

@@ -9,7 +9,7 @@ mod projected;
 mod projector;
 
 pub use dispatcher::{
-    Dispatcher, Drained, DEFAULT_LEASE, OUTBOX_PREFIX, PENDING_PREFIX, PENDING_SHARDS, WRITES_PER_EFFECT,
+    Dispatcher, Drained, LEASE, OUTBOX_PREFIX, PENDING_PREFIX, PENDING_SHARDS, WRITES_PER_EFFECT,
 };
 pub use effects::{
     Effect, EffectMessage, EffectSink, QueueSink, SinkError, Sinks, TopicSink, EFFECT_ID_ATTRIBUTE,

@@ -1,17 +1,19 @@
 //! Side effects through the outbox, on both families: an effect is sent once and carries its id,
 //! a redelivered or re-applied event sends nothing more, a send that failed is sent by the drain
-//! exactly once, a muted replay sends nothing, an unknown sink fails its event, and a randomized
-//! run (every delivery duplicated and shuffled, a tenth of the table, queue and topic calls
-//! failing) sends every effect exactly once and leaves the read model of a clean in-order run.
+//! exactly once, a muted replay sends nothing, an unknown sink, twin ids or an oversized body fail
+//! their event, and a randomized run (every delivery duplicated and shuffled, a tenth of the
+//! table, queue and topic calls failing) sends every effect exactly once and leaves the read model
+//! of a clean in-order run.
 
 use crate::delivery::sqs_event;
 use huddle_delivery::{
-    Dispatcher, Drained, Effect, Projector, Sinks, EFFECT_ID_ATTRIBUTE, EFFECT_SINK_ATTRIBUTE,
+    Dispatcher, Drained, Effect, Projected, Projection, ProjectionError, Projector, Sinks,
+    EFFECT_ID_ATTRIBUTE, EFFECT_SINK_ATTRIBUTE,
 };
 use huddle_domain::Domain;
 use huddle_eventstore::{Envelope, EventStore, ExpectedVersion, Metadata};
 use huddle_ports::queue::MAX_QUEUE_BATCH;
-use huddle_ports::{Condition, FilterPolicy, Key, Queue, Topic};
+use huddle_ports::{Condition, FilterPolicy, Key, Queue, Table, Topic};
 use huddle_test_support::families::Backend;
 use huddle_test_support::fault_plan::{FaultPlan, Port};
 use huddle_test_support::notes::{
@@ -33,6 +35,7 @@ on_both_families!(
     an_effect_whose_send_failed_is_sent_by_the_drain_exactly_once,
     a_muted_replay_sends_nothing,
     an_effect_for_an_unknown_sink_fails_its_event,
+    effects_sharing_an_id_or_too_large_to_send_fail_their_event,
     every_effect_is_sent_exactly_once_under_duplicated_shuffled_faulty_delivery,
 );
 
@@ -224,6 +227,39 @@ async fn an_effect_for_an_unknown_sink_fails_its_event(family: Family) {
     let response = projector.handle(sqs_event(&note)).await;
     assert_eq!(response.batch_item_failures.len(), 2, "the stream's messages fail, none is dropped");
     assert_eq!(projector.checkpoint(&stream_of("n1")).await.unwrap(), 1, "the like is not applied");
+}
+
+/// Answers every event with the effects it was built with.
+struct EmittingEffects(Vec<Effect>);
+
+#[async_trait::async_trait]
+impl Projection for EmittingEffects {
+    async fn project(
+        &self,
+        _event: &Envelope,
+        _read_model: &dyn Table,
+    ) -> Result<Projected, ProjectionError> {
+        Ok(Projected { effects: self.0.clone(), ..Projected::nothing() })
+    }
+}
+
+async fn effects_sharing_an_id_or_too_large_to_send_fail_their_event(family: Family) {
+    let backend = family.backend().await;
+    let store = EventStore::new(backend.table(true).await);
+    let note = liked_note(&store).await;
+    let inboxes = Inboxes::new(&backend).await;
+    let twins = vec![Effect::new(NOTIFY_SINK, "acc_ana", "one"), Effect::new(NOTIFY_SINK, "acc_ana", "two")];
+    let oversized = vec![Effect::new(NOTIFY_SINK, "acc_ana", "x".repeat(256 * 1024))];
+    for effects in [twins, oversized] {
+        let read_model = backend.table(false).await;
+        let projector = Projector::new(Arc::new(EmittingEffects(effects)), read_model.clone(), store.clone())
+            .with_sinks(inboxes.sinks());
+        let response = projector.handle(sqs_event(&note[..1])).await;
+        assert_eq!(response.batch_item_failures.len(), 1, "the event fails");
+        assert_eq!(projector.checkpoint(&stream_of("n1")).await.unwrap(), 0);
+        assert!(scan_all(read_model.as_ref()).await.is_empty(), "nothing is recorded");
+    }
+    assert_nothing_arrives(inboxes.notify.as_ref()).await;
 }
 
 /// Appends `streams` notes of a few random events each; returns every event and how many
