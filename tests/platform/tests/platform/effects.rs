@@ -1,6 +1,6 @@
 //! Side effects through the outbox, on both families: an effect is sent once and carries its id,
-//! a redelivered or re-applied event sends nothing more, a send that failed is sent by the drain
-//! exactly once, a muted replay sends nothing, an unknown sink, twin ids or an oversized body fail
+//! a redelivered or re-applied event sends nothing more, a send that failed, or a claim that a
+//! crash left, is sent by the drain exactly once, a muted replay sends nothing, an unknown sink, twin ids or an oversized body fail
 //! their event, and a randomized run (every delivery duplicated and shuffled, a tenth of the
 //! table, queue and topic calls failing) sends every effect exactly once and leaves the read model
 //! of a clean in-order run.
@@ -8,12 +8,12 @@
 use crate::delivery::sqs_event;
 use huddle_delivery::{
     Dispatcher, Drained, Effect, Projected, Projection, ProjectionError, Projector, Sinks,
-    EFFECT_ID_ATTRIBUTE, EFFECT_SINK_ATTRIBUTE,
+    EFFECT_ID_ATTRIBUTE, EFFECT_SINK_ATTRIBUTE, PENDING_PREFIX, PENDING_SHARDS,
 };
 use huddle_domain::Domain;
 use huddle_eventstore::{Envelope, EventStore, ExpectedVersion, Metadata};
 use huddle_ports::queue::MAX_QUEUE_BATCH;
-use huddle_ports::{Condition, FilterPolicy, Key, Queue, Table, Topic};
+use huddle_ports::{Condition, FilterPolicy, Item, Key, Query, Queue, Table, Topic};
 use huddle_test_support::families::Backend;
 use huddle_test_support::fault_plan::{FaultPlan, Port};
 use huddle_test_support::notes::{
@@ -33,6 +33,7 @@ on_both_families!(
     an_effect_is_sent_once_carrying_its_id,
     a_redelivered_or_reapplied_event_sends_nothing_more,
     an_effect_whose_send_failed_is_sent_by_the_drain_exactly_once,
+    a_claim_a_crash_left_is_sent_once_its_lease_is_over,
     a_muted_replay_sends_nothing,
     an_effect_for_an_unknown_sink_fails_its_event,
     effects_sharing_an_id_or_too_large_to_send_fail_their_event,
@@ -177,6 +178,50 @@ async fn an_effect_whose_send_failed_is_sent_by_the_drain_exactly_once(family: F
     assert_eq!(projector.dispatcher().drain().await.unwrap(), Drained::default());
     // A redelivery drains first too, and finds nothing left.
     handled(&projector, &note).await;
+    let received = effects_received(inboxes.notify.as_ref(), 1).await;
+    assert_eq!(received.keys().collect::<Vec<_>>(), [&like_effect_id(&note[1])]);
+    assert_eq!(received.values().map(Vec::len).collect::<Vec<_>>(), [1], "sent once");
+}
+
+/// The one pending marker in `read_model`'s outbox.
+async fn only_pending_marker(read_model: &dyn Table) -> Item {
+    let mut markers = Vec::new();
+    for shard in 0..PENDING_SHARDS {
+        markers
+            .extend(read_model.query(&Query::new(format!("{PENDING_PREFIX}{shard}"))).await.unwrap().items);
+    }
+    assert_eq!(markers.len(), 1, "{markers:?}");
+    markers.pop().unwrap()
+}
+
+async fn a_claim_a_crash_left_is_sent_once_its_lease_is_over(family: Family) {
+    let backend = family.backend().await;
+    let store = EventStore::new(backend.table(true).await);
+    let note = liked_note(&store).await;
+    let inboxes = Inboxes::new(&backend).await;
+    let read_model = backend.table(false).await;
+    let unreachable = FaultPlan::new(1, 1.0);
+    let sinks = Sinks::new().queue(NOTIFY_SINK, unreachable.queue(inboxes.notify.clone()));
+    let projector =
+        Projector::new(Arc::new(NotifyingNotesProjection), read_model.clone(), store).with_sinks(sinks);
+    handled(&projector, &note).await;
+    unreachable.switch_off();
+
+    // A dispatcher claimed the effect and crashed before sending: its lease still runs.
+    let mut marker = only_pending_marker(read_model.as_ref()).await;
+    let claims = marker["claims"].as_u64().unwrap();
+    let in_ten_minutes = (time::OffsetDateTime::now_utc().unix_timestamp() + 600) * 1000;
+    marker.insert("claims".into(), (claims + 1).into());
+    marker.insert("lease_until".into(), in_ten_minutes.into());
+    read_model.put(marker.clone(), Condition::attribute_equals("claims", claims)).await.unwrap();
+    assert_eq!(projector.dispatcher().drain().await.unwrap(), Drained { sent: 0, left: 1 });
+    assert_nothing_arrives(inboxes.notify.as_ref()).await;
+
+    // Its lease is over: the next drain sends it, once.
+    marker.insert("lease_until".into(), 1.into());
+    read_model.put(marker, Condition::attribute_equals("claims", claims + 1)).await.unwrap();
+    assert_eq!(projector.dispatcher().drain().await.unwrap(), Drained { sent: 1, left: 0 });
+    assert_eq!(projector.dispatcher().drain().await.unwrap(), Drained::default());
     let received = effects_received(inboxes.notify.as_ref(), 1).await;
     assert_eq!(received.keys().collect::<Vec<_>>(), [&like_effect_id(&note[1])]);
     assert_eq!(received.values().map(Vec::len).collect::<Vec<_>>(), [1], "sent once");
