@@ -1,9 +1,9 @@
-//! Side effects through the outbox, on both families: an effect is sent once and carries its id,
-//! a redelivered or re-applied event sends nothing more, a send that failed, or a claim that a
-//! crash left, is sent by the drain exactly once, a muted replay sends nothing, an unknown sink, twin ids or an oversized body fail
-//! their event, and a randomized run (every delivery duplicated and shuffled, a tenth of the
-//! table, queue and topic calls failing) sends every effect exactly once and leaves the read model
-//! of a clean in-order run.
+//! Side effects through the outbox, on both families: an effect is sent once and carries its id;
+//! a redelivered or re-applied event sends nothing more; a send that failed, or a claim a crash
+//! left, is sent by the drain exactly once; a muted replay sends nothing; an unknown sink, twin
+//! ids or an oversized body fail their event; and a randomized run (every delivery duplicated and
+//! shuffled, a tenth of the table, queue and topic calls failing) sends every effect exactly once
+//! and leaves the read model of a clean in-order run.
 
 use crate::delivery::sqs_event;
 use huddle_delivery::{
