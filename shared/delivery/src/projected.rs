@@ -7,8 +7,9 @@ use huddle_ports::TransactWrite;
 /// checkpoint in one transaction, so each takes effect exactly once whatever the delivery order.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Projected {
-    /// Read-model changes in the event's transaction: at most 99 (the checkpoint is the 100th);
-    /// counters on items other streams own change by `TransactWrite::Add`, never read-then-put.
+    /// Read-model changes in the event's transaction: at most 99 with the effects' writes (the
+    /// checkpoint is the 100th); counters on items other streams own change by
+    /// `TransactWrite::Add`, never read-then-put.
     pub writes: Vec<TransactWrite>,
     /// Side effects, recorded in the outbox in the same transaction (each costs
     /// [`WRITES_PER_EFFECT`](crate::WRITES_PER_EFFECT) of its writes) and performed once after.

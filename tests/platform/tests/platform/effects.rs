@@ -1,9 +1,9 @@
 //! Side effects through the outbox, on both families: an effect is sent once and carries its id;
 //! a redelivered or re-applied event sends nothing more; a send that failed, or a claim a crash
 //! left, is sent by the drain exactly once; a muted replay sends nothing; an unknown sink, twin
-//! ids or an oversized body fail their event; and a randomized run (every delivery duplicated and
-//! shuffled, a tenth of the table, queue and topic calls failing) sends every effect exactly once
-//! and leaves the read model of a clean in-order run.
+//! ids, an oversized body or one write too many fail their event; and a randomized run (every
+//! delivery duplicated and shuffled, a tenth of the table, queue and topic calls failing) sends
+//! every effect exactly once and leaves the read model of a clean in-order run.
 
 use crate::delivery::sqs_event;
 use huddle_delivery::{
@@ -13,7 +13,7 @@ use huddle_delivery::{
 use huddle_domain::Domain;
 use huddle_eventstore::{Envelope, EventStore, ExpectedVersion, Metadata};
 use huddle_ports::queue::MAX_QUEUE_BATCH;
-use huddle_ports::{Condition, FilterPolicy, Item, Key, Query, Queue, Table, Topic};
+use huddle_ports::{Condition, FilterPolicy, Item, Key, Query, Queue, Table, Topic, TransactWrite};
 use huddle_test_support::families::Backend;
 use huddle_test_support::fault_plan::{FaultPlan, Port};
 use huddle_test_support::notes::{
@@ -36,7 +36,7 @@ on_both_families!(
     a_claim_a_crash_left_is_sent_once_its_lease_is_over,
     a_muted_replay_sends_nothing,
     an_effect_for_an_unknown_sink_fails_its_event,
-    effects_sharing_an_id_or_too_large_to_send_fail_their_event,
+    effects_sharing_an_id_too_large_to_send_or_over_the_write_limit_fail_their_event,
     every_effect_is_sent_exactly_once_under_duplicated_shuffled_faulty_delivery,
 );
 
@@ -274,37 +274,59 @@ async fn an_effect_for_an_unknown_sink_fails_its_event(family: Family) {
     assert_eq!(projector.checkpoint(&stream_of("n1")).await.unwrap(), 1, "the like is not applied");
 }
 
-/// Answers every event with the effects it was built with.
-struct EmittingEffects(Vec<Effect>);
+/// Answers every event with what it was built with.
+struct Answering(Projected);
 
 #[async_trait::async_trait]
-impl Projection for EmittingEffects {
+impl Projection for Answering {
     async fn project(
         &self,
         _event: &Envelope,
         _read_model: &dyn Table,
     ) -> Result<Projected, ProjectionError> {
-        Ok(Projected { effects: self.0.clone(), ..Projected::nothing() })
+        Ok(self.0.clone())
     }
 }
 
-async fn effects_sharing_an_id_or_too_large_to_send_fail_their_event(family: Family) {
+/// `count` puts of distinct read-model items.
+fn puts(count: usize) -> Vec<TransactWrite> {
+    (0..count)
+        .map(|n| {
+            let item = serde_json::json!({"pk": format!("item#{n}"), "sk": "item"});
+            TransactWrite::Put { item: item.as_object().unwrap().clone(), condition: Condition::Always }
+        })
+        .collect()
+}
+
+async fn effects_sharing_an_id_too_large_to_send_or_over_the_write_limit_fail_their_event(family: Family) {
     let backend = family.backend().await;
     let store = EventStore::new(backend.table(true).await);
     let note = liked_note(&store).await;
     let inboxes = Inboxes::new(&backend).await;
-    let twins = vec![Effect::new(NOTIFY_SINK, "acc_ana", "one"), Effect::new(NOTIFY_SINK, "acc_ana", "two")];
-    let oversized = vec![Effect::new(NOTIFY_SINK, "acc_ana", "x".repeat(256 * 1024))];
-    for effects in [twins, oversized] {
+    let effect = |body: String| Effect::new(NOTIFY_SINK, "acc_ana", body);
+    let projector_answering = |projected: Projected, read_model: Arc<dyn Table>| {
+        Projector::new(Arc::new(Answering(projected)), read_model, store.clone()).with_sinks(inboxes.sinks())
+    };
+    let twins =
+        Projected { effects: vec![effect("one".into()), effect("two".into())], ..Projected::nothing() };
+    let oversized = Projected { effects: vec![effect("x".repeat(256 * 1024))], ..Projected::nothing() };
+    // 98 writes, the effect's two and the checkpoint: 101.
+    let over_the_limit = Projected { writes: puts(98), effects: vec![effect("hi".into())] };
+    for refused in [twins, oversized, over_the_limit] {
         let read_model = backend.table(false).await;
-        let projector = Projector::new(Arc::new(EmittingEffects(effects)), read_model.clone(), store.clone())
-            .with_sinks(inboxes.sinks());
+        let projector = projector_answering(refused, read_model.clone());
         let response = projector.handle(sqs_event(&note[..1])).await;
         assert_eq!(response.batch_item_failures.len(), 1, "the event fails");
         assert_eq!(projector.checkpoint(&stream_of("n1")).await.unwrap(), 0);
         assert!(scan_all(read_model.as_ref()).await.is_empty(), "nothing is recorded");
     }
     assert_nothing_arrives(inboxes.notify.as_ref()).await;
+
+    // 97 writes, the effect's two and the checkpoint: exactly DynamoDB's 100.
+    let at_the_limit = Projected { writes: puts(97), effects: vec![effect("hi".into())] };
+    let projector = projector_answering(at_the_limit, backend.table(false).await);
+    handled(&projector, &note[..1]).await;
+    assert_eq!(effects_received(inboxes.notify.as_ref(), 1).await.len(), 1);
 }
 
 /// Appends `streams` notes of a few random events each; returns every event and how many
