@@ -112,7 +112,8 @@ pub(crate) struct Outbox {
 
 impl Outbox {
     pub(crate) fn writes(&self) -> usize {
-        self.entries.iter().map(|(_, pending)| 1 + usize::from(pending.is_some())).sum()
+        // A muted effect writes its record only.
+        self.entries.iter().map(|(_, pending)| if pending.is_some() { WRITES_PER_EFFECT } else { 1 }).sum()
     }
 
     /// Appends every entry's writes to `writes`, returning for each appended write its entry.
