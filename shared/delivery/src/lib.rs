@@ -2,6 +2,8 @@
 //! stored event to the topic, and the version-gated projector that turns queued events into
 //! read-model writes. Neither knows a domain: domains plug in a [`Projection`].
 
+mod dispatcher;
+mod effects;
 mod fanout;
 mod operations;
 mod parking;
@@ -9,6 +11,13 @@ mod projected;
 mod projector;
 mod sweeper;
 
+pub use dispatcher::{
+    Dispatcher, Drained, LEASE, OUTBOX_PREFIX, PENDING_PREFIX, PENDING_SHARDS, WRITES_PER_EFFECT,
+};
+pub use effects::{
+    Effect, EffectMessage, EffectSink, QueueSink, SinkError, Sinks, TopicSink, EFFECT_ID_ATTRIBUTE,
+    EFFECT_SINK_ATTRIBUTE,
+};
 pub use fanout::fan_out;
 pub use operations::{
     DeadLetter, Listing, Operation, OperationError, Operations, RetryReport, SkipReport, StreamRetry,

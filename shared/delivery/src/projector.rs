@@ -7,7 +7,7 @@
 //! (`operations.rs`) brings it up to its head from the log.
 
 use crate::parking::{self, Checkpoint, Parked};
-use crate::Projected;
+use crate::{Dispatcher, Projected, Sinks};
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use huddle_eventstore::{AppendError, Envelope, EventStore};
@@ -85,6 +85,8 @@ pub struct Projector {
     /// The queue's redrive limit: a stream failing on a message's receive number this high is
     /// parked. `None`: never park (the message goes to the dead-letter queue).
     max_receives: Option<u32>,
+    /// Records the effects of each event in its transaction and performs them after.
+    dispatcher: Dispatcher,
 }
 
 /// The SQS attribute that counts a message's receives, this one included.
@@ -166,7 +168,15 @@ struct Delivered {
 
 impl Projector {
     pub fn new(projection: Arc<dyn Projection>, read_model: Arc<dyn Table>, events: EventStore) -> Self {
-        Self { projection, read_model, events, catch_up_window: CATCH_UP_WINDOW, max_receives: None }
+        let dispatcher = Dispatcher::new(read_model.clone(), Sinks::new());
+        Self {
+            projection,
+            read_model,
+            events,
+            catch_up_window: CATCH_UP_WINDOW,
+            max_receives: None,
+            dispatcher,
+        }
     }
 
     /// Park a stream that still fails on receive number `max_receives` of a message (the queue's
@@ -179,6 +189,21 @@ impl Projector {
         self.read_model.as_ref()
     }
 
+    /// Send the projection's effects to `sinks` (without any, an effect is a projection error).
+    pub fn with_sinks(self, sinks: Sinks) -> Self {
+        Self { dispatcher: self.dispatcher.with_sinks(sinks), ..self }
+    }
+
+    /// Record effects as muted and send none: for replays.
+    pub fn with_effects_muted(self) -> Self {
+        Self { dispatcher: self.dispatcher.muted(), ..self }
+    }
+
+    /// The dispatcher of this projector's outbox, for a periodic [`Dispatcher::drain`].
+    pub fn dispatcher(&self) -> &Dispatcher {
+        &self.dispatcher
+    }
+
     /// Heal gaps reading at most `events` events at a time instead of [`CATCH_UP_WINDOW`].
     pub fn with_catch_up_window(self, events: u64) -> Self {
         Self { catch_up_window: events.max(1), ..self }
@@ -188,6 +213,8 @@ impl Projector {
     /// retried. A stream failing on a message's last receive is parked and its messages
     /// acknowledged, so nothing of it reaches the dead-letter queue.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        // Effects an earlier invocation committed but could not send go first.
+        self.dispatcher.drain_or_log().await;
         let mut failed = Vec::new();
         let mut by_stream: HashMap<String, Vec<Delivered>> = HashMap::new();
         for message in event.records {
@@ -360,9 +387,11 @@ impl Projector {
     async fn apply(&self, envelope: &Envelope, applied: u64) -> Result<Outcome, ProjectorError> {
         let projected = self.projection.project(envelope, self.read_model.as_ref()).await?;
         let outcome = if projected.is_empty() { Outcome::Ignored } else { Outcome::Applied };
+        let outbox = self.dispatcher.outbox(envelope, projected.effects)?;
         let mut writes = projected.writes;
-        if writes.len() >= MAX_TRANSACT_WRITES {
-            return Err(ProjectionError::Invalid(format!("{} writes for one event", writes.len())).into());
+        if writes.len() + outbox.writes() >= MAX_TRANSACT_WRITES {
+            let count = writes.len() + outbox.writes();
+            return Err(ProjectionError::Invalid(format!("{count} writes for one event")).into());
         }
         let key = checkpoint_key(&envelope.stream);
         let mut checkpoint = huddle_ports::Item::new();
@@ -372,7 +401,8 @@ impl Projector {
         let condition =
             if applied == 0 { Condition::NotExists } else { Condition::attribute_equals("version", applied) };
         writes.insert(0, TransactWrite::Put { item: checkpoint, condition });
-        self.read_model.transact(writes).await?;
+        let pending = self.dispatcher.commit(writes, outbox).await?;
+        self.dispatcher.perform_all(pending).await;
         Ok(outcome)
     }
 

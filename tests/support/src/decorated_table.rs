@@ -1,8 +1,10 @@
 //! A `Table` decorator for tests: every call passes an [`Interceptor`] on its way to the real
 //! table, which may answer it instead. [`Faults`] answers scripted calls with the errors no
 //! adapter produces on demand (DynamoDB's transaction conflicts and throttling, a conditional
-//! failure that names no write); an interceptor that meters calls has the same shape.
+//! failure that names no write); [`PlannedFaults`] fails a random fraction of calls; an
+//! interceptor that meters calls has the same shape.
 
+use crate::fault_plan::{FaultPlan, Port};
 use async_trait::async_trait;
 use huddle_ports::{Condition, Item, Key, Page, Query, Table, TableError, TransactWrite};
 use std::collections::{BTreeMap, VecDeque};
@@ -168,4 +170,18 @@ impl Interceptor for Faults {
 /// `inner` failing as `faults` scripts; keep the `Arc` to read the call counts.
 pub fn faulty(inner: Arc<dyn Table>, faults: Faults) -> Arc<DecoratedTable<Faults>> {
     Arc::new(DecoratedTable::new(inner, faults))
+}
+
+/// Fails calls as a [`FaultPlan`] draws, with [`TableError::Unavailable`] (what DynamoDB's
+/// throttling becomes), before the inner table sees them. Built by [`FaultPlan::table`].
+pub struct PlannedFaults(pub Arc<FaultPlan>);
+
+#[async_trait]
+impl Interceptor for PlannedFaults {
+    fn before(&self, _operation: Operation) -> Result<(), TableError> {
+        match self.0.strikes(Port::Table) {
+            true => Err(TableError::Unavailable("injected by the fault plan".into())),
+            false => Ok(()),
+        }
+    }
 }

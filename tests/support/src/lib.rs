@@ -4,6 +4,7 @@
 
 pub mod decorated_table;
 pub mod families;
+pub mod fault_plan;
 pub mod moto;
 pub mod notes;
 pub mod notes_api;

@@ -2,7 +2,7 @@
 //! a decider (pure `decide` and `evolve`), its event schema, and a projection with a counter.
 
 use async_trait::async_trait;
-use huddle_delivery::{Projected, Projection, ProjectionError};
+use huddle_delivery::{Effect, Projected, Projection, ProjectionError};
 use huddle_eventstore::{decode, encode, Envelope, EventSchema, NewEvent};
 use huddle_ports::{Condition, Item, Key, Table, TransactWrite};
 use serde::{Deserialize, Serialize};
@@ -138,6 +138,37 @@ impl Projection for NotesProjection {
             ],
         }
         .into())
+    }
+}
+
+/// The sink [`NotifyingNotesProjection`] tells a note's author about each like through.
+pub const NOTIFY_SINK: &str = "notify";
+
+/// The sink [`NotifyingNotesProjection`] announces each edit on.
+pub const ACTIVITY_SINK: &str = "activity";
+
+/// [`NotesProjection`] with side effects: a like emits "notify the author" (keyed by the liker,
+/// to [`NOTIFY_SINK`]) and an edit an activity message (to [`ACTIVITY_SINK`]).
+pub struct NotifyingNotesProjection;
+
+#[async_trait]
+impl Projection for NotifyingNotesProjection {
+    async fn project(&self, event: &Envelope, read_model: &dyn Table) -> Result<Projected, ProjectionError> {
+        let mut projected = NotesProjection.project(event, read_model).await?;
+        let decoded: NoteEvent = decode(event).map_err(|e| ProjectionError::Invalid(e.to_string()))?;
+        let note = &event.stream;
+        match decoded {
+            NoteEvent::NoteLiked { by } => {
+                let body = json!({ "note": note, "liked_by": by }).to_string();
+                projected.effects.push(Effect::new(NOTIFY_SINK, by, body));
+            }
+            NoteEvent::NoteEdited { text } => {
+                let body = json!({ "note": note, "text": text }).to_string();
+                projected.effects.push(Effect::new(ACTIVITY_SINK, "edit", body));
+            }
+            NoteEvent::NoteWritten { .. } | NoteEvent::NoteDeleted => {}
+        }
+        Ok(projected)
     }
 }
 

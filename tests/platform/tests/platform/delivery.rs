@@ -540,6 +540,7 @@ async fn ten_events_of_the_largest_size_fit_one_publish(family: Family) {
     assert_eq!(delivered.0.len(), 10);
 }
 
+/// One SQS batch carrying `envelopes`, the message at position n named `m<n>`.
 pub(crate) fn sqs_event(envelopes: &[Envelope]) -> SqsEvent {
     let mut event = SqsEvent::default();
     event.records = envelopes

@@ -5,6 +5,7 @@
 
 mod blobs;
 mod delivery;
+mod effects;
 mod event_store;
 mod failed_transactions;
 mod fixtures;
