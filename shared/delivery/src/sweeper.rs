@@ -6,7 +6,9 @@
 //! It reads the event store's index of recently appended streams (written in each append's own
 //! transaction), keeps the streams whose type the domain's subscription takes, and compares each
 //! one's head with the projection's checkpoint. What is behind is applied through the
-//! version-gated projector, so a sweep racing live delivery cannot apply anything twice.
+//! version-gated projector, so a sweep racing live delivery cannot apply anything twice. A sweep
+//! also drains the projector's outbox. A sweep
+//! also drains the projector's outbox.
 
 use crate::{Projector, ProjectorError, CATCH_UP_WINDOW};
 use futures::StreamExt;
@@ -63,11 +65,14 @@ impl Sweeper {
     /// before it, and deliver from the log what the projection lacks. Sweeps every
     /// [`SWEEP_INTERVAL`] looking back [`SWEEP_LOOKBACK`] check each stream a few times after
     /// its last append, and never again.
+    /// Effects the projector's outbox still holds go out first, so they wait for a sweep at
+    /// most even when no delivery comes to drain them.
     pub async fn sweep(
         &self,
         now: OffsetDateTime,
         lookback: Duration,
     ) -> Result<SweepReport, ProjectorError> {
+        self.projector.dispatcher().drain_or_log().await;
         let settled = (now - lookback).unix_timestamp()..(now - self.settle).unix_timestamp();
         let mut report = SweepReport::default();
         let mut hour = hour_of(now - lookback);
