@@ -3,15 +3,16 @@
 //! change. Delivery is a doorbell; the log is the truth: a duplicate is skipped, the next
 //! version is applied, and a gap is filled from the event store before going on.
 
+use crate::fan_out_writes::{self, checkpoint_item, checkpoint_key, unleased_condition, FanOutWriter};
 use crate::Projected;
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use huddle_eventstore::{AppendError, Envelope, EventStore};
 use huddle_ports::table::MAX_TRANSACT_WRITES;
-use huddle_ports::{Condition, FilterPolicy, Key, Table, TableError, TransactWrite};
-use serde_json::json;
+use huddle_ports::{FilterPolicy, Table, TableError, TransactWrite};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Checkpoint items live at `pk = CHECKPOINT_PREFIX + stream`, `sk = "checkpoint"`.
 pub const CHECKPOINT_PREFIX: &str = "checkpoint#";
@@ -44,6 +45,12 @@ pub enum ProjectorError {
     EventStore(#[from] AppendError),
     #[error("event store lacks version {version} of {stream}")]
     MissingEvent { stream: String, version: u64 },
+    /// Another worker is writing this event's fan-out (a duplicate delivery); retried later.
+    #[error("another worker holds the fan-out lease of {stream}")]
+    Leased { stream: String },
+    /// The fan-out took longer than half its lease; the lease expires and the message is retried.
+    #[error("fan-out of {stream} unfinished after {after:?}")]
+    FanOutOverran { stream: String, after: Duration },
 }
 
 impl From<TableError> for ProjectorError {
@@ -76,6 +83,7 @@ pub struct Projector {
     read_model: Arc<dyn Table>,
     events: EventStore,
     catch_up_window: u64,
+    fan_out: FanOutWriter,
 }
 
 /// What the projector did with one event, as its log line says.
@@ -111,7 +119,20 @@ impl Outcome {
 
 impl Projector {
     pub fn new(projection: Arc<dyn Projection>, read_model: Arc<dyn Table>, events: EventStore) -> Self {
-        Self { projection, read_model, events, catch_up_window: CATCH_UP_WINDOW }
+        Self { projection, read_model, events, catch_up_window: CATCH_UP_WINDOW, fan_out: FanOutWriter::default() }
+    }
+
+    /// Hold a stream's fan-out lease for `lease` instead of [`FAN_OUT_LEASE`](crate::FAN_OUT_LEASE):
+    /// longer than the function's timeout, and shorter than the queue's visibility timeout
+    /// times its receive limit, or a crashed holder's stream reaches the dead-letter queue.
+    pub fn with_fan_out_lease(self, lease: Duration) -> Self {
+        Self { fan_out: FanOutWriter { lease, ..self.fan_out }, ..self }
+    }
+
+    /// Keep at most `batches` of one event's fan-out in flight instead of
+    /// [`BATCHES_IN_FLIGHT`](crate::BATCHES_IN_FLIGHT).
+    pub fn with_batches_in_flight(self, batches: usize) -> Self {
+        Self { fan_out: FanOutWriter { batches_in_flight: batches.max(1), ..self.fan_out }, ..self }
     }
 
     /// Heal gaps reading at most `events` events at a time instead of [`CATCH_UP_WINDOW`].
@@ -211,8 +232,9 @@ impl Projector {
         Ok(())
     }
 
-    /// Apply one event whose predecessor is the last applied: its writes and the new checkpoint
-    /// in one transaction, conditioned on the checkpoint still being `applied`.
+    /// Apply one event whose predecessor is the last applied: its fan-out writes first, under the
+    /// stream's lease (see [`fan_out_writes`]), then its writes and the new checkpoint in one
+    /// transaction, conditioned on the checkpoint still being `applied` (or on the lease).
     async fn apply(&self, envelope: &Envelope, applied: u64) -> Result<Outcome, ProjectorError> {
         let projected = self.projection.project(envelope, self.read_model.as_ref()).await?;
         let outcome = if projected.is_empty() { Outcome::Ignored } else { Outcome::Applied };
@@ -220,16 +242,26 @@ impl Projector {
         if writes.len() >= MAX_TRANSACT_WRITES {
             return Err(ProjectionError::Invalid(format!("{} writes for one event", writes.len())).into());
         }
-        let key = checkpoint_key(&envelope.stream);
-        let mut checkpoint = huddle_ports::Item::new();
-        checkpoint.insert("pk".into(), key.pk.into());
-        checkpoint.insert("sk".into(), key.sk.into());
-        checkpoint.insert("version".into(), json!(envelope.version));
-        let condition =
-            if applied == 0 { Condition::NotExists } else { Condition::attribute_equals("version", applied) };
-        writes.insert(0, TransactWrite::Put { item: checkpoint, condition });
-        self.read_model.transact(writes).await?;
-        Ok(outcome)
+        let stream = envelope.stream.as_str();
+        let read_model = self.read_model.as_ref();
+        let lease = match projected.fan_out {
+            fan_out if fan_out.is_empty() => None,
+            fan_out => Some(self.fan_out.write(read_model, stream, applied, fan_out).await?),
+        };
+        let condition = lease.as_ref().map_or_else(|| unleased_condition(applied), |lease| lease.condition());
+        writes.insert(0, TransactWrite::Put { item: checkpoint_item(stream, envelope.version), condition });
+        match read_model.transact(writes).await {
+            Ok(()) => Ok(outcome),
+            Err(TableError::ConditionFailed { index: Some(0) }) => {
+                Err(fan_out_writes::contended(read_model, stream, applied).await)
+            }
+            Err(error) => {
+                if let Some(lease) = &lease {
+                    fan_out_writes::release(read_model, stream, applied, lease).await;
+                }
+                Err(error.into())
+            }
+        }
     }
 
     /// The last version of `stream` this projection applied (0 for none).
@@ -261,8 +293,4 @@ impl Projector {
             }
         }
     }
-}
-
-fn checkpoint_key(stream: &str) -> Key {
-    Key::new(format!("{CHECKPOINT_PREFIX}{stream}"), "checkpoint")
 }

@@ -6,6 +6,7 @@
 mod blobs;
 mod delivery;
 mod event_store;
+mod fan_out_writes;
 mod failed_transactions;
 mod fixtures;
 mod push;
