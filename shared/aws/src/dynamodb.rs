@@ -119,14 +119,16 @@ fn condition_expression(condition: &Condition) -> Result<Option<Expression>, Tab
 
 impl Expression {
     /// The text of `condition`, its names and values added under placeholders numbered apart, so
-    /// the clauses of [`Condition::All`] never collide.
+    /// the clauses of [`Condition::All`] never collide. The text is never parenthesized as a
+    /// whole: DynamoDB refuses redundant parentheses (`((a))`).
     fn clause(&mut self, condition: &Condition) -> Result<String, TableError> {
         let number = self.names.len();
         let (name, value) = (format!("#c{number}"), format!(":c{number}"));
         let (attribute, operand, text) = match condition {
-            Condition::Always => return Ok("(attribute_exists(pk) OR attribute_not_exists(pk))".into()),
+            Condition::Always => return Ok("attribute_exists(pk) OR attribute_not_exists(pk)".into()),
             Condition::NotExists => return Ok("attribute_not_exists(pk)".into()),
             Condition::All(conditions) if conditions.is_empty() => return self.clause(&Condition::Always),
+            Condition::All(conditions) if conditions.len() == 1 => return self.clause(&conditions[0]),
             Condition::All(conditions) => {
                 let mut clauses = Vec::with_capacity(conditions.len());
                 for condition in conditions {
@@ -142,11 +144,9 @@ impl Expression {
                 AttributeValue::N(now.to_string()),
                 format!("attribute_not_exists(pk) OR {name} < {value}"),
             ),
-            Condition::AttributeAbsentOrEquals { name: attribute, value: operand } => (
-                attribute,
-                to_value(operand)?,
-                format!("attribute_not_exists({name}) OR {name} = {value}"),
-            ),
+            Condition::AttributeAbsentOrEquals { name: attribute, value: operand } => {
+                (attribute, to_value(operand)?, format!("attribute_not_exists({name}) OR {name} = {value}"))
+            }
             Condition::AttributeAbsentOrBelow { name: attribute, value: operand } => (
                 attribute,
                 AttributeValue::N(operand.to_string()),
@@ -459,7 +459,9 @@ fn write_request(write: &BatchWrite) -> Result<WriteRequest, TableError> {
             .put_request(PutRequest::builder().set_item(Some(to_attributes(item)?)).build().map_err(built)?)
             .build(),
         BatchWrite::Delete(key) => WriteRequest::builder()
-            .delete_request(DeleteRequest::builder().set_key(Some(key_attributes(key))).build().map_err(built)?)
+            .delete_request(
+                DeleteRequest::builder().set_key(Some(key_attributes(key))).build().map_err(built)?,
+            )
             .build(),
     })
 }
@@ -473,7 +475,10 @@ mod tests {
 
     /// DynamoDB's answer to a throttled batch, played by a closure: it processes at most
     /// `per_send` writes of each send and returns the rest, recording what every send carried.
-    fn throttled(per_send: usize, sends: &Mutex<Vec<Vec<u32>>>) -> impl FnMut(Vec<u32>) -> std::future::Ready<Result<Vec<u32>, TableError>> + '_ {
+    fn throttled(
+        per_send: usize,
+        sends: &Mutex<Vec<Vec<u32>>>,
+    ) -> impl FnMut(Vec<u32>) -> std::future::Ready<Result<Vec<u32>, TableError>> + '_ {
         move |mut pending: Vec<u32>| {
             sends.lock().unwrap().push(pending.clone());
             let unprocessed = pending.split_off(per_send.min(pending.len()));
@@ -492,7 +497,10 @@ mod tests {
     async fn writes_still_unprocessed_after_the_last_attempt_are_unavailable() {
         let sends = Mutex::new(Vec::new());
         let result = send_until_processed((0..10).collect(), QUICK, throttled(0, &sends)).await;
-        assert!(matches!(&result, Err(TableError::Unavailable(why)) if why.contains("10 batched writes")), "{result:?}");
+        assert!(
+            matches!(&result, Err(TableError::Unavailable(why)) if why.contains("10 batched writes")),
+            "{result:?}"
+        );
         assert_eq!(sends.lock().unwrap().len(), QUICK.attempts as usize);
     }
 
@@ -514,11 +522,13 @@ mod tests {
             Condition::attribute_equals("version", 3),
             Condition::AttributeAbsentOrBelow { name: "lease_until".into(), value: 7 },
             Condition::All(vec![Condition::NotExists, Condition::attribute_equals("lease", "t")]),
+            Condition::All(vec![Condition::All(vec![])]),
         ]);
         let expression = condition_expression(&condition).unwrap().unwrap();
         assert_eq!(
             expression.text,
-            "(#c0 = :c0) AND (attribute_not_exists(#c1) OR #c1 < :c1) AND ((attribute_not_exists(pk)) AND (#c2 = :c2))"
+            "(#c0 = :c0) AND (attribute_not_exists(#c1) OR #c1 < :c1) AND ((attribute_not_exists(pk)) AND (#c2 = :c2)) \
+             AND (attribute_exists(pk) OR attribute_not_exists(pk))"
         );
         assert_eq!(expression.names.len(), 3);
         assert_eq!(expression.values[":c1"], AttributeValue::N("7".into()));

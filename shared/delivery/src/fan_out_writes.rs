@@ -85,7 +85,9 @@ impl FanOutWriter {
         leased.insert(LEASE.into(), lease.token.as_str().into());
         leased.insert(LEASE_UNTIL.into(), lease_until.into());
         match read_model.put(leased, unleased_condition(applied)).await {
-            Err(TableError::ConditionFailed { .. }) => return Err(contended(read_model, stream, applied).await),
+            Err(TableError::ConditionFailed { .. }) => {
+                return Err(contended(read_model, stream, applied).await)
+            }
             other => other?,
         }
         tracing::debug!(%stream, applied, writes = writes.len(), "fan-out lease taken");
@@ -103,7 +105,11 @@ impl FanOutWriter {
 
     /// Writes `writes` in batches, at most `batches_in_flight` at once. After a failure no new
     /// batch starts, but those already sent are waited for; the first error is returned.
-    async fn write_batches(&self, read_model: &dyn Table, writes: Vec<FanOutWrite>) -> Result<(), TableError> {
+    async fn write_batches(
+        &self,
+        read_model: &dyn Table,
+        writes: Vec<FanOutWrite>,
+    ) -> Result<(), TableError> {
         let failed = AtomicBool::new(false);
         let mut remaining = writes.into_iter();
         let batches = std::iter::from_fn(|| {
@@ -134,9 +140,13 @@ impl FanOutWriter {
 fn refuse_repeated_keys(writes: &[FanOutWrite]) -> Result<(), ProjectionError> {
     let mut keys = HashSet::with_capacity(writes.len());
     for write in writes {
-        let key = write.key().ok_or_else(|| ProjectionError::Invalid("fan-out item without string pk and sk".into()))?;
+        let key = write
+            .key()
+            .ok_or_else(|| ProjectionError::Invalid("fan-out item without string pk and sk".into()))?;
         if !keys.insert(key) {
-            return Err(ProjectionError::Invalid("two fan-out writes of one event touch the same key".into()));
+            return Err(ProjectionError::Invalid(
+                "two fan-out writes of one event touch the same key".into(),
+            ));
         }
     }
     Ok(())

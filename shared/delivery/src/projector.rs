@@ -119,7 +119,13 @@ impl Outcome {
 
 impl Projector {
     pub fn new(projection: Arc<dyn Projection>, read_model: Arc<dyn Table>, events: EventStore) -> Self {
-        Self { projection, read_model, events, catch_up_window: CATCH_UP_WINDOW, fan_out: FanOutWriter::default() }
+        Self {
+            projection,
+            read_model,
+            events,
+            catch_up_window: CATCH_UP_WINDOW,
+            fan_out: FanOutWriter::default(),
+        }
     }
 
     /// Hold a stream's fan-out lease for `lease` instead of [`FAN_OUT_LEASE`](crate::FAN_OUT_LEASE):

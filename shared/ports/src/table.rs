@@ -69,9 +69,9 @@ impl Condition {
             Condition::AbsentOrExpired { name, now } => {
                 current.is_none_or(|item| is_expired(item, name, *now))
             }
-            Condition::AttributeAbsentOrEquals { name, value } => current
-                .and_then(|item| item.get(name))
-                .is_none_or(|stored| same_value(stored, value)),
+            Condition::AttributeAbsentOrEquals { name, value } => {
+                current.and_then(|item| item.get(name)).is_none_or(|stored| same_value(stored, value))
+            }
             Condition::AttributeAbsentOrBelow { name, value } => current
                 .and_then(|item| item.get(name))
                 .is_none_or(|stored| stored.as_i64().is_some_and(|stored| stored < *value)),
@@ -507,7 +507,11 @@ mod tests {
         assert!(!other.holds_for(Some(&leased)));
 
         let below = |value| Condition::AttributeAbsentOrBelow { name: "until".into(), value };
-        assert!(below(101).holds_for(Some(&leased)) && below(0).holds_for(Some(&bare)) && below(0).holds_for(None));
+        assert!(
+            below(101).holds_for(Some(&leased))
+                && below(0).holds_for(Some(&bare))
+                && below(0).holds_for(None)
+        );
         assert!(!below(100).holds_for(Some(&leased)));
         let text = item(json!({ "until": "later" }));
         assert!(!below(i64::MAX).holds_for(Some(&text)), "a non-number is never below");

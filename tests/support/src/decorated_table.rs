@@ -172,7 +172,9 @@ impl Interceptor for Faults {
             *count
         };
         let mut numbered = self.numbered.lock().unwrap();
-        if let Some(index) = numbered.iter().position(|(scripted, nth, _)| (*scripted, *nth) == (operation, call)) {
+        if let Some(index) =
+            numbered.iter().position(|(scripted, nth, _)| (*scripted, *nth) == (operation, call))
+        {
             return Err(numbered.remove(index).2);
         }
         drop(numbered);

@@ -12,11 +12,19 @@ use serde_json::json;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
 pub enum NoteEvent {
-    NoteWritten { text: String },
-    NoteEdited { text: String },
-    NoteLiked { by: String },
+    NoteWritten {
+        text: String,
+    },
+    NoteEdited {
+        text: String,
+    },
+    NoteLiked {
+        by: String,
+    },
     /// Shared with readers `0..readers` (replacing an earlier share).
-    NoteShared { readers: u32 },
+    NoteShared {
+        readers: u32,
+    },
     NoteDeleted,
 }
 
@@ -158,7 +166,10 @@ impl Projection for NotesProjection {
                 TransactWrite::Delete { key: note, condition: Condition::Always },
                 TransactWrite::Delete { key: Key::new(&event.stream, "text"), condition: Condition::Always },
                 TransactWrite::Delete { key: Key::new("notes", id), condition: Condition::Always },
-                TransactWrite::Delete { key: Key::new(&event.stream, "shares"), condition: Condition::Always },
+                TransactWrite::Delete {
+                    key: Key::new(&event.stream, "shares"),
+                    condition: Condition::Always,
+                },
             ])
             .with_fan_out(unshare(0..Self::shared_with(&event.stream, read_model).await?)),
             NoteEvent::NoteWritten { text } => vec![
@@ -171,7 +182,8 @@ impl Projection for NotesProjection {
             ]
             .into(),
             NoteEvent::NoteEdited { text } => {
-                vec![TransactWrite::Add { key: note, attribute: "edits".into(), delta: 1 }, text_item(text)].into()
+                vec![TransactWrite::Add { key: note, attribute: "edits".into(), delta: 1 }, text_item(text)]
+                    .into()
             }
             NoteEvent::NoteLiked { .. } => {
                 vec![TransactWrite::Add { key: note, attribute: "likes".into(), delta: 1 }].into()

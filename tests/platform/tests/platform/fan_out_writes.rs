@@ -26,7 +26,8 @@ const NOTE: &str = "shared";
 
 /// Appends a note, shared with `readers`, then `later` events, to the note's stream.
 async fn shared_note(store: &EventStore, readers: u32, later: &[NoteEvent]) -> Vec<Envelope> {
-    let mut history = vec![NoteEvent::NoteWritten { text: "hello".into() }, NoteEvent::NoteShared { readers }];
+    let mut history =
+        vec![NoteEvent::NoteWritten { text: "hello".into() }, NoteEvent::NoteShared { readers }];
     history.extend_from_slice(later);
     let meta = Metadata::new("corr-fan-out").actor("acc_test");
     store.append(&stream_of(NOTE), ExpectedVersion::NoStream, events(&history), &meta, None).await.unwrap();
@@ -39,7 +40,11 @@ fn projector(read_model: Arc<dyn Table>, store: &EventStore) -> Projector {
 
 /// The inbox items of the shared note, by reader.
 async fn inboxes(read_model: &dyn Table) -> Vec<Item> {
-    scan_all(read_model).await.into_iter().filter(|item| item["pk"].as_str().unwrap().starts_with("inbox#")).collect()
+    scan_all(read_model)
+        .await
+        .into_iter()
+        .filter(|item| item["pk"].as_str().unwrap().starts_with("inbox#"))
+        .collect()
 }
 
 async fn checkpoint(projector: &Projector) -> u64 {
@@ -140,7 +145,10 @@ async fn a_crashed_holders_lease_holds_off_other_workers_until_it_expires(family
 
     let other = projector(read_model.clone(), &store);
     let refused = other.apply_stream(stream.clone()).await;
-    assert!(matches!(&refused, Err(ProjectorError::Leased { stream }) if *stream == stream_of(NOTE)), "{refused:?}");
+    assert!(
+        matches!(&refused, Err(ProjectorError::Leased { stream }) if *stream == stream_of(NOTE)),
+        "{refused:?}"
+    );
     assert_eq!(checkpoint(&other).await, 1);
 
     // A holder whose lease is short: once it expires, another worker takes over.
@@ -193,7 +201,8 @@ async fn a_delivery_overlapping_the_lease_holder_cannot_leave_stale_items(family
     // lease, the fast worker would apply the share and the deletion, and the slow worker's
     // items would land after the deletion, for good.
     let (open, gate) = watch::channel(false);
-    let gated = Arc::new(DecoratedTable::new(read_model.clone(), Gate { arrived: Notify::new(), open: gate }));
+    let gated =
+        Arc::new(DecoratedTable::new(read_model.clone(), Gate { arrived: Notify::new(), open: gate }));
     let slow = projector(gated.clone(), &store);
     let share = stream[1].clone();
     let slow_delivery = tokio::spawn(async move { slow.apply_stream(vec![share]).await });

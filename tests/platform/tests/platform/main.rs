@@ -6,8 +6,8 @@
 mod blobs;
 mod delivery;
 mod event_store;
-mod fan_out_writes;
 mod failed_transactions;
+mod fan_out_writes;
 mod fixtures;
 mod push;
 mod queue;
