@@ -1,11 +1,12 @@
 //! Fan-out write benchmark on the embedded family (a bench binary, not a timed test): one event
 //! that fans out to 10,000 items (a note shared with 10,000 readers, one inbox item each), then
 //! one that deletes them all, each applied by the projector on a file-backed SQLite store (as
-//! `huddle serve --data` runs) in batches of 25, 8 in flight. Each run uses a fresh note.
+//! `huddle serve --data` runs) in batches of 25, 8 in flight (the default) and then 1 at a time.
+//! Each run uses a fresh note.
 //!
 //! Run: `cargo bench -p huddle-platform-tests --bench fan_out`
 
-use huddle_delivery::Projector;
+use huddle_delivery::{Projector, BATCHES_IN_FLIGHT};
 use huddle_embedded::{Database, SqliteTable};
 use huddle_eventstore::{EventStore, ExpectedVersion, Metadata};
 use huddle_test_support::notes::{events, stream_of, NoteEvent, NotesProjection};
@@ -22,10 +23,11 @@ async fn main() {
     let db = Database::open(&folder.join("bench.sqlite3")).unwrap();
     let store = EventStore::new(Arc::new(SqliteTable::new(&db, "events", true)));
     let read_model = Arc::new(SqliteTable::new(&db, "read-model", false));
-    let projector = Projector::new(Arc::new(NotesProjection), read_model, store.clone());
     let meta = Metadata::new("bench");
 
-    for run in 0..RUNS {
+    for (run, in_flight) in (0..RUNS).map(|run| (run, BATCHES_IN_FLIGHT)).chain([(RUNS, 1)]) {
+        let projector = Projector::new(Arc::new(NotesProjection), read_model.clone(), store.clone())
+            .with_batches_in_flight(in_flight);
         let stream = stream_of(&format!("bench{run}"));
         let history = [
             NoteEvent::NoteWritten { text: "hello".into() },
@@ -40,7 +42,7 @@ async fn main() {
             projector.apply_stream(vec![envelope.clone()]).await.unwrap();
             let elapsed = started.elapsed().as_secs_f64();
             println!(
-                "fan-out run {run}: one event, {READERS} {what} in {:.3} s = {:.0} writes/s",
+                "fan-out run {run}, {in_flight} batch(es) in flight: one event, {READERS} {what} in {:.3} s = {:.0} writes/s",
                 elapsed,
                 f64::from(READERS) / elapsed
             );

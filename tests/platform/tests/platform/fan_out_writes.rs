@@ -20,6 +20,7 @@ on_both_families!(
     a_failed_batch_holds_the_checkpoint_and_redelivery_leaves_a_clean_runs_items,
     a_crashed_holders_lease_holds_off_other_workers_until_it_expires,
     a_delivery_overlapping_the_lease_holder_cannot_leave_stale_items,
+    concurrent_duplicates_write_the_fan_out_once_and_a_later_deletion_leaves_nothing,
 );
 
 const NOTE: &str = "shared";
@@ -224,4 +225,35 @@ async fn a_delivery_overlapping_the_lease_holder_cannot_leave_stale_items(family
     fast.apply_stream(stream.clone()).await.unwrap();
     assert_eq!(checkpoint(&fast).await, 3);
     assert_eq!(inboxes(read_model.as_ref()).await, Vec::<Item>::new(), "nothing stale after the deletion");
+}
+
+async fn concurrent_duplicates_write_the_fan_out_once_and_a_later_deletion_leaves_nothing(family: Family) {
+    let backend = family.backend().await;
+    let store = EventStore::new(backend.table(true).await);
+    let stream = shared_note(&store, 100, &[NoteEvent::NoteDeleted]).await;
+    let metered = faulty(backend.table(false).await, Faults::default());
+    let projector = projector(metered.clone(), &store);
+    projector.apply_stream(vec![stream[0].clone()]).await.unwrap();
+
+    // Two deliveries of the share at once, as SNS duplicates arrive; the one refused is
+    // redelivered, as SQS would, until it is a duplicate.
+    let share = || projector.apply_stream(vec![stream[1].clone()]);
+    let (first, second) = tokio::join!(share(), share());
+    for result in [first, second] {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+        let mut result = result;
+        while let Err(ProjectorError::Leased { .. }) = result {
+            assert!(tokio::time::Instant::now() < deadline, "the lease holder never committed");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            result = share().await;
+        }
+        result.unwrap();
+    }
+    assert_eq!(metered.interceptor.calls(Operation::BatchWrite), 4, "only the lease holder wrote");
+    assert_eq!(inboxes(metered.as_ref()).await.len(), 100);
+
+    projector.apply_stream(vec![stream[2].clone()]).await.unwrap();
+    share().await.unwrap();
+    assert_eq!(checkpoint(&projector).await, 3);
+    assert_eq!(inboxes(metered.as_ref()).await, Vec::<Item>::new(), "nothing stale after the deletion");
 }
