@@ -5,14 +5,18 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, Put, ReturnValue, TransactWriteItem, Update,
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, PutRequest, ReturnValue, TransactWriteItem,
+    Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
-use huddle_ports::table::{validate_item, validate_key, validate_pk, validate_transaction};
+use huddle_ports::table::{validate_batch, validate_item, validate_key, validate_pk, validate_transaction};
 use huddle_ports::{
-    Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite, EXPIRES_AT,
+    BatchWrite, Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite,
+    EXPIRES_AT,
 };
 use std::collections::HashMap;
+use std::future::Future;
+use std::time::Duration;
 
 type Attributes = HashMap<String, AttributeValue>;
 
@@ -26,6 +30,48 @@ impl DynamoTable {
     pub fn new(client: Client, name: impl Into<String>) -> Self {
         Self { client, name: name.into() }
     }
+}
+
+/// How a batch's `UnprocessedItems` are sent again: after a pause that doubles from `first_pause`
+/// (each one jittered down to as little as half, so throttled writers spread out), at most
+/// `attempts` sends in all, as AWS advises for BatchWriteItem.
+#[derive(Debug, Clone, Copy)]
+struct Backoff {
+    first_pause: Duration,
+    attempts: u32,
+}
+
+/// 8 sends, pausing 50 ms, 100 ms, ... 3.2 s between them: about 6 s in all before giving up.
+const UNPROCESSED_BACKOFF: Backoff = Backoff { first_pause: Duration::from_millis(50), attempts: 8 };
+
+/// Sends `pending` with `send` (which returns the writes it left unprocessed) until none is
+/// left, pausing as `backoff` says; still some after the last attempt is
+/// [`TableError::Unavailable`] (throttled: safe to retry, the writes being unconditional).
+async fn send_until_processed<W, F, Sent>(
+    mut pending: Vec<W>,
+    backoff: Backoff,
+    mut send: F,
+) -> Result<(), TableError>
+where
+    F: FnMut(Vec<W>) -> Sent,
+    Sent: Future<Output = Result<Vec<W>, TableError>>,
+{
+    let mut pause = backoff.first_pause;
+    for attempt in 1..=backoff.attempts {
+        pending = send(pending).await?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        if attempt < backoff.attempts {
+            tokio::time::sleep(pause.mul_f64(rand::random_range(0.5..=1.0))).await;
+            pause *= 2;
+        }
+    }
+    Err(TableError::Unavailable(format!(
+        "{} batched writes still unprocessed after {} attempts",
+        pending.len(),
+        backoff.attempts
+    )))
 }
 
 fn to_attributes(item: &Item) -> Result<Attributes, TableError> {
@@ -55,6 +101,7 @@ fn key_from(attributes: Option<Attributes>) -> Option<Key> {
 }
 
 /// A condition as a DynamoDB expression with its names and values.
+#[derive(Default)]
 struct Expression {
     text: String,
     names: HashMap<String, String>,
@@ -62,24 +109,54 @@ struct Expression {
 }
 
 fn condition_expression(condition: &Condition) -> Result<Option<Expression>, TableError> {
-    Ok(match condition {
-        Condition::Always => None,
-        Condition::NotExists => Some(Expression {
-            text: "attribute_not_exists(pk)".into(),
-            names: HashMap::new(),
-            values: HashMap::new(),
-        }),
-        Condition::AttributeEquals { name, value } => Some(Expression {
-            text: "#cond = :cond".into(),
-            names: HashMap::from([("#cond".into(), name.clone())]),
-            values: HashMap::from([(":cond".into(), to_value(value)?)]),
-        }),
-        Condition::AbsentOrExpired { name, now } => Some(Expression {
-            text: "attribute_not_exists(pk) OR #cond < :cond".into(),
-            names: HashMap::from([("#cond".into(), name.clone())]),
-            values: HashMap::from([(":cond".into(), AttributeValue::N(now.to_string()))]),
-        }),
-    })
+    if *condition == Condition::Always {
+        return Ok(None);
+    }
+    let mut expression = Expression::default();
+    expression.text = expression.clause(condition)?;
+    Ok(Some(expression))
+}
+
+impl Expression {
+    /// The text of `condition`, its names and values added under placeholders numbered apart, so
+    /// the clauses of [`Condition::All`] never collide. The text is never parenthesized as a
+    /// whole: DynamoDB refuses redundant parentheses (`((a))`).
+    fn clause(&mut self, condition: &Condition) -> Result<String, TableError> {
+        let number = self.names.len();
+        let (name, value) = (format!("#c{number}"), format!(":c{number}"));
+        let (attribute, operand, text) = match condition {
+            Condition::Always => return Ok("attribute_exists(pk) OR attribute_not_exists(pk)".into()),
+            Condition::NotExists => return Ok("attribute_not_exists(pk)".into()),
+            Condition::All(conditions) if conditions.is_empty() => return self.clause(&Condition::Always),
+            Condition::All(conditions) if conditions.len() == 1 => return self.clause(&conditions[0]),
+            Condition::All(conditions) => {
+                let mut clauses = Vec::with_capacity(conditions.len());
+                for condition in conditions {
+                    clauses.push(format!("({})", self.clause(condition)?));
+                }
+                return Ok(clauses.join(" AND "));
+            }
+            Condition::AttributeEquals { name: attribute, value: operand } => {
+                (attribute, to_value(operand)?, format!("{name} = {value}"))
+            }
+            Condition::AbsentOrExpired { name: attribute, now } => (
+                attribute,
+                AttributeValue::N(now.to_string()),
+                format!("attribute_not_exists(pk) OR {name} < {value}"),
+            ),
+            Condition::AttributeAbsentOrEquals { name: attribute, value: operand } => {
+                (attribute, to_value(operand)?, format!("attribute_not_exists({name}) OR {name} = {value}"))
+            }
+            Condition::AttributeAbsentOrBelow { name: attribute, value: operand } => (
+                attribute,
+                AttributeValue::N(operand.to_string()),
+                format!("attribute_not_exists({name}) OR {name} < {value}"),
+            ),
+        };
+        self.names.insert(name, attribute.clone());
+        self.values.insert(value, operand);
+        Ok(text)
+    }
 }
 
 fn non_empty<T>(map: HashMap<String, T>) -> Option<HashMap<String, T>> {
@@ -344,6 +421,24 @@ impl Table for DynamoTable {
         self.update_add(key, attribute, delta, Some(expires_at)).await
     }
 
+    /// BatchWriteItem, sending what DynamoDB leaves unprocessed (throttled partitions) again
+    /// with [`UNPROCESSED_BACKOFF`].
+    async fn batch_write(&self, writes: Vec<BatchWrite>) -> Result<(), TableError> {
+        validate_batch(&writes)?;
+        let requests = writes.iter().map(write_request).collect::<Result<Vec<_>, _>>()?;
+        send_until_processed(requests, UNPROCESSED_BACKOFF, |requests| async move {
+            let output = self
+                .client
+                .batch_write_item()
+                .request_items(&self.name, requests)
+                .send()
+                .await
+                .map_err(service_error)?;
+            Ok(output.unprocessed_items.and_then(|mut tables| tables.remove(&self.name)).unwrap_or_default())
+        })
+        .await
+    }
+
     async fn transact(&self, writes: Vec<TransactWrite>) -> Result<(), TableError> {
         validate_transaction(&writes)?;
         let items = writes.iter().map(|w| self.transact_item(w)).collect::<Result<Vec<_>, _>>()?;
@@ -354,5 +449,88 @@ impl Table for DynamoTable {
             .await
             .map_err(transaction_error)?;
         Ok(())
+    }
+}
+
+fn write_request(write: &BatchWrite) -> Result<WriteRequest, TableError> {
+    let built = |e: aws_sdk_dynamodb::error::BuildError| TableError::Invalid(e.to_string());
+    Ok(match write {
+        BatchWrite::Put(item) => WriteRequest::builder()
+            .put_request(PutRequest::builder().set_item(Some(to_attributes(item)?)).build().map_err(built)?)
+            .build(),
+        BatchWrite::Delete(key) => WriteRequest::builder()
+            .delete_request(
+                DeleteRequest::builder().set_key(Some(key_attributes(key))).build().map_err(built)?,
+            )
+            .build(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    const QUICK: Backoff = Backoff { first_pause: Duration::from_millis(1), attempts: 4 };
+
+    /// DynamoDB's answer to a throttled batch, played by a closure: it processes at most
+    /// `per_send` writes of each send and returns the rest, recording what every send carried.
+    fn throttled(
+        per_send: usize,
+        sends: &Mutex<Vec<Vec<u32>>>,
+    ) -> impl FnMut(Vec<u32>) -> std::future::Ready<Result<Vec<u32>, TableError>> + '_ {
+        move |mut pending: Vec<u32>| {
+            sends.lock().unwrap().push(pending.clone());
+            let unprocessed = pending.split_off(per_send.min(pending.len()));
+            std::future::ready(Ok(unprocessed))
+        }
+    }
+
+    #[tokio::test]
+    async fn unprocessed_writes_are_sent_again_until_none_is_left() {
+        let sends = Mutex::new(Vec::new());
+        send_until_processed((0..10).collect(), QUICK, throttled(4, &sends)).await.unwrap();
+        assert_eq!(*sends.lock().unwrap(), [(0..10).collect::<Vec<_>>(), (4..10).collect(), vec![8, 9]]);
+    }
+
+    #[tokio::test]
+    async fn writes_still_unprocessed_after_the_last_attempt_are_unavailable() {
+        let sends = Mutex::new(Vec::new());
+        let result = send_until_processed((0..10).collect(), QUICK, throttled(0, &sends)).await;
+        assert!(
+            matches!(&result, Err(TableError::Unavailable(why)) if why.contains("10 batched writes")),
+            "{result:?}"
+        );
+        assert_eq!(sends.lock().unwrap().len(), QUICK.attempts as usize);
+    }
+
+    #[tokio::test]
+    async fn an_error_ends_the_retries_at_once() {
+        let mut sends = 0;
+        let result = send_until_processed(vec![1], QUICK, |_| {
+            sends += 1;
+            std::future::ready(Err::<Vec<u32>, _>(TableError::Invalid("refused".into())))
+        })
+        .await;
+        assert!(matches!(result, Err(TableError::Invalid(_))), "{result:?}");
+        assert_eq!(sends, 1);
+    }
+
+    #[test]
+    fn all_conditions_number_their_placeholders_apart() {
+        let condition = Condition::All(vec![
+            Condition::attribute_equals("version", 3),
+            Condition::AttributeAbsentOrBelow { name: "lease_until".into(), value: 7 },
+            Condition::All(vec![Condition::NotExists, Condition::attribute_equals("lease", "t")]),
+            Condition::All(vec![Condition::All(vec![])]),
+        ]);
+        let expression = condition_expression(&condition).unwrap().unwrap();
+        assert_eq!(
+            expression.text,
+            "(#c0 = :c0) AND (attribute_not_exists(#c1) OR #c1 < :c1) AND ((attribute_not_exists(pk)) AND (#c2 = :c2)) \
+             AND (attribute_exists(pk) OR attribute_not_exists(pk))"
+        );
+        assert_eq!(expression.names.len(), 3);
+        assert_eq!(expression.values[":c1"], AttributeValue::N("7".into()));
     }
 }

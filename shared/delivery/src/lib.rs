@@ -4,6 +4,7 @@
 
 mod dispatcher;
 mod effects;
+mod fan_out_writes;
 mod fanout;
 mod operations;
 mod parking;
@@ -18,12 +19,13 @@ pub use effects::{
     Effect, EffectMessage, EffectSink, QueueSink, SinkError, Sinks, TopicSink, EFFECT_ID_ATTRIBUTE,
     EFFECT_SINK_ATTRIBUTE,
 };
+pub use fan_out_writes::{BATCHES_IN_FLIGHT, FAN_OUT_LEASE};
 pub use fanout::fan_out;
 pub use operations::{
     DeadLetter, Listing, Operation, OperationError, Operations, RetryReport, SkipReport, StreamRetry,
 };
 pub use parking::{skip_key, Parked, Skip, PARKED_INDEX, SKIPPED_PREFIX};
-pub use projected::Projected;
+pub use projected::{FanOutWrite, Projected};
 pub use projector::{
     Projection, ProjectionError, Projector, ProjectorError, SqsHandler, CATCH_UP_WINDOW, CHECKPOINT_PREFIX,
 };

@@ -3,7 +3,7 @@
 //! costs nothing; a small index partition names the parked streams so listing them needs no
 //! scan; a skip leaves an item of its own. Each change is one transaction.
 
-use crate::projector::checkpoint_key;
+use crate::fan_out_writes::checkpoint_key;
 use huddle_ports::{Condition, Item, Key, TransactWrite};
 use serde::Serialize;
 use serde_json::{json, Value};

@@ -6,16 +6,17 @@
 //! its later events are acknowledged unapplied, and an operator's retry or skip
 //! (`operations.rs`) brings it up to its head from the log.
 
+use crate::fan_out_writes::{self, checkpoint_item, checkpoint_key, unleased_condition, FanOutWriter};
 use crate::parking::{self, Checkpoint, Parked};
 use crate::{Dispatcher, Projected, Sinks};
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use huddle_eventstore::{AppendError, Envelope, EventStore};
 use huddle_ports::table::MAX_TRANSACT_WRITES;
-use huddle_ports::{Condition, FilterPolicy, Key, Table, TableError, TransactWrite};
-use serde_json::json;
+use huddle_ports::{FilterPolicy, Table, TableError, TransactWrite};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Checkpoint items live at `pk = CHECKPOINT_PREFIX + stream`, `sk = "checkpoint"`.
 pub const CHECKPOINT_PREFIX: &str = "checkpoint#";
@@ -50,6 +51,12 @@ pub enum ProjectorError {
     MissingEvent { stream: String, version: u64 },
     #[error("cannot park the stream: {0}")]
     Unparkable(String),
+    /// Another worker is writing this event's fan-out (a duplicate delivery); retried later.
+    #[error("another worker holds the fan-out lease of {stream}")]
+    Leased { stream: String },
+    /// The fan-out took longer than half its lease; the lease expires and the message is retried.
+    #[error("fan-out of {stream} unfinished after {after:?}")]
+    FanOutOverran { stream: String, after: Duration },
 }
 
 impl From<TableError> for ProjectorError {
@@ -87,6 +94,7 @@ pub struct Projector {
     max_receives: Option<u32>,
     /// Records the effects of each event in its transaction and performs them after.
     dispatcher: Dispatcher,
+    fan_out: FanOutWriter,
 }
 
 /// The SQS attribute that counts a message's receives, this one included.
@@ -176,7 +184,21 @@ impl Projector {
             catch_up_window: CATCH_UP_WINDOW,
             max_receives: None,
             dispatcher,
+            fan_out: FanOutWriter::default(),
         }
+    }
+
+    /// Hold a stream's fan-out lease for `lease` instead of [`FAN_OUT_LEASE`](crate::FAN_OUT_LEASE):
+    /// longer than the function's timeout, and shorter than the queue's visibility timeout
+    /// times its receive limit, or a crashed holder's stream reaches the dead-letter queue.
+    pub fn with_fan_out_lease(self, lease: Duration) -> Self {
+        Self { fan_out: FanOutWriter { lease, ..self.fan_out }, ..self }
+    }
+
+    /// Keep at most `batches` of one event's fan-out in flight instead of
+    /// [`BATCHES_IN_FLIGHT`](crate::BATCHES_IN_FLIGHT).
+    pub fn with_batches_in_flight(self, batches: usize) -> Self {
+        Self { fan_out: FanOutWriter { batches_in_flight: batches.max(1), ..self.fan_out }, ..self }
     }
 
     /// Park a stream that still fails on receive number `max_receives` of a message (the queue's
@@ -382,28 +404,41 @@ impl Projector {
         Ok(())
     }
 
-    /// Apply one event whose predecessor is the last applied: its writes and the new checkpoint
-    /// in one transaction, conditioned on the checkpoint still being `applied`.
+    /// Apply one event whose predecessor is the last applied: its fan-out writes first, under the
+    /// stream's lease (see [`fan_out_writes`]), then its writes and the new checkpoint in one
+    /// transaction, conditioned on the checkpoint still being `applied` (or on the lease).
     async fn apply(&self, envelope: &Envelope, applied: u64) -> Result<Outcome, ProjectorError> {
         let projected = self.projection.project(envelope, self.read_model.as_ref()).await?;
         let outcome = if projected.is_empty() { Outcome::Ignored } else { Outcome::Applied };
-        let outbox = self.dispatcher.outbox(envelope, projected.effects)?;
-        let mut writes = projected.writes;
+        let Projected { mut writes, fan_out, effects } = projected;
+        let outbox = self.dispatcher.outbox(envelope, effects)?;
         if writes.len() + outbox.writes() >= MAX_TRANSACT_WRITES {
             let count = writes.len() + outbox.writes();
             return Err(ProjectionError::Invalid(format!("{count} writes for one event")).into());
         }
-        let key = checkpoint_key(&envelope.stream);
-        let mut checkpoint = huddle_ports::Item::new();
-        checkpoint.insert("pk".into(), key.pk.into());
-        checkpoint.insert("sk".into(), key.sk.into());
-        checkpoint.insert("version".into(), json!(envelope.version));
-        let condition =
-            if applied == 0 { Condition::NotExists } else { Condition::attribute_equals("version", applied) };
-        writes.insert(0, TransactWrite::Put { item: checkpoint, condition });
-        let pending = self.dispatcher.commit(writes, outbox).await?;
-        self.dispatcher.perform_all(pending).await;
-        Ok(outcome)
+        let stream = envelope.stream.as_str();
+        let read_model = self.read_model.as_ref();
+        let lease = match fan_out {
+            fan_out if fan_out.is_empty() => None,
+            fan_out => Some(self.fan_out.write(read_model, stream, applied, fan_out).await?),
+        };
+        let condition = lease.as_ref().map_or_else(|| unleased_condition(applied), |lease| lease.condition());
+        writes.insert(0, TransactWrite::Put { item: checkpoint_item(stream, envelope.version), condition });
+        match self.dispatcher.commit(writes, outbox).await {
+            Ok(pending) => {
+                self.dispatcher.perform_all(pending).await;
+                Ok(outcome)
+            }
+            Err(TableError::ConditionFailed { index: Some(0) }) => {
+                Err(fan_out_writes::contended(read_model, stream, applied).await)
+            }
+            Err(error) => {
+                if let Some(lease) = &lease {
+                    fan_out_writes::release(read_model, stream, applied, lease).await;
+                }
+                Err(error.into())
+            }
+        }
     }
 
     /// The last version of `stream` this projection applied (0 for none).
@@ -446,8 +481,4 @@ fn wait_behind_park(known: &BTreeMap<u64, Envelope>, applied: u64) -> Reached {
         Outcome::Parked.log(waiting);
     }
     Reached::Parked
-}
-
-pub(crate) fn checkpoint_key(stream: &str) -> Key {
-    Key::new(format!("{CHECKPOINT_PREFIX}{stream}"), "checkpoint")
 }

@@ -4,9 +4,10 @@ use crate::database::now_ms;
 use crate::Database;
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{EventRecord, StreamRecord, StreamViewType};
-use huddle_ports::table::{validate_item, validate_key, validate_pk, validate_transaction};
+use huddle_ports::table::{validate_batch, validate_item, validate_key, validate_pk, validate_transaction};
 use huddle_ports::{
-    Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite, EXPIRES_AT,
+    BatchWrite, Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite,
+    EXPIRES_AT,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
@@ -283,6 +284,21 @@ impl Table for SqliteTable {
                 tx.apply(write, current)?;
             }
             Ok(())
+        })
+    }
+
+    /// One SQLite transaction for the whole batch: one commit (one fsync) for up to 25 writes.
+    async fn batch_write(&self, writes: Vec<BatchWrite>) -> Result<(), TableError> {
+        validate_batch(&writes)?;
+        self.with_tx(|tx| {
+            writes.iter().try_for_each(|write| match write {
+                BatchWrite::Put(item) => {
+                    let key = key_of(item)?;
+                    let existed = tx.get(&key)?.is_some();
+                    tx.write(&key, item, existed)
+                }
+                BatchWrite::Delete(key) => tx.remove(key),
+            })
         })
     }
 }

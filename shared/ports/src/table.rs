@@ -42,6 +42,15 @@ pub enum Condition {
     /// expired items only eventually, so records that expire are checked by their time, never
     /// by their presence.
     AbsentOrExpired { name: String, now: i64 },
+    /// No item is stored, or the stored one lacks attribute `name`, or its `name` equals
+    /// `value` (compared as in [`AttributeEquals`](Condition::AttributeEquals)).
+    AttributeAbsentOrEquals { name: String, value: Value },
+    /// No item is stored, or the stored one lacks the number attribute `name`, or its `name` is
+    /// below `value`. Unlike [`AbsentOrExpired`](Condition::AbsentOrExpired), an item without
+    /// the attribute passes: the attribute is optional (a lease that may not be held).
+    AttributeAbsentOrBelow { name: String, value: i64 },
+    /// Every one of the conditions holds (none: always).
+    All(Vec<Condition>),
 }
 
 impl Condition {
@@ -60,6 +69,13 @@ impl Condition {
             Condition::AbsentOrExpired { name, now } => {
                 current.is_none_or(|item| is_expired(item, name, *now))
             }
+            Condition::AttributeAbsentOrEquals { name, value } => {
+                current.and_then(|item| item.get(name)).is_none_or(|stored| same_value(stored, value))
+            }
+            Condition::AttributeAbsentOrBelow { name, value } => current
+                .and_then(|item| item.get(name))
+                .is_none_or(|stored| stored.as_i64().is_some_and(|stored| stored < *value)),
+            Condition::All(conditions) => conditions.iter().all(|condition| condition.holds_for(current)),
         }
     }
 }
@@ -169,6 +185,25 @@ impl TransactWrite {
 /// The most writes one transaction may hold (DynamoDB's TransactWriteItems limit).
 pub const MAX_TRANSACT_WRITES: usize = 100;
 
+/// One unconditional write of a [`Table::batch_write`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum BatchWrite {
+    Put(Item),
+    Delete(Key),
+}
+
+impl BatchWrite {
+    pub fn key(&self) -> Option<Key> {
+        match self {
+            BatchWrite::Put(item) => Key::of(item),
+            BatchWrite::Delete(key) => Some(key.clone()),
+        }
+    }
+}
+
+/// The most writes one batch may hold (DynamoDB's BatchWriteItem limit).
+pub const MAX_BATCH_WRITES: usize = 25;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
     /// A condition did not hold; for a transaction, `index` names the first failing write.
@@ -206,6 +241,11 @@ pub trait Table: Send + Sync {
     ) -> Result<i64, TableError>;
     /// Apply every write or none; no two writes may touch the same key.
     async fn transact(&self, writes: Vec<TransactWrite>) -> Result<(), TableError>;
+    /// Apply 1 to [`MAX_BATCH_WRITES`] unconditional writes to distinct keys, as DynamoDB's
+    /// BatchWriteItem does: each write is atomic on its own, the batch is not (on DynamoDB, an
+    /// error after a partial retry may leave some writes applied), so batched writes must be
+    /// idempotent. `Ok` means every write landed.
+    async fn batch_write(&self, writes: Vec<BatchWrite>) -> Result<(), TableError>;
 }
 
 /// DynamoDB's limits on the key attributes, in UTF-8 bytes.
@@ -258,6 +298,30 @@ pub fn validate_transaction(writes: &[TransactWrite]) -> Result<(), TableError> 
         return Err(TableError::Invalid(format!(
             "a transaction's items hold at most {MAX_TRANSACTION_BYTES} bytes, not {bytes}"
         )));
+    }
+    Ok(())
+}
+
+/// Checks both adapter families apply before a batch reaches storage, as DynamoDB's
+/// BatchWriteItem refuses: 1 to [`MAX_BATCH_WRITES`] writes, no two on one key, each put's item
+/// valid ([`validate_item`]). (Its 16 MB limit on a request no 25 valid items reach.)
+pub fn validate_batch(writes: &[BatchWrite]) -> Result<(), TableError> {
+    if writes.is_empty() || writes.len() > MAX_BATCH_WRITES {
+        return Err(TableError::Invalid(format!(
+            "a batch holds 1 to {MAX_BATCH_WRITES} writes, not {}",
+            writes.len()
+        )));
+    }
+    let mut keys = std::collections::HashSet::new();
+    for write in writes {
+        let key = write.key().ok_or_else(|| TableError::Invalid("item without string pk and sk".into()))?;
+        validate_key(&key)?;
+        if let BatchWrite::Put(item) = write {
+            validate_item(item)?;
+        }
+        if !keys.insert(key) {
+            return Err(TableError::Invalid("two writes in one batch touch the same key".into()));
+        }
     }
     Ok(())
 }
@@ -431,5 +495,29 @@ mod tests {
         assert!(!holds("n", json!("1")));
         assert!(!holds("s", json!(1)));
         assert!(!holds("f", json!(5)));
+    }
+
+    #[test]
+    fn optional_attribute_conditions_pass_when_it_is_absent() {
+        let leased = item(json!({ "version": 3, "until": 100 }));
+        let bare = item(json!({}));
+        let equals = Condition::AttributeAbsentOrEquals { name: "version".into(), value: json!(3.0) };
+        assert!(equals.holds_for(None) && equals.holds_for(Some(&bare)) && equals.holds_for(Some(&leased)));
+        let other = Condition::AttributeAbsentOrEquals { name: "version".into(), value: json!(2) };
+        assert!(!other.holds_for(Some(&leased)));
+
+        let below = |value| Condition::AttributeAbsentOrBelow { name: "until".into(), value };
+        assert!(
+            below(101).holds_for(Some(&leased))
+                && below(0).holds_for(Some(&bare))
+                && below(0).holds_for(None)
+        );
+        assert!(!below(100).holds_for(Some(&leased)));
+        let text = item(json!({ "until": "later" }));
+        assert!(!below(i64::MAX).holds_for(Some(&text)), "a non-number is never below");
+
+        assert!(Condition::All(vec![]).holds_for(None));
+        assert!(Condition::All(vec![equals.clone(), below(101)]).holds_for(Some(&leased)));
+        assert!(!Condition::All(vec![equals, below(100)]).holds_for(Some(&leased)));
     }
 }

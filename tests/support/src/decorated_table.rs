@@ -6,7 +6,7 @@
 
 use crate::fault_plan::{FaultPlan, Port};
 use async_trait::async_trait;
-use huddle_ports::{Condition, Item, Key, Page, Query, Table, TableError, TransactWrite};
+use huddle_ports::{BatchWrite, Condition, Item, Key, Page, Query, Table, TableError, TransactWrite};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -20,6 +20,7 @@ pub enum Operation {
     Scan,
     Add,
     Transact,
+    BatchWrite,
 }
 
 /// Sees each call of a [`DecoratedTable`] before the inner table does.
@@ -40,6 +41,10 @@ pub trait Interceptor: Send + Sync {
 
     /// Sees the items a read (`get`, `query`, `scan`) returned: a meter counts them.
     fn returned(&self, _items: &[Item]) {}
+
+    /// Awaited before a batch write reaches the inner table: a test may hold one there to
+    /// overlap another delivery with it.
+    async fn batch_writing(&self) {}
 }
 
 /// `inner`, with every call passing `interceptor` first.
@@ -112,14 +117,22 @@ impl<I: Interceptor> Table for DecoratedTable<I> {
         self.interceptor.before(Operation::Transact)?;
         self.inner.transact(writes).await
     }
+
+    async fn batch_write(&self, writes: Vec<BatchWrite>) -> Result<(), TableError> {
+        self.interceptor.before(Operation::BatchWrite)?;
+        self.interceptor.batch_writing().await;
+        self.inner.batch_write(writes).await
+    }
 }
 
 /// A script of faults and a count of every call by operation (faulted ones included). Each
 /// fault answers the next call of its operation not answered by an earlier one, so the faults
-/// of one operation fire in script order and calls of other operations pass.
+/// of one operation fire in script order and calls of other operations pass; a numbered fault
+/// ([`on_call`](Self::on_call)) answers one call by its number instead.
 #[derive(Default)]
 pub struct Faults {
     script: Mutex<VecDeque<(Operation, TableError)>>,
+    numbered: Mutex<Vec<(Operation, usize, TableError)>>,
     calls: Mutex<BTreeMap<Operation, usize>>,
 }
 
@@ -143,6 +156,12 @@ impl Faults {
         self
     }
 
+    /// Adds a numbered fault: the `nth` call of `operation` (counting from 1) fails with `error`.
+    pub fn on_call(self, operation: Operation, nth: usize, error: TableError) -> Self {
+        self.numbered.lock().unwrap().push((operation, nth, error));
+        self
+    }
+
     /// How many calls of `operation` the table received.
     pub fn calls(&self, operation: Operation) -> usize {
         self.calls.lock().unwrap().get(&operation).copied().unwrap_or(0)
@@ -150,14 +169,26 @@ impl Faults {
 
     /// Faults not injected yet; a test that expects its script to have run asserts this is 0.
     pub fn pending(&self) -> usize {
-        self.script.lock().unwrap().len()
+        self.script.lock().unwrap().len() + self.numbered.lock().unwrap().len()
     }
 }
 
 #[async_trait]
 impl Interceptor for Faults {
     fn before(&self, operation: Operation) -> Result<(), TableError> {
-        *self.calls.lock().unwrap().entry(operation).or_default() += 1;
+        let call = {
+            let mut calls = self.calls.lock().unwrap();
+            let count = calls.entry(operation).or_default();
+            *count += 1;
+            *count
+        };
+        let mut numbered = self.numbered.lock().unwrap();
+        if let Some(index) =
+            numbered.iter().position(|(scripted, nth, _)| (*scripted, *nth) == (operation, call))
+        {
+            return Err(numbered.remove(index).2);
+        }
+        drop(numbered);
         let mut script = self.script.lock().unwrap();
         let position = script.iter().position(|(scripted, _)| *scripted == operation);
         match position.and_then(|index| script.remove(index)) {

@@ -1,8 +1,9 @@
 //! A test-only aggregate, "note", that exercises the platform the way a real domain will:
-//! a decider (pure `decide` and `evolve`), its event schema, and a projection with a counter.
+//! a decider (pure `decide` and `evolve`), its event schema, and a projection with a counter
+//! and fan-out writes (a shared note in each reader's inbox).
 
 use async_trait::async_trait;
-use huddle_delivery::{Effect, Projected, Projection, ProjectionError};
+use huddle_delivery::{Effect, FanOutWrite, Projected, Projection, ProjectionError};
 use huddle_eventstore::{decode, encode, Envelope, EventSchema, NewEvent};
 use huddle_ports::{Condition, Item, Key, Table, TransactWrite};
 use serde::{Deserialize, Serialize};
@@ -11,9 +12,19 @@ use serde_json::json;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", content = "data")]
 pub enum NoteEvent {
-    NoteWritten { text: String },
-    NoteEdited { text: String },
-    NoteLiked { by: String },
+    NoteWritten {
+        text: String,
+    },
+    NoteEdited {
+        text: String,
+    },
+    NoteLiked {
+        by: String,
+    },
+    /// Shared with readers `0..readers` (replacing an earlier share).
+    NoteShared {
+        readers: u32,
+    },
     NoteDeleted,
 }
 
@@ -24,6 +35,7 @@ pub enum NoteCommand {
     Write { text: String },
     Edit { text: String },
     Like { by: String },
+    Share { readers: u32 },
     Delete,
 }
 
@@ -69,6 +81,7 @@ pub fn decide(state: &Note, command: NoteCommand) -> Result<Vec<NoteEvent>, Note
         }
         (Note::Live { likers, .. }, NoteCommand::Like { by }) if likers.contains(&by) => Ok(vec![]),
         (Note::Live { .. }, NoteCommand::Like { by }) => Ok(vec![NoteEvent::NoteLiked { by }]),
+        (Note::Live { .. }, NoteCommand::Share { readers }) => Ok(vec![NoteEvent::NoteShared { readers }]),
         (Note::Live { .. }, NoteCommand::Delete) => Ok(vec![NoteEvent::NoteDeleted]),
         (Note::Missing | Note::Deleted, _) => Err(NoteError::NotFound),
     }
@@ -97,14 +110,30 @@ pub fn events(events: &[NoteEvent]) -> Vec<NewEvent> {
     events.iter().map(encode).collect()
 }
 
+/// The partition of reader `reader`'s inbox, where a note shared with them is `note#<id>`.
+pub fn inbox_of(reader: u32) -> String {
+    format!("inbox#reader-{reader:05}")
+}
+
 /// Read model: `note#<id>/note` holds a like counter and an edit counter, `note#<id>/text` the
-/// latest text, and `notes/<id>` lists the live notes. The counters are not idempotent on their
-/// own: only the version gate keeps a redelivered like from counting twice.
+/// latest text, `note#<id>/shares` how many readers it is shared with, and `notes/<id>` lists
+/// the live notes. The counters are not idempotent on their own: only the version gate keeps a
+/// redelivered like from counting twice. A share puts the note into each reader's inbox (and
+/// takes it out of the inboxes of readers an earlier share had and this one has not), and a
+/// deletion takes it out of every inbox: fan-out writes.
 pub struct NotesProjection;
+
+impl NotesProjection {
+    /// How many readers the note is shared with now, as the read model says.
+    async fn shared_with(note_stream: &str, read_model: &dyn Table) -> Result<u32, ProjectionError> {
+        let shares = read_model.get(&Key::new(note_stream, "shares")).await?;
+        Ok(shares.and_then(|item| item.get("readers")?.as_u64()).map_or(0, |readers| readers as u32))
+    }
+}
 
 #[async_trait]
 impl Projection for NotesProjection {
-    async fn project(&self, event: &Envelope, _read_model: &dyn Table) -> Result<Projected, ProjectionError> {
+    async fn project(&self, event: &Envelope, read_model: &dyn Table) -> Result<Projected, ProjectionError> {
         let id = event
             .stream
             .strip_prefix("note#")
@@ -116,7 +145,33 @@ impl Projection for NotesProjection {
             item: item(&event.stream, "text", json!({ "text": text })),
             condition: Condition::Always,
         };
+        let sk = &event.stream;
+        let unshare = |readers: std::ops::Range<u32>| {
+            readers.map(|reader| FanOutWrite::Delete(Key::new(inbox_of(reader), sk))).collect::<Vec<_>>()
+        };
         Ok(match decoded {
+            NoteEvent::NoteShared { readers } => {
+                let before = Self::shared_with(&event.stream, read_model).await?;
+                let mut fan_out: Vec<FanOutWrite> = (0..readers)
+                    .map(|reader| {
+                        FanOutWrite::Put(item(&inbox_of(reader), sk, json!({ "shared_at": event.version })))
+                    })
+                    .collect();
+                fan_out.extend(unshare(readers..before));
+                let shares = item(&event.stream, "shares", json!({ "readers": readers }));
+                Projected::from(vec![TransactWrite::Put { item: shares, condition: Condition::Always }])
+                    .with_fan_out(fan_out)
+            }
+            NoteEvent::NoteDeleted => Projected::from(vec![
+                TransactWrite::Delete { key: note, condition: Condition::Always },
+                TransactWrite::Delete { key: Key::new(&event.stream, "text"), condition: Condition::Always },
+                TransactWrite::Delete { key: Key::new("notes", id), condition: Condition::Always },
+                TransactWrite::Delete {
+                    key: Key::new(&event.stream, "shares"),
+                    condition: Condition::Always,
+                },
+            ])
+            .with_fan_out(unshare(0..Self::shared_with(&event.stream, read_model).await?)),
             NoteEvent::NoteWritten { text } => vec![
                 TransactWrite::Put {
                     item: item(&note.pk, &note.sk, json!({"likes": 0, "edits": 0})),
@@ -124,20 +179,16 @@ impl Projection for NotesProjection {
                 },
                 text_item(text),
                 listing(Condition::Always),
-            ],
+            ]
+            .into(),
             NoteEvent::NoteEdited { text } => {
                 vec![TransactWrite::Add { key: note, attribute: "edits".into(), delta: 1 }, text_item(text)]
+                    .into()
             }
             NoteEvent::NoteLiked { .. } => {
-                vec![TransactWrite::Add { key: note, attribute: "likes".into(), delta: 1 }]
+                vec![TransactWrite::Add { key: note, attribute: "likes".into(), delta: 1 }].into()
             }
-            NoteEvent::NoteDeleted => vec![
-                TransactWrite::Delete { key: note, condition: Condition::Always },
-                TransactWrite::Delete { key: Key::new(&event.stream, "text"), condition: Condition::Always },
-                TransactWrite::Delete { key: Key::new("notes", id), condition: Condition::Always },
-            ],
-        }
-        .into())
+        })
     }
 }
 
@@ -166,7 +217,7 @@ impl Projection for NotifyingNotesProjection {
                 let body = json!({ "note": note, "text": text }).to_string();
                 projected.effects.push(Effect::new(ACTIVITY_SINK, "edit", body));
             }
-            NoteEvent::NoteWritten { .. } | NoteEvent::NoteDeleted => {}
+            NoteEvent::NoteWritten { .. } | NoteEvent::NoteShared { .. } | NoteEvent::NoteDeleted => {}
         }
         Ok(projected)
     }

@@ -314,7 +314,8 @@ async fn effects_sharing_an_id_too_large_to_send_or_over_the_write_limit_fail_th
         Projected { effects: vec![effect("one".into()), effect("two".into())], ..Projected::nothing() };
     let oversized = Projected { effects: vec![effect("x".repeat(256 * 1024))], ..Projected::nothing() };
     // 98 writes, the effect's two and the checkpoint: 101.
-    let over_the_limit = Projected { writes: puts(98), effects: vec![effect("hi".into())] };
+    let over_the_limit =
+        Projected { writes: puts(98), effects: vec![effect("hi".into())], ..Projected::default() };
     for refused in [twins, oversized, over_the_limit] {
         let read_model = backend.table(false).await;
         let projector = projector_answering(refused, read_model.clone());
@@ -326,7 +327,8 @@ async fn effects_sharing_an_id_too_large_to_send_or_over_the_write_limit_fail_th
     assert_nothing_arrives(inboxes.notify.as_ref()).await;
 
     // 97 writes, the effect's two and the checkpoint: exactly DynamoDB's 100.
-    let at_the_limit = Projected { writes: puts(97), effects: vec![effect("hi".into())] };
+    let at_the_limit =
+        Projected { writes: puts(97), effects: vec![effect("hi".into())], ..Projected::default() };
     let projector = projector_answering(at_the_limit, backend.table(false).await);
     handled(&projector, &note[..1]).await;
     assert_eq!(effects_received(inboxes.notify.as_ref(), 1).await.len(), 1);

@@ -8,6 +8,7 @@ mod delivery;
 mod effects;
 mod event_store;
 mod failed_transactions;
+mod fan_out_writes;
 mod fixtures;
 mod parking;
 mod push;

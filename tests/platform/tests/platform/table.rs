@@ -1,5 +1,7 @@
-use huddle_ports::table::{item_size, MAX_ITEM_BYTES, MAX_TRANSACTION_BYTES, MAX_TRANSACT_WRITES};
-use huddle_ports::{Condition, Item, Key, Query, SkRange, TableError, TransactWrite, EXPIRES_AT};
+use huddle_ports::table::{
+    item_size, MAX_BATCH_WRITES, MAX_ITEM_BYTES, MAX_TRANSACTION_BYTES, MAX_TRANSACT_WRITES,
+};
+use huddle_ports::{BatchWrite, Condition, Item, Key, Query, SkRange, TableError, TransactWrite, EXPIRES_AT};
 use huddle_test_support::{on_both_families, scan_all, Family};
 use serde_json::{json, Value};
 
@@ -28,6 +30,9 @@ on_both_families!(
     numbers_dynamodb_cannot_store_are_refused,
     numbers_compare_and_read_back_by_value,
     expired_items_stay_readable_until_deleted,
+    batch_write_puts_and_deletes_up_to_25_items,
+    batch_write_refuses_what_batch_write_item_refuses,
+    compound_and_optional_attribute_conditions,
 );
 
 async fn get_put_delete_round_trip_json_values(family: Family) {
@@ -376,4 +381,116 @@ async fn expired_items_stay_readable_until_deleted(family: Family) {
     table.put(replaced.clone(), condition.clone()).await.expect("an expired item counts as absent");
     let live = table.put(replaced, condition).await;
     assert!(matches!(live, Err(TableError::ConditionFailed { .. })), "{live:?}");
+}
+
+async fn batch_write_puts_and_deletes_up_to_25_items(family: Family) {
+    let table = family.backend().await.table(false).await;
+    let puts: Vec<_> = (0..MAX_BATCH_WRITES)
+        .map(|n| BatchWrite::Put(item("inbox", &format!("{n:02}"), json!({ "n": n }))))
+        .collect();
+    table.batch_write(puts).await.unwrap();
+    let stored = table.query(&Query::new("inbox")).await.unwrap().items;
+    assert_eq!(stored.len(), MAX_BATCH_WRITES);
+    assert_eq!(stored[24], item("inbox", "24", json!({ "n": 24 })));
+
+    // Deletes (one of a key never written) and puts that replace, together.
+    let mut mixed: Vec<_> =
+        (0..10).map(|n| BatchWrite::Delete(Key::new("inbox", format!("{n:02}")))).collect();
+    mixed.push(BatchWrite::Delete(Key::new("inbox", "never")));
+    mixed.push(BatchWrite::Put(item("inbox", "24", json!({ "n": "replaced" }))));
+    mixed.push(BatchWrite::Put(item("elsewhere", "x", json!({}))));
+    table.batch_write(mixed).await.unwrap();
+    let stored = table.query(&Query::new("inbox")).await.unwrap().items;
+    assert_eq!(sks(&stored), (10..25).map(|n| format!("{n:02}")).collect::<Vec<_>>());
+    assert_eq!(stored[14]["n"], "replaced");
+    assert!(table.get(&Key::new("elsewhere", "x")).await.unwrap().is_some());
+}
+
+async fn batch_write_refuses_what_batch_write_item_refuses(family: Family) {
+    let table = family.backend().await.table(false).await;
+    let put = |sk: &str| BatchWrite::Put(item("batch", sk, json!({})));
+    let too_many: Vec<_> = (0..=MAX_BATCH_WRITES).map(|n| put(&format!("{n:02}"))).collect();
+    let mut keyless = item("batch", "keyless", json!({}));
+    keyless.remove("sk");
+    let refused = [
+        ("26 writes", too_many),
+        ("no write", vec![]),
+        ("two on one key", vec![put("a"), BatchWrite::Delete(Key::new("batch", "a"))]),
+        (
+            "an item over 400 KB",
+            vec![put("b"), BatchWrite::Put(item_of_size("batch", "big", MAX_ITEM_BYTES + 1))],
+        ),
+        ("an item without a sort key", vec![put("c"), BatchWrite::Put(keyless)]),
+        (
+            "a key over its limit",
+            vec![
+                put("d"),
+                BatchWrite::Delete(Key::new("batch", "k".repeat(huddle_ports::table::MAX_SK_BYTES + 1))),
+            ],
+        ),
+        (
+            "a number DynamoDB cannot store",
+            vec![put("e"), BatchWrite::Put(item("batch", "f", json!({ "n": 1e300 })))],
+        ),
+    ];
+    for (what, writes) in refused {
+        let result = table.batch_write(writes).await;
+        assert!(is_invalid(&result), "{what}: {result:?}");
+    }
+    assert!(table.query(&Query::new("batch")).await.unwrap().items.is_empty(), "nothing was written");
+}
+
+async fn compound_and_optional_attribute_conditions(family: Family) {
+    let table = family.backend().await.table(false).await;
+    let key = Key::new("lease", "checkpoint");
+    let absent_or_equals =
+        |value: i64| Condition::AttributeAbsentOrEquals { name: "version".into(), value: json!(value) };
+    let absent_or_below = |value: i64| Condition::AttributeAbsentOrBelow { name: "until".into(), value };
+    let both = |version: i64, now: i64| Condition::All(vec![absent_or_equals(version), absent_or_below(now)]);
+
+    // No item: both hold (and so does their conjunction).
+    table.put(item("lease", "checkpoint", json!({ "version": 0, "until": 100 })), both(7, 0)).await.unwrap();
+    let failed = |result: Result<(), TableError>| matches!(result, Err(TableError::ConditionFailed { .. }));
+    assert!(
+        failed(table.put(item("lease", "checkpoint", json!({})), both(0, 100)).await),
+        "until 100 is not below 100"
+    );
+    assert!(
+        failed(table.put(item("lease", "checkpoint", json!({})), both(1, 101)).await),
+        "version 0 is not 1"
+    );
+    table.put(item("lease", "checkpoint", json!({ "version": 1 })), both(0, 101)).await.unwrap();
+
+    // An item without `until`: absent-or-below holds whatever the bound.
+    assert!(table
+        .transact(vec![TransactWrite::Check { key: key.clone(), condition: absent_or_below(i64::MIN) }])
+        .await
+        .is_ok());
+    // Nested, single and empty conjunctions, as DynamoDB parses them (it refuses `((a))`).
+    let numbers_by_value = Condition::All(vec![
+        Condition::All(vec![absent_or_equals(1)]),
+        Condition::All(vec![Condition::All(vec![]), Condition::attribute_equals("version", 1.0)]),
+        Condition::All(vec![Condition::All(vec![Condition::Always])]),
+    ]);
+    table.delete(&key, numbers_by_value).await.unwrap();
+    assert!(table.get(&key).await.unwrap().is_none());
+
+    // Inside a transaction, a failing conjunction names its write.
+    table.put(item("lease", "other", json!({ "version": 5 })), Condition::Always).await.unwrap();
+    let result = table
+        .transact(vec![
+            TransactWrite::Put { item: item("lease", "new", json!({})), condition: Condition::All(vec![]) },
+            TransactWrite::Check { key: Key::new("lease", "other"), condition: both(5, 0) },
+            TransactWrite::Check { key: Key::new("lease", "other"), condition: both(4, 0) },
+        ])
+        .await;
+    assert!(is_invalid(&result), "two writes on one key are refused first: {result:?}");
+    let result = table
+        .transact(vec![
+            TransactWrite::Put { item: item("lease", "new", json!({})), condition: Condition::All(vec![]) },
+            TransactWrite::Check { key: Key::new("lease", "other"), condition: both(4, 0) },
+        ])
+        .await;
+    assert!(matches!(result, Err(TableError::ConditionFailed { index: Some(1) })), "{result:?}");
+    assert!(table.get(&Key::new("lease", "new")).await.unwrap().is_none());
 }
