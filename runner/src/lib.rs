@@ -4,13 +4,14 @@
 pub mod gateway;
 mod local_routes;
 pub mod mappings;
+pub mod replay;
 mod secrets;
 pub mod system;
 
 pub use gateway::LocalRoutes;
 pub use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
 pub use mappings::QueuePolling;
-pub use system::{start, DomainResources, Running, Settings, StartError, Storage};
+pub use system::{domain_tables, start, DomainResources, Running, Settings, StartError, Storage};
 
 pub use secrets::LocalSecrets;
 

@@ -46,6 +46,8 @@ enum Command {
         #[arg(long)]
         trust_forwarded_for: bool,
     },
+    /// Rebuild or first populate one domain's read model from the events table.
+    Replay(huddle_runner::replay::ReplayCommand),
 }
 
 const LOCAL: ThrottleSettings = ThrottleSettings::LOCAL;
@@ -53,6 +55,10 @@ const LOCAL: ThrottleSettings = ThrottleSettings::LOCAL;
 #[tokio::main]
 async fn main() -> ExitCode {
     huddle_http::init_logging();
+    let command = Cli::parse().command;
+    if let Command::Replay(replay) = command {
+        return replay.run().await;
+    }
     let Command::Serve {
         port,
         data,
@@ -63,7 +69,10 @@ async fn main() -> ExitCode {
         login_failures_per_name,
         sign_ups_per_ip,
         trust_forwarded_for,
-    } = Cli::parse().command;
+    } = command
+    else {
+        unreachable!("the other commands returned above")
+    };
     let throttles = ThrottleSettings { login_failures_per_ip, login_failures_per_name, sign_ups_per_ip };
     let data = data.unwrap_or_else(|| PathBuf::from(".huddle"));
     let shown = |path: &Path| std::path::absolute(path).unwrap_or(path.to_owned()).display().to_string();

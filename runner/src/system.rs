@@ -22,6 +22,9 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+/// The SQLite database of a data folder.
+pub(crate) const DATABASE_FILE: &str = "huddle.sqlite3";
+
 /// Where the system keeps its state.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Storage {
@@ -139,7 +142,7 @@ impl Infrastructure {
             Storage::Folder(path) => {
                 let unusable = |cause: String| StartError::DataFolder { path: path.clone(), cause };
                 std::fs::create_dir_all(path).map_err(|e| unusable(e.to_string()))?;
-                let db = Database::open(&path.join("huddle.sqlite3")).map_err(|e| unusable(e.to_string()))?;
+                let db = Database::open(&path.join(DATABASE_FILE)).map_err(|e| unusable(e.to_string()))?;
                 Infrastructure::Embedded { db }
             }
             Storage::Aws { endpoint, prefix } => Infrastructure::Aws {
@@ -300,6 +303,18 @@ impl Infrastructure {
             }
         })
     }
+}
+
+/// The events table and the read table of the domain `domain` on `storage`, as [`start`] builds
+/// them, for operator commands that work beside a running system (`huddle replay`).
+pub async fn domain_tables(
+    storage: &Storage,
+    domain: &str,
+) -> Result<(Arc<dyn Table>, Arc<dyn Table>), StartError> {
+    let infrastructure = Infrastructure::new(storage).await?;
+    // The stream is the running system's to read; an operator command only needs the table.
+    let (events_table, _stream) = infrastructure.events().await?;
+    Ok((events_table, infrastructure.table(domain).await?))
 }
 
 /// Start everything and return once the gateway accepts requests.

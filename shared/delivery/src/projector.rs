@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use huddle_eventstore::{AppendError, Envelope, EventStore};
 use huddle_ports::table::MAX_TRANSACT_WRITES;
-use huddle_ports::{Condition, FilterPolicy, Key, Table, TableError, TransactWrite};
+use huddle_ports::{Condition, Key, Table, TableError, TransactWrite};
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -236,30 +236,6 @@ impl Projector {
     pub async fn checkpoint(&self, stream: &str) -> Result<u64, ProjectorError> {
         let item = self.read_model.get(&checkpoint_key(stream)).await?;
         Ok(item.and_then(|i| i.get("version").and_then(serde_json::Value::as_u64)).unwrap_or(0))
-    }
-
-    /// Rebuild (or first populate) the projection from the whole event store, page by page:
-    /// the events its subscription (`consumes`) lets through, as live delivery would bring them,
-    /// and the rest of their streams to heal gaps, as live delivery does. Safe while live
-    /// traffic flows: both paths are version-gated. Returns the events visited.
-    pub async fn replay(&self, consumes: &FilterPolicy, page_size: usize) -> Result<usize, ProjectorError> {
-        let mut visited = 0;
-        let mut after = None;
-        loop {
-            let (envelopes, next) = self.events.scan(after.as_ref(), page_size).await?;
-            visited += envelopes.len();
-            let mut by_stream: BTreeMap<String, Vec<Envelope>> = BTreeMap::new();
-            for envelope in envelopes.into_iter().filter(|e| consumes.matches(&e.message_attributes())) {
-                by_stream.entry(envelope.stream.clone()).or_default().push(envelope);
-            }
-            for envelopes in by_stream.into_values() {
-                self.apply_stream(envelopes).await?;
-            }
-            match next {
-                Some(key) => after = Some(key),
-                None => return Ok(visited),
-            }
-        }
     }
 }
 

@@ -11,10 +11,10 @@ mod personal;
 mod schema;
 mod store;
 
-pub use envelope::{attribute, Envelope, Metadata, NewEvent};
+pub use envelope::{attribute, Envelope, Metadata, NewEvent, ScannedEvent};
 pub use personal::{decode_personal, encode_personal, sealed_subject, KeyChange, SubjectKey};
 pub use schema::{decode, encode, DecodeError, EventSchema};
 pub use store::{
-    AppendError, Appended, CommittedStream, EventStore, ExpectedVersion, Idempotency, StreamWrite,
+    AppendError, Appended, CommittedStream, EventPage, EventStore, ExpectedVersion, Idempotency, StreamWrite,
     MAX_EVENT_BYTES, MAX_NAME_BYTES,
 };

@@ -4,7 +4,7 @@
 //! failure that names no write); an interceptor that meters calls has the same shape.
 
 use async_trait::async_trait;
-use huddle_ports::{Condition, Item, Key, Page, Query, Table, TableError, TransactWrite};
+use huddle_ports::{Condition, Item, Key, Page, Query, Scan, Table, TableError, TransactWrite};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -16,6 +16,7 @@ pub enum Operation {
     Delete,
     Query,
     Scan,
+    Count,
     Add,
     Transact,
 }
@@ -76,9 +77,14 @@ impl<I: Interceptor> Table for DecoratedTable<I> {
         self.inner.query(query).await
     }
 
-    async fn scan(&self, after: Option<&Key>, limit: usize) -> Result<Page, TableError> {
+    async fn scan(&self, scan: &Scan) -> Result<Page, TableError> {
         self.interceptor.before(Operation::Scan)?;
-        self.inner.scan(after, limit).await
+        self.inner.scan(scan).await
+    }
+
+    async fn approximate_item_count(&self) -> Result<u64, TableError> {
+        self.interceptor.before(Operation::Count)?;
+        self.inner.approximate_item_count().await
     }
 
     async fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError> {

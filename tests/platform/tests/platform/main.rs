@@ -10,6 +10,7 @@ mod failed_transactions;
 mod fixtures;
 mod push;
 mod queue;
+mod replay;
 mod runner;
 mod table;
 mod template;
