@@ -167,7 +167,7 @@ pub async fn replay(
 }
 
 /// The one place a replay builds its projector: what it applies must never repeat a side effect
-/// live delivery performed, so effects are switched off here.
+/// live delivery performed, so this is where effects are muted once projections emit any.
 fn replay_projector(target: &ReplayTarget) -> Projector {
     Projector::new(target.projection.clone(), target.read_model.clone(), target.events.clone())
 }
