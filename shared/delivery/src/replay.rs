@@ -56,6 +56,8 @@ pub enum ReplayError {
     Projector(#[from] ProjectorError),
     #[error("corrupt replay position {0}")]
     CorruptPosition(String),
+    #[error("cannot replay: {0}")]
+    Options(String),
 }
 
 /// How far a replay has come; counts include what an interrupted earlier run of it did.
@@ -138,7 +140,7 @@ pub async fn replay(
         ..Progress::default()
     };
     let mut starts = Vec::new();
-    for segment in Segment::all(total)? {
+    for segment in Segment::all(total).map_err(|error| ReplayError::Options(error.to_string()))? {
         let position = recorded.iter().find(|(recorded, _)| *recorded == segment).map(|(_, p)| p.clone());
         let position = position.unwrap_or_default();
         progress.visited += position.visited;
@@ -374,5 +376,33 @@ async fn delete_everything(table: &dyn Table) -> Result<(), ReplayError> {
             Some(next) => after = Some(next),
             None => return Ok(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_rates_this_runs_items_and_estimates_what_is_left() {
+        let progress = Progress {
+            visited: 150,
+            applied: 40,
+            streams: 4,
+            estimated_items: 250,
+            segments: 2,
+            resumed: true,
+            elapsed: Duration::from_secs(2),
+            // 50 of the 150 were visited by the interrupted run before this one.
+            visited_now: 100,
+        };
+        assert_eq!(progress.items_per_second(), 50.0);
+        assert_eq!(progress.eta(), Some(Duration::from_secs(2)));
+        assert_eq!(
+            progress.to_string(),
+            "150 of ~250 items visited, 40 events applied to 4 streams, 50 items/s, ETA 2 s"
+        );
+        let started = Progress { elapsed: Duration::ZERO, ..Progress::default() };
+        assert_eq!((started.items_per_second(), started.eta()), (0.0, None));
     }
 }
