@@ -231,3 +231,28 @@ async fn huddle_replay_rebuilds_a_data_folders_read_model_beside_the_running_sys
     assert!(stderr.contains("holds no Huddle data"), "{stderr}");
     served.stop();
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn huddle_replay_runs_parallel_segments_on_an_aws_endpoint() {
+    let (data, logs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let prefix = format!("{}-", unique_name("replay"));
+    let args = aws_args(&prefix, data.path());
+    let served = Served::start(&args, &[], logs.path());
+    let sign_up = json!({"username": "dee", "email": "dee@example.com", "password": "correct horse"});
+    let (status, signed_up) = served.post("/v1/accounts", sign_up).await;
+    assert_eq!(status, StatusCode::CREATED, "{signed_up}");
+    let token = signed_up["token"].as_str().unwrap().to_owned();
+    served.me(&token).await;
+
+    let replay_args: Vec<&str> =
+        ["replay", "accounts", "--rebuild"].into_iter().chain(args.iter().copied()).collect();
+    let (status, stdout, stderr) = run_huddle(&replay_args);
+    assert!(status.success(), "huddle replay failed:\n{stdout}{stderr}");
+    let summary = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("replayed accounts: "))
+        .unwrap_or_else(|| panic!("no summary line:\n{stdout}"));
+    assert!(summary.contains(" events applied to 1 streams, 4 segments"), "{summary}");
+    assert_eq!(served.me(&token).await["username"], "dee", "the rebuilt read model answers");
+    served.stop();
+}

@@ -330,7 +330,6 @@ fn bounds(range: &SkRange) -> (&str, Option<&str>, Option<&str>) {
     }
 }
 
-/// A page as DynamoDB returns one: a full page names its last key, even if nothing follows.
 /// The SQL function `huddle_segment(pk, total)`: the scan segment (0 to total - 1) a partition
 /// key belongs to, from the first four bytes of its SHA-256, so segments split the key space
 /// evenly and the same way in every process and release (a resumed replay relies on it).
@@ -353,6 +352,7 @@ fn segment_of(pk: &str, total: u32) -> u32 {
     u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % total.max(1)
 }
 
+/// A page as DynamoDB returns one: a full page names its last key, even if nothing follows.
 fn page_of(items: Vec<Item>, limit: usize) -> Page {
     let next = if items.len() == limit { items.last().and_then(Key::of) } else { None };
     Page { items, next }
