@@ -4,13 +4,16 @@
 pub mod gateway;
 mod local_routes;
 pub mod mappings;
+pub mod replay;
 mod secrets;
 pub mod system;
 
 pub use gateway::LocalRoutes;
 pub use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
 pub use mappings::QueuePolling;
-pub use system::{operations, start, DomainResources, Running, Settings, StartError, Storage, DATABASE_FILE};
+pub use system::{
+    domain_tables, operations, start, DomainResources, Running, Settings, StartError, Storage, DATABASE_FILE,
+};
 
 pub use secrets::LocalSecrets;
 

@@ -20,6 +20,8 @@ enum Command {
     Serve(Serve),
     /// List a domain's parked streams and dead-lettered messages, or retry or skip them.
     DeadLetters(dead_letters::DeadLetters),
+    /// Rebuild or first populate one domain's read model from the events table.
+    Replay(huddle_runner::replay::ReplayCommand),
 }
 
 #[derive(clap::Args)]
@@ -63,6 +65,7 @@ async fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Serve(arguments) => serve(arguments).await,
         Command::DeadLetters(arguments) => dead_letters::run(arguments).await,
+        Command::Replay(replay) => replay.run().await,
     }
 }
 

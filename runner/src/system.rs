@@ -318,6 +318,18 @@ impl Infrastructure {
     }
 }
 
+/// The events table and the read table of the domain `domain` on `storage`, as [`start`] builds
+/// them, for operator commands that work beside a running system (`huddle replay`).
+pub async fn domain_tables(
+    storage: &Storage,
+    domain: &str,
+) -> Result<(Arc<dyn Table>, Arc<dyn Table>), StartError> {
+    let infrastructure = Infrastructure::new(storage).await?;
+    // The stream is the running system's to read; an operator command only needs the table.
+    let (events_table, _stream) = infrastructure.events(None).await?;
+    Ok((events_table, infrastructure.table(domain).await?))
+}
+
 /// Start everything and return once the gateway accepts requests.
 pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<Running, StartError> {
     let listener = TcpListener::bind(("127.0.0.1", settings.port)).await.map_err(|cause| {

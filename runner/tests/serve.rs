@@ -178,3 +178,81 @@ async fn a_trace_level_run_logs_no_password_token_or_email() {
         .collect();
     assert!(chatty_libraries.is_empty(), "libraries logged below warn: {chatty_libraries:?}");
 }
+
+/// Runs `huddle <args>` to its end: its exit status, stdout and stderr.
+fn run_huddle(args: &[&str]) -> (std::process::ExitStatus, String, String) {
+    let output = Command::new(env!("CARGO_BIN_EXE_huddle"))
+        .args(args)
+        .env_remove("HUDDLE_LOG_LEVEL")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run huddle");
+    let text = |bytes: Vec<u8>| String::from_utf8(bytes).expect("UTF-8 output");
+    (output.status, text(output.stdout), text(output.stderr))
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn huddle_replay_rebuilds_a_data_folders_read_model_beside_the_running_system() {
+    let (data, logs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let folder = data.path().to_str().unwrap();
+    let served = Served::start(&["--data", folder], &[], logs.path());
+    let mut tokens = Vec::new();
+    for name in ["ana", "bea"] {
+        let sign_up =
+            json!({"username": name, "email": format!("{name}@example.com"), "password": "correct horse"});
+        let (status, signed_up) = served.post("/v1/accounts", sign_up).await;
+        assert_eq!(status, StatusCode::CREATED, "{signed_up}");
+        let token = signed_up["token"].as_str().unwrap().to_owned();
+        served.me(&token).await;
+        tokens.push(token);
+    }
+
+    let (status, stdout, stderr) = run_huddle(&["replay", "accounts", "--data", folder, "--rebuild"]);
+    assert!(status.success(), "huddle replay failed:\n{stdout}{stderr}");
+    let summary = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("replayed accounts: "))
+        .unwrap_or_else(|| panic!("no summary line:\n{stdout}"));
+    let counts: Vec<u64> =
+        summary.split([' ', ',']).filter_map(|word| word.parse().ok()).take(4).collect::<Vec<_>>();
+    let [visited, applied, streams, segments] = counts[..] else { panic!("unreadable summary {summary:?}") };
+    assert_eq!((streams, segments), (2, 1), "two account streams, one segment on a data folder: {summary}");
+    assert!(applied >= 2 && visited > applied, "reservation streams visited, not applied: {summary}");
+    // Rebuilt under the running system, the read model answers again.
+    assert_eq!(served.me(&tokens[0]).await["username"], "ana");
+    assert_eq!(served.me(&tokens[1]).await["username"], "bea");
+
+    let (status, _, stderr) = run_huddle(&["replay", "feeds", "--data", folder]);
+    assert!(!status.success());
+    assert!(stderr.contains("no domain \"feeds\"; the domains are accounts"), "{stderr}");
+    let empty = tempfile::tempdir().unwrap();
+    let (status, _, stderr) = run_huddle(&["replay", "accounts", "--data", empty.path().to_str().unwrap()]);
+    assert!(!status.success());
+    assert!(stderr.contains("holds no Huddle data"), "{stderr}");
+    served.stop();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn huddle_replay_runs_parallel_segments_on_an_aws_endpoint() {
+    let (data, logs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let prefix = format!("{}-", unique_name("replay"));
+    let args = aws_args(&prefix, data.path());
+    let served = Served::start(&args, &[], logs.path());
+    let sign_up = json!({"username": "dee", "email": "dee@example.com", "password": "correct horse"});
+    let (status, signed_up) = served.post("/v1/accounts", sign_up).await;
+    assert_eq!(status, StatusCode::CREATED, "{signed_up}");
+    let token = signed_up["token"].as_str().unwrap().to_owned();
+    served.me(&token).await;
+
+    let replay_args: Vec<&str> =
+        ["replay", "accounts", "--rebuild"].into_iter().chain(args.iter().copied()).collect();
+    let (status, stdout, stderr) = run_huddle(&replay_args);
+    assert!(status.success(), "huddle replay failed:\n{stdout}{stderr}");
+    let summary = stdout
+        .lines()
+        .find_map(|line| line.strip_prefix("replayed accounts: "))
+        .unwrap_or_else(|| panic!("no summary line:\n{stdout}"));
+    assert!(summary.contains(" events applied to 1 streams, 4 segments"), "{summary}");
+    assert_eq!(served.me(&token).await["username"], "dee", "the rebuilt read model answers");
+    served.stop();
+}

@@ -11,8 +11,8 @@ use aws_sdk_dynamodb::types::{
 use aws_sdk_dynamodb::Client;
 use huddle_ports::table::{validate_batch, validate_item, validate_key, validate_pk, validate_transaction};
 use huddle_ports::{
-    BatchWrite, Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite,
-    EXPIRES_AT,
+    BatchWrite, Condition, Direction, Item, Key, Page, Query, Scan, Segment, SkRange, Table, TableError,
+    TransactWrite, EXPIRES_AT,
 };
 use std::collections::HashMap;
 use std::future::Future;
@@ -391,13 +391,17 @@ impl Table for DynamoTable {
         Ok(Page { items, next: key_from(output.last_evaluated_key) })
     }
 
-    async fn scan(&self, after: Option<&Key>, limit: usize) -> Result<Page, TableError> {
+    async fn scan(&self, scan: &Scan) -> Result<Page, TableError> {
+        let whole = scan.segment == Segment::WHOLE;
         let output = self
             .client
             .scan()
             .table_name(&self.name)
-            .limit(limit.clamp(1, i32::MAX as usize) as i32)
-            .set_exclusive_start_key(after.map(key_attributes))
+            .limit(scan.limit.clamp(1, i32::MAX as usize) as i32)
+            .set_exclusive_start_key(scan.after.as_ref().map(key_attributes))
+            // A whole-table scan sends no segment, so it runs on emulators without parallel scan.
+            .set_segment((!whole).then_some(scan.segment.index() as i32))
+            .set_total_segments((!whole).then_some(scan.segment.total() as i32))
             .consistent_read(true)
             .send()
             .await
@@ -405,6 +409,13 @@ impl Table for DynamoTable {
         let items =
             output.items.unwrap_or_default().into_iter().map(from_attributes).collect::<Result<_, _>>()?;
         Ok(Page { items, next: key_from(output.last_evaluated_key) })
+    }
+
+    async fn approximate_item_count(&self) -> Result<u64, TableError> {
+        let output =
+            self.client.describe_table().table_name(&self.name).send().await.map_err(service_error)?;
+        let count = output.table.and_then(|table| table.item_count).unwrap_or(0);
+        Ok(count.max(0) as u64)
     }
 
     async fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError> {

@@ -1,6 +1,7 @@
 //! The delivery runtime (../shared/DESIGN.md section 3): the stream fan-out that publishes every
-//! stored event to the topic, and the version-gated projector that turns queued events into
-//! read-model writes. Neither knows a domain: domains plug in a [`Projection`].
+//! stored event to the topic, the version-gated projector that turns queued events into
+//! read-model writes, and the replay that rebuilds a read model from the log through it. None
+//! knows a domain: domains plug in a [`Projection`].
 
 mod dispatcher;
 mod effects;
@@ -10,6 +11,7 @@ mod operations;
 mod parking;
 mod projected;
 mod projector;
+mod replay;
 mod sweeper;
 
 pub use dispatcher::{
@@ -29,4 +31,5 @@ pub use projected::{FanOutWrite, Projected};
 pub use projector::{
     Projection, ProjectionError, Projector, ProjectorError, SqsHandler, CATCH_UP_WINDOW, CHECKPOINT_PREFIX,
 };
+pub use replay::{replay, Progress, ReplayError, ReplayOptions, ReplayTarget, REPLAY_POSITION_PK};
 pub use sweeper::{SweepReport, Sweeper, SETTLE_TIME, SWEEP_INTERVAL, SWEEP_LOOKBACK};

@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use huddle_eventstore::{AppendError, Envelope, EventStore};
 use huddle_ports::table::MAX_TRANSACT_WRITES;
-use huddle_ports::{FilterPolicy, Table, TableError, TransactWrite};
+use huddle_ports::{Table, TableError, TransactWrite};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -448,30 +448,6 @@ impl Projector {
 
     pub(crate) async fn read_checkpoint(&self, stream: &str) -> Result<Checkpoint, ProjectorError> {
         Ok(Checkpoint::from_item(self.read_model.get(&checkpoint_key(stream)).await?.as_ref()))
-    }
-
-    /// Rebuild (or first populate) the projection from the whole event store, page by page:
-    /// the events its subscription (`consumes`) lets through, as live delivery would bring them,
-    /// and the rest of their streams to heal gaps, as live delivery does. Safe while live
-    /// traffic flows: both paths are version-gated. Returns the events visited.
-    pub async fn replay(&self, consumes: &FilterPolicy, page_size: usize) -> Result<usize, ProjectorError> {
-        let mut visited = 0;
-        let mut after = None;
-        loop {
-            let (envelopes, next) = self.events.scan(after.as_ref(), page_size).await?;
-            visited += envelopes.len();
-            let mut by_stream: BTreeMap<String, Vec<Envelope>> = BTreeMap::new();
-            for envelope in envelopes.into_iter().filter(|e| consumes.matches(&e.message_attributes())) {
-                by_stream.entry(envelope.stream.clone()).or_default().push(envelope);
-            }
-            for envelopes in by_stream.into_values() {
-                self.apply_stream(envelopes).await?;
-            }
-            match next {
-                Some(key) => after = Some(key),
-                None => return Ok(visited),
-            }
-        }
     }
 }
 

@@ -4,7 +4,7 @@
 
 pub mod throttle;
 
-use huddle_delivery::Projection;
+use huddle_delivery::{Projection, ReplayTarget};
 use huddle_eventstore::EventStore;
 use huddle_http::{Authorizer, CursorCodec, HttpFunction, IdempotencyKeys, Route};
 use huddle_ports::{FilterPolicy, Table};
@@ -65,5 +65,17 @@ pub trait Domain: Send + Sync {
     /// The HttpApi authorizer, for the one domain that verifies callers (accounts).
     fn authorizer(&self, _ports: &DomainPorts) -> Option<Arc<dyn Authorizer>> {
         None
+    }
+}
+
+/// What a replay of `domain` rebuilds on `ports`: its projection and read table, fed what its
+/// subscription lets through (`huddle replay` and the operator role call
+/// [`huddle_delivery::replay`] with it).
+pub fn replay_target(domain: &dyn Domain, ports: &DomainPorts) -> ReplayTarget {
+    ReplayTarget {
+        projection: domain.projection(ports),
+        read_model: ports.read_model.clone(),
+        events: ports.events.clone(),
+        consumes: domain.consumes(),
     }
 }

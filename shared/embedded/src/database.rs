@@ -33,6 +33,7 @@ impl Database {
     fn with(connection: Connection) -> rusqlite::Result<Self> {
         connection.busy_timeout(std::time::Duration::from_secs(5))?;
         connection.execute_batch(include_str!("schema.sql"))?;
+        crate::table::register_segment_function(&connection)?;
         Ok(Self {
             connection: Arc::new(Mutex::new(connection)),
             changes: watch::Sender::new(0),

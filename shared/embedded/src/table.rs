@@ -6,8 +6,8 @@ use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{EventRecord, StreamRecord, StreamViewType};
 use huddle_ports::table::{validate_batch, validate_item, validate_key, validate_pk, validate_transaction};
 use huddle_ports::{
-    BatchWrite, Condition, Direction, Item, Key, Page, Query, SkRange, Table, TableError, TransactWrite,
-    EXPIRES_AT,
+    BatchWrite, Condition, Direction, Item, Key, Page, Query, Scan, SkRange, Table, TableError,
+    TransactWrite, EXPIRES_AT,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
@@ -223,28 +223,38 @@ impl Table for SqliteTable {
         Ok(page_of(items, query.limit))
     }
 
-    async fn scan(&self, after: Option<&Key>, limit: usize) -> Result<Page, TableError> {
-        let (after_pk, after_sk) = match after {
+    async fn scan(&self, scan: &Scan) -> Result<Page, TableError> {
+        let (after_pk, after_sk) = match &scan.after {
             Some(key) => (Some(key.pk.as_str()), key.sk.as_str()),
             None => (None, ""),
         };
         let bodies = {
             let conn = self.db.lock();
             let mut stmt = conn
-                .prepare_cached(
-                    "SELECT body FROM items WHERE tbl = ?1 AND (?2 IS NULL OR pk > ?2 OR (pk = ?2 AND sk > ?3)) \
-                     ORDER BY pk, sk LIMIT ?4",
-                )
+                .prepare_cached(&format!(
+                    "SELECT body FROM items WHERE tbl = ?1 AND {SEGMENT_FUNCTION}(pk, ?2) = ?3 \
+                     AND (?4 IS NULL OR pk > ?4 OR (pk = ?4 AND sk > ?5)) ORDER BY pk, sk LIMIT ?6"
+                ))
                 .map_err(storage_error)?;
+            let (index, total) = (scan.segment.index(), scan.segment.total());
             let rows = stmt
-                .query_map(params![self.name, after_pk, after_sk, limit as i64], |row| {
+                .query_map(params![self.name, total, index, after_pk, after_sk, scan.limit as i64], |row| {
                     row.get::<_, String>(0)
                 })
                 .map_err(storage_error)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(storage_error)?
         };
         let items = bodies.into_iter().map(parse_item).collect::<Result<Vec<_>, _>>()?;
-        Ok(page_of(items, limit))
+        Ok(page_of(items, scan.limit))
+    }
+
+    async fn approximate_item_count(&self) -> Result<u64, TableError> {
+        let conn = self.db.lock();
+        let count: i64 = conn
+            .prepare_cached("SELECT COUNT(*) FROM items WHERE tbl = ?1")
+            .and_then(|mut stmt| stmt.query_row(params![self.name], |row| row.get(0)))
+            .map_err(storage_error)?;
+        Ok(count as u64)
     }
 
     async fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError> {
@@ -334,6 +344,28 @@ fn bounds(range: &SkRange) -> (&str, Option<&str>, Option<&str>) {
         SkRange::AtLeast(low) => (low, None, None),
         SkRange::AtMost(high) => ("", Some(high), None),
     }
+}
+
+/// The SQL function `huddle_segment(pk, total)`: the scan segment (0 to total - 1) a partition
+/// key belongs to, from the first four bytes of its SHA-256, so segments split the key space
+/// evenly and the same way in every process and release (a resumed replay relies on it).
+const SEGMENT_FUNCTION: &str = "huddle_segment";
+
+/// Makes [`SEGMENT_FUNCTION`] available on `conn`.
+pub(crate) fn register_segment_function(conn: &Connection) -> rusqlite::Result<()> {
+    use rusqlite::functions::FunctionFlags;
+    let flags = FunctionFlags::SQLITE_UTF8 | FunctionFlags::SQLITE_DETERMINISTIC;
+    conn.create_scalar_function(SEGMENT_FUNCTION, 2, flags, |context| {
+        let pk = context.get_raw(0).as_str().map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?;
+        let total: u32 = context.get(1)?;
+        Ok(segment_of(pk, total))
+    })
+}
+
+fn segment_of(pk: &str, total: u32) -> u32 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(pk.as_bytes());
+    u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % total.max(1)
 }
 
 /// A page as DynamoDB returns one: a full page names its last key, even if nothing follows.

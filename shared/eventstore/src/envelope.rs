@@ -76,6 +76,15 @@ pub mod attribute {
     pub const CORRELATION_ID: &str = "correlation_id";
 }
 
+fn message_attributes(stream: &str, event_type: &str, correlation_id: &str) -> Attributes {
+    Attributes::from([
+        (attribute::EVENT_TYPE.into(), event_type.to_owned()),
+        (attribute::STREAM_TYPE.into(), stream_type(stream).to_owned()),
+        (attribute::STREAM.into(), stream.to_owned()),
+        (attribute::CORRELATION_ID.into(), correlation_id.to_owned()),
+    ])
+}
+
 impl Envelope {
     pub fn stream_type(&self) -> &str {
         stream_type(&self.stream)
@@ -84,12 +93,7 @@ impl Envelope {
     /// The attributes the fan-out publishes this event with; the store refuses an event whose
     /// attributes SNS or SQS would refuse, so every stored event can be published.
     pub fn message_attributes(&self) -> Attributes {
-        Attributes::from([
-            (attribute::EVENT_TYPE.into(), self.event_type.clone()),
-            (attribute::STREAM_TYPE.into(), self.stream_type().to_owned()),
-            (attribute::STREAM.into(), self.stream.clone()),
-            (attribute::CORRELATION_ID.into(), self.correlation_id.clone()),
-        ])
+        message_attributes(&self.stream, &self.event_type, &self.correlation_id)
     }
 
     pub(crate) fn to_item(&self) -> Item {
@@ -108,5 +112,46 @@ impl Envelope {
             return None;
         }
         Some(serde_json::from_value(Value::Object(item.clone())))
+    }
+}
+
+/// An event as a scan of the store found it: its stream, version and message attributes are
+/// read from the item's top-level strings, and the rest (the payload) is decoded only for the
+/// events a reader wants.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScannedEvent {
+    pub stream: String,
+    pub version: u64,
+    /// As [`Envelope::message_attributes`], for subscription filters.
+    pub attributes: Attributes,
+    item: Item,
+}
+
+impl ScannedEvent {
+    /// The event stored in an events-table item; `None` for items that are not events, an error
+    /// for an event item without its stream, version, type or correlation id.
+    pub(crate) fn from_item(item: Item) -> Option<Result<ScannedEvent, String>> {
+        if item.get("kind").and_then(Value::as_str) != Some(KIND_EVENT) {
+            return None;
+        }
+        let text = |name: &str| item.get(name).and_then(Value::as_str);
+        let fields = (
+            text("stream"),
+            item.get("version").and_then(Value::as_u64),
+            text("event_type"),
+            text("correlation_id"),
+        );
+        let (Some(stream), Some(version), Some(event_type), Some(correlation_id)) = fields else {
+            return Some(Err(format!(
+                "event item {:?} lacks its routing fields",
+                huddle_ports::Key::of(&item)
+            )));
+        };
+        let attributes = message_attributes(stream, event_type, correlation_id);
+        Some(Ok(ScannedEvent { stream: stream.to_owned(), version, attributes, item }))
+    }
+
+    pub fn decode(self) -> Result<Envelope, serde_json::Error> {
+        serde_json::from_value(Value::Object(self.item))
     }
 }

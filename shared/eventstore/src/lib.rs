@@ -16,11 +16,11 @@ mod snapshot;
 mod store;
 
 pub use appended::{hour_of, AppendedPage, AppendedStream, APPENDED_RETENTION, APPENDED_SHARDS};
-pub use envelope::{attribute, Envelope, Metadata, NewEvent};
+pub use envelope::{attribute, Envelope, Metadata, NewEvent, ScannedEvent};
 pub use personal::{decode_personal, encode_personal, sealed_subject, KeyChange, SubjectKey};
 pub use schema::{decode, encode, DecodeError, EventSchema};
 pub use snapshot::{Loaded, NewSnapshot, SnapshotPolicy, StoredSnapshot};
 pub use store::{
-    AppendError, Appended, CommittedStream, EventStore, ExpectedVersion, Idempotency, StreamWrite,
+    AppendError, Appended, CommittedStream, EventPage, EventStore, ExpectedVersion, Idempotency, StreamWrite,
     MAX_EVENT_BYTES, MAX_NAME_BYTES,
 };

@@ -2,17 +2,17 @@ use crate::appended::{index_write, APPENDED_PREFIX};
 use crate::envelope::{stream_type, version_sk, KIND_EVENT};
 use crate::personal::{is_key_stream, key_of};
 use crate::snapshot::{snapshot_key, NewSnapshot, StoredSnapshot, SNAPSHOT_PREFIX};
-use crate::{Envelope, KeyChange, Loaded, Metadata, NewEvent, SnapshotPolicy, SubjectKey};
+use crate::{Envelope, KeyChange, Loaded, Metadata, NewEvent, ScannedEvent, SnapshotPolicy, SubjectKey};
 use huddle_ports::table::MAX_TRANSACT_WRITES;
 use huddle_ports::topic::message_bytes;
 use huddle_ports::{
-    is_expired, Condition, Item, Key, Query, SkRange, Table, TableError, TopicMessage, TransactWrite,
+    is_expired, Condition, Item, Key, Query, Scan, SkRange, Table, TableError, TopicMessage, TransactWrite,
     EXPIRES_AT,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::ops::{Bound, RangeBounds};
 use std::sync::Arc;
 use std::time::Duration;
@@ -493,24 +493,43 @@ impl EventStore {
         }
     }
 
-    /// One page of every event in the store, for replays: each stream's events come in version
-    /// order. Pass the returned key back to continue; `None` means the scan is complete.
-    pub async fn scan(
-        &self,
-        after: Option<&Key>,
-        limit: usize,
-    ) -> Result<(Vec<Envelope>, Option<Key>), AppendError> {
-        let page = self.table.scan(after, limit).await?;
-        let mut envelopes = page
+    /// One page of a scan of the store (of one segment of it), for replays: the events it
+    /// found, each stream's in version order and decoded only on demand, and how many items it
+    /// visited (non-event items included). Pass `next` back in `scan.after` to continue; `None`
+    /// means the segment is complete.
+    pub async fn scan(&self, scan: &Scan) -> Result<EventPage, AppendError> {
+        let page = self.table.scan(scan).await?;
+        let visited = page.items.len();
+        let mut events = page
             .items
-            .iter()
-            .filter_map(Envelope::from_item)
+            .into_iter()
+            .filter_map(ScannedEvent::from_item)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| AppendError::Unavailable(format!("corrupt event: {e}")))?;
-        // DynamoDB returns one partition's items in sort-key order; sorting guards the guarantee.
-        envelopes.sort_by(|a, b| (&a.stream, a.version).cmp(&(&b.stream, b.version)));
-        Ok((envelopes, page.next))
+        // DynamoDB returns a partition's items together and in sort-key order; sorting guards the
+        // guarantee, keeping the streams in the order the table returned them.
+        let mut first_seen: HashMap<String, usize> = HashMap::new();
+        for (position, event) in events.iter().enumerate() {
+            first_seen.entry(event.stream.clone()).or_insert(position);
+        }
+        events.sort_by_key(|event| (first_seen[&event.stream], event.version));
+        Ok(EventPage { events, visited, next: page.next })
     }
+
+    /// About how many items the events table holds (events and the rest), for a replay's ETA.
+    pub async fn approximate_item_count(&self) -> Result<u64, AppendError> {
+        Ok(self.table.approximate_item_count().await?)
+    }
+}
+
+/// One page of [`EventStore::scan`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct EventPage {
+    pub events: Vec<ScannedEvent>,
+    /// The items the page visited, events or not.
+    pub visited: usize,
+    /// Where the next page of the segment starts; `None` on its last page.
+    pub next: Option<Key>,
 }
 
 fn decode_item(item: &Item) -> Result<Envelope, AppendError> {

@@ -140,6 +140,78 @@ impl Query {
     }
 }
 
+/// One part of a parallel scan, as DynamoDB's `Segment` of `TotalSegments`: the segments of one
+/// total partition the table (every item in exactly one), each partition key wholly in one, so
+/// several workers can each visit a part at once. Built only through [`Segment::new`], so every
+/// segment is one DynamoDB takes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Segment {
+    index: u32,
+    total: u32,
+}
+
+impl Segment {
+    /// The whole table, as one segment.
+    pub const WHOLE: Segment = Segment { index: 0, total: 1 };
+
+    /// DynamoDB's most `TotalSegments`.
+    pub const MAX_TOTAL: u32 = 1_000_000;
+
+    /// Segment `index` (from 0) of `total`.
+    pub fn new(index: u32, total: u32) -> Result<Self, TableError> {
+        if total == 0 || total > Self::MAX_TOTAL || index >= total {
+            return Err(TableError::Invalid(format!(
+                "segment {index} of {total}: a scan has 1 to {} segments, numbered from 0",
+                Self::MAX_TOTAL
+            )));
+        }
+        Ok(Self { index, total })
+    }
+
+    /// Every segment of `total`, in order.
+    pub fn all(total: u32) -> Result<Vec<Segment>, TableError> {
+        (0..total.max(1)).map(|index| Segment::new(index, total)).collect()
+    }
+
+    pub fn index(self) -> u32 {
+        self.index
+    }
+
+    pub fn total(self) -> u32 {
+        self.total
+    }
+}
+
+/// One page of a scan: up to `limit` items of `segment`, after the key `after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Scan {
+    pub segment: Segment,
+    pub limit: usize,
+    /// Resume after this key (the `next` of the previous page of the same segment).
+    pub after: Option<Key>,
+}
+
+impl Default for Scan {
+    fn default() -> Self {
+        Self { segment: Segment::WHOLE, limit: 100, after: None }
+    }
+}
+
+impl Scan {
+    pub fn segment(mut self, segment: Segment) -> Self {
+        self.segment = segment;
+        self
+    }
+    pub fn limit(mut self, limit: usize) -> Self {
+        self.limit = limit;
+        self
+    }
+    pub fn after(mut self, after: Option<Key>) -> Self {
+        self.after = after;
+        self
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Page {
     pub items: Vec<Item>,
@@ -226,8 +298,13 @@ pub trait Table: Send + Sync {
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError>;
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), TableError>;
     async fn query(&self, query: &Query) -> Result<Page, TableError>;
-    /// Visit the whole table in pages, each partition's items in sort-key order.
-    async fn scan(&self, after: Option<&Key>, limit: usize) -> Result<Page, TableError>;
+    /// Visit one segment of the table (all of it with [`Segment::WHOLE`]) in pages, each
+    /// partition's items together and in sort-key order. A page may hold fewer than `limit`
+    /// items and still have a `next`.
+    async fn scan(&self, scan: &Scan) -> Result<Page, TableError>;
+    /// About how many items the table holds, cheaply: DynamoDB's `ItemCount`, which it refreshes
+    /// about every six hours; for progress estimates, never for correctness.
+    async fn approximate_item_count(&self) -> Result<u64, TableError>;
     /// Atomically add `delta` to a number attribute and return the new value.
     async fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError>;
     /// [`add`](Table::add) to an item that expires: a new item gets [`EXPIRES_AT`] (Unix seconds),

@@ -6,7 +6,7 @@
 
 use crate::fault_plan::{FaultPlan, Port};
 use async_trait::async_trait;
-use huddle_ports::{BatchWrite, Condition, Item, Key, Page, Query, Table, TableError, TransactWrite};
+use huddle_ports::{BatchWrite, Condition, Item, Key, Page, Query, Scan, Table, TableError, TransactWrite};
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
@@ -18,6 +18,7 @@ pub enum Operation {
     Delete,
     Query,
     Scan,
+    Count,
     Add,
     Transact,
     BatchWrite,
@@ -90,11 +91,16 @@ impl<I: Interceptor> Table for DecoratedTable<I> {
         Ok(page)
     }
 
-    async fn scan(&self, after: Option<&Key>, limit: usize) -> Result<Page, TableError> {
+    async fn scan(&self, scan: &Scan) -> Result<Page, TableError> {
         self.interceptor.before(Operation::Scan)?;
-        let page = self.inner.scan(after, limit).await?;
+        let page = self.inner.scan(scan).await?;
         self.interceptor.returned(&page.items);
         Ok(page)
+    }
+
+    async fn approximate_item_count(&self) -> Result<u64, TableError> {
+        self.interceptor.before(Operation::Count)?;
+        self.inner.approximate_item_count().await
     }
 
     async fn add(&self, key: &Key, attribute: &str, delta: i64) -> Result<i64, TableError> {

@@ -23,7 +23,7 @@ pub async fn scan_all(table: &dyn huddle_ports::Table) -> Vec<huddle_ports::Item
     let mut items = Vec::new();
     let mut after = None;
     loop {
-        let page = table.scan(after.as_ref(), 100).await.expect("the table scans");
+        let page = table.scan(&huddle_ports::Scan::default().after(after)).await.expect("the table scans");
         items.extend(page.items);
         match page.next {
             Some(next) => after = Some(next),

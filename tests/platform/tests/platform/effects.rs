@@ -7,8 +7,8 @@
 
 use crate::delivery::sqs_event;
 use huddle_delivery::{
-    Dispatcher, Drained, Effect, Projected, Projection, ProjectionError, Projector, Sinks, Sweeper,
-    EFFECT_ID_ATTRIBUTE, EFFECT_SINK_ATTRIBUTE, PENDING_PREFIX, PENDING_SHARDS,
+    replay, Dispatcher, Drained, Effect, Projected, Projection, ProjectionError, Projector, ReplayOptions,
+    ReplayTarget, Sinks, Sweeper, EFFECT_ID_ATTRIBUTE, EFFECT_SINK_ATTRIBUTE, PENDING_PREFIX, PENDING_SHARDS,
 };
 use huddle_domain::Domain;
 use huddle_eventstore::{Envelope, EventStore, ExpectedVersion, Metadata};
@@ -105,6 +105,17 @@ fn like_effect_id(like: &Envelope) -> String {
     Effect::new(NOTIFY_SINK, "acc_ana", "").id(&like.event_id)
 }
 
+/// `huddle replay` of the notifying notes projection into `read_model`: with effects muted, as
+/// every replay runs.
+fn notes_replay(read_model: Arc<dyn Table>, store: &EventStore) -> ReplayTarget {
+    ReplayTarget {
+        projection: Arc::new(NotifyingNotesProjection),
+        read_model,
+        events: store.clone(),
+        consumes: NotesDomain.consumes(),
+    }
+}
+
 async fn an_effect_is_sent_once_carrying_its_id(family: Family) {
     let backend = family.backend().await;
     let store = EventStore::new(backend.table(true).await);
@@ -142,7 +153,7 @@ async fn a_redelivered_or_reapplied_event_sends_nothing_more(family: Family) {
     // Redelivered, and replayed: the version gate skips the like.
     handled(&projector, &note).await;
     handled(&projector, &note[1..]).await;
-    projector.replay(&NotesDomain.consumes(), 10).await.unwrap();
+    replay(notes_replay(read_model.clone(), &store), ReplayOptions::default(), |_| {}).await.unwrap();
     assert_nothing_arrives(inboxes.notify.as_ref()).await;
 
     // Applied again over a read model that lost its checkpoint (a rebuild): the like's record
@@ -242,9 +253,9 @@ async fn a_muted_replay_sends_nothing(family: Family) {
     assert_eq!(effects_received(inboxes.notify.as_ref(), 1).await.len(), 1);
 
     let rebuilt = backend.table(false).await;
-    let replayer =
-        Projector::new(Arc::new(NotifyingNotesProjection), rebuilt.clone(), store).with_effects_muted();
-    assert_eq!(replayer.replay(&NotesDomain.consumes(), 10).await.unwrap(), 2);
+    let replayed =
+        replay(notes_replay(rebuilt.clone(), &store), ReplayOptions::default(), |_| {}).await.unwrap();
+    assert_eq!(replayed.applied, 2);
     assert_nothing_arrives(inboxes.notify.as_ref()).await;
 
     let id = like_effect_id(&note[1]);

@@ -2,7 +2,7 @@ use huddle_eventstore::{
     decode, decode_personal, encode, encode_personal, AppendError, EventSchema, EventStore, ExpectedVersion,
     Idempotency, KeyChange, Metadata, NewEvent, StreamWrite, SubjectKey, MAX_EVENT_BYTES, MAX_NAME_BYTES,
 };
-use huddle_ports::{Condition, Key, TableError, EXPIRES_AT};
+use huddle_ports::{Condition, Key, Scan, TableError, EXPIRES_AT};
 use huddle_test_support::decorated_table::{faulty, DecoratedTable, Faults, Interceptor, Operation};
 use huddle_test_support::{on_both_families, Family};
 use serde_json::json;
@@ -312,9 +312,9 @@ async fn scan_returns_each_stream_in_version_order_and_skips_other_items(family:
     let mut seen = Vec::new();
     let mut after = None;
     loop {
-        let (page, next) = store.scan(after.as_ref(), 4).await.unwrap();
-        seen.extend(page);
-        match next {
+        let page = store.scan(&Scan::default().limit(4).after(after)).await.unwrap();
+        seen.extend(page.events);
+        match page.next {
             Some(next) => after = Some(next),
             None => break,
         }
@@ -381,8 +381,8 @@ async fn subject_keys_are_born_with_an_append_and_shredding_erases_the_sealed_fi
     let stored = store.read_stream("account#acc_k", 1..).await.unwrap();
     let erased: Vec<Option<SignUpEvent>> = stored.iter().map(|e| decode_personal(e, None).unwrap()).collect();
     assert_eq!(erased, [None, Some(SignUpEvent::Erased)]);
-    let (scanned, _) = store.scan(None, 100).await.unwrap();
-    assert_eq!(scanned.len(), 2, "the key item is not an event");
+    let scanned = store.scan(&Scan::default()).await.unwrap();
+    assert_eq!(scanned.events.len(), 2, "the key item is not an event");
 }
 
 /// An event family whose `Renamed` event changed shape: v1 had `name`, v2 has `display_name`.

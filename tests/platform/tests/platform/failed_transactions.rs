@@ -9,7 +9,7 @@ use huddle_eventstore::{AppendError, Envelope, EventStore, ExpectedVersion, Meta
 use huddle_ports::{FilterPolicy, Key, Table};
 use huddle_test_support::notes::{events, stream_of, NoteEvent, NotesProjection};
 use huddle_test_support::queues::receive_deliveries;
-use huddle_test_support::{on_both_families, Family};
+use huddle_test_support::{on_both_families, scan_all, Family};
 use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -27,17 +27,9 @@ async fn append(store: &EventStore, id: &str, event: NoteEvent) {
 
 /// The ids of the notes the `notes` listing of `read_model` holds.
 async fn listed_notes(read_model: &dyn Table) -> BTreeSet<String> {
-    let mut listed = BTreeSet::new();
-    let mut after = None;
-    loop {
-        let page = read_model.scan(after.as_ref(), 100).await.unwrap();
-        let notes = page.items.iter().filter(|item| item["pk"] == "notes");
-        listed.extend(notes.map(|item| item["sk"].as_str().unwrap().to_owned()));
-        match page.next {
-            Some(next) => after = Some(next),
-            None => return listed,
-        }
-    }
+    let items = scan_all(read_model).await;
+    let notes = items.iter().filter(|item| item["pk"] == "notes");
+    notes.map(|item| item["sk"].as_str().unwrap().to_owned()).collect()
 }
 
 /// As sign-ups racing for one username do: each racer appends to a stream of its own and, in

@@ -13,6 +13,7 @@ mod fixtures;
 mod parking;
 mod push;
 mod queue;
+mod replay;
 mod runner;
 mod snapshots;
 mod sweeper;

@@ -1,7 +1,9 @@
 use huddle_ports::table::{
     item_size, MAX_BATCH_WRITES, MAX_ITEM_BYTES, MAX_TRANSACTION_BYTES, MAX_TRANSACT_WRITES,
 };
-use huddle_ports::{BatchWrite, Condition, Item, Key, Query, SkRange, TableError, TransactWrite, EXPIRES_AT};
+use huddle_ports::{
+    BatchWrite, Condition, Item, Key, Query, Scan, Segment, SkRange, TableError, TransactWrite, EXPIRES_AT,
+};
 use huddle_test_support::{on_both_families, scan_all, Family};
 use serde_json::{json, Value};
 
@@ -24,6 +26,8 @@ on_both_families!(
     transact_is_all_or_nothing_and_names_the_failing_write,
     transact_refuses_malformed_requests,
     scan_visits_every_item_in_key_order_per_partition,
+    scan_segments_partition_the_table_by_partition_key,
+    item_count_counts_the_tables_items,
     keys_past_dynamodbs_size_limits_are_refused_on_reads_too,
     items_over_400_kb_are_refused,
     transactions_over_4_mb_or_100_writes_are_refused,
@@ -208,7 +212,7 @@ async fn scan_visits_every_item_in_key_order_per_partition(family: Family) {
     let mut seen: Vec<(String, String)> = Vec::new();
     let mut after: Option<Key> = None;
     loop {
-        let page = table.scan(after.as_ref(), 4).await.unwrap();
+        let page = table.scan(&Scan::default().limit(4).after(after.clone())).await.unwrap();
         seen.extend(
             page.items.iter().map(|i| (i["pk"].as_str().unwrap().into(), i["sk"].as_str().unwrap().into())),
         );
@@ -222,6 +226,68 @@ async fn scan_visits_every_item_in_key_order_per_partition(family: Family) {
         let order: Vec<&str> = seen.iter().filter(|(p, _)| p == pk).map(|(_, s)| s.as_str()).collect();
         assert_eq!(order, ["0001", "0002", "0003"], "partition {pk}");
     }
+}
+
+async fn scan_segments_partition_the_table_by_partition_key(family: Family) {
+    let table = family.backend().await.table(false).await;
+    for p in 0..40 {
+        for sk in ["0001", "0002"] {
+            table.put(item(&format!("s#{p}"), sk, json!({})), Condition::Always).await.unwrap();
+        }
+    }
+    let everything: Vec<Key> = scan_all(table.as_ref()).await.iter().filter_map(Key::of).collect();
+    for total in [1, 3, 4] {
+        let mut seen: Vec<Key> = Vec::new();
+        let mut partitions_of = Vec::new();
+        for segment in Segment::all(total).unwrap() {
+            let mut keys: Vec<Key> = Vec::new();
+            let mut after: Option<Key> = None;
+            loop {
+                let page = table.scan(&Scan::default().segment(segment).limit(7).after(after)).await.unwrap();
+                keys.extend(page.items.iter().filter_map(Key::of));
+                match page.next {
+                    Some(next) => after = Some(next),
+                    None => break,
+                }
+            }
+            partitions_of
+                .push(keys.iter().map(|key| key.pk.clone()).collect::<std::collections::BTreeSet<_>>());
+            seen.extend(keys);
+        }
+        let visited = seen.len();
+        seen.sort();
+        seen.dedup();
+        assert_eq!(visited, seen.len(), "{total} segments: no item in two segments");
+        assert_eq!(seen, everything, "{total} segments together visit the whole table");
+        for (index, partitions) in partitions_of.iter().enumerate() {
+            for other in &partitions_of[index + 1..] {
+                assert!(
+                    partitions.is_disjoint(other),
+                    "{total} segments: a partition key in one segment only"
+                );
+            }
+        }
+        if total > 1 {
+            let parts_with_items = partitions_of.iter().filter(|partitions| !partitions.is_empty()).count();
+            assert!(parts_with_items > 1, "{total} segments split 40 partition keys: {partitions_of:?}");
+        }
+    }
+    for (index, total) in [(0, 0), (3, 3), (0, Segment::MAX_TOTAL + 1)] {
+        assert!(
+            matches!(Segment::new(index, total), Err(TableError::Invalid(_))),
+            "segment {index} of {total}"
+        );
+    }
+}
+
+async fn item_count_counts_the_tables_items(family: Family) {
+    let table = family.backend().await.table(false).await;
+    assert_eq!(table.approximate_item_count().await.unwrap(), 0);
+    for p in 0..5 {
+        table.put(item(&format!("c#{p}"), "0001", json!({})), Condition::Always).await.unwrap();
+    }
+    // DynamoDB refreshes its count about every six hours; moto and the embedded table count at once.
+    assert_eq!(table.approximate_item_count().await.unwrap(), 5);
 }
 
 async fn keys_past_dynamodbs_size_limits_are_refused_on_reads_too(family: Family) {
