@@ -29,6 +29,7 @@ pub const INVOCATIONS: &[Invocation] = &[
             "events/accounts-operator/dead-letters.json",
             "events/accounts-operator/skip.json",
             "events/accounts-operator/retry.json",
+            "events/accounts-operator/replay.json",
         ],
     },
     Invocation { binary: "authorizer", fixtures: &["events/authorizer/request.json"] },

@@ -25,6 +25,7 @@ pub use fan_out_writes::{BATCHES_IN_FLIGHT, FAN_OUT_LEASE};
 pub use fanout::fan_out;
 pub use operations::{
     DeadLetter, Listing, Operation, OperationError, Operations, RetryReport, SkipReport, StreamRetry,
+    REPLAY_SEGMENTS,
 };
 pub use parking::{skip_key, Parked, Skip, PARKED_INDEX, SKIPPED_PREFIX};
 pub use projected::{FanOutWrite, Projected};

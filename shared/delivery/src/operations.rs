@@ -5,6 +5,7 @@
 
 use crate::parking::{self, Parked, Skip, PARKED_INDEX};
 use crate::projector::{Projector, ProjectorError, Reached, Stuck};
+use crate::replay::{replay, Progress, ReplayError, ReplayOptions, ReplayTarget};
 use huddle_eventstore::Envelope;
 use huddle_ports::queue::MAX_QUEUE_BATCH;
 use huddle_ports::{Query, Queue, QueueError, ReceivedMessage, TableError};
@@ -39,7 +40,19 @@ pub enum Operation {
     Retry,
     /// Move a parked stream past its poison event, recording why and who decided.
     Skip { stream: String, version: u64, reason: String, by: Option<String> },
+    /// Rebuild (`rebuild: true`) or first populate the read model from the log, as
+    /// `huddle replay` does, effects muted. A replay the function's timeout cuts short resumes
+    /// where it stopped on the next invocation.
+    Replay {
+        #[serde(default)]
+        rebuild: bool,
+        /// Parallel scan segments (default [`REPLAY_SEGMENTS`]).
+        segments: Option<u32>,
+    },
 }
+
+/// The operator role's parallel scan segments when a replay request names none.
+pub const REPLAY_SEGMENTS: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum OperationError {
@@ -53,6 +66,8 @@ pub enum OperationError {
     Projector(#[from] ProjectorError),
     #[error("dead-letter queue: {0}")]
     Queue(#[from] QueueError),
+    #[error("replay: {0}")]
+    Replay(#[from] ReplayError),
 }
 
 impl From<TableError> for OperationError {
@@ -136,11 +151,14 @@ pub struct SkipReport {
 pub struct Operations {
     projector: Projector,
     dead_letters: Arc<dyn Queue>,
+    replay: ReplayTarget,
 }
 
 impl Operations {
-    pub fn new(projector: Projector, dead_letters: Arc<dyn Queue>) -> Self {
-        Self { projector, dead_letters }
+    /// The operations on one domain: its `projector` (parked streams), its queue's
+    /// `dead_letters`, and what a replay rebuilds.
+    pub fn new(projector: Projector, dead_letters: Arc<dyn Queue>, replay: ReplayTarget) -> Self {
+        Self { projector, dead_letters, replay }
     }
 
     /// Run `operation`; `operator` names who asked, unless the request names someone.
@@ -155,6 +173,22 @@ impl Operations {
             Operation::Skip { stream, version, reason, by } => serde_json::to_value(
                 self.skip(&stream, version, &reason, by.as_deref().unwrap_or(operator)).await?,
             ),
+            Operation::Replay { rebuild, segments } => {
+                let options = ReplayOptions {
+                    rebuild,
+                    segments: segments.unwrap_or(REPLAY_SEGMENTS),
+                    ..ReplayOptions::default()
+                };
+                let summary = replay(self.replay.clone(), options, |_: &Progress| {}).await?;
+                Ok(serde_json::json!({
+                    "visited": summary.visited,
+                    "applied": summary.applied,
+                    "streams": summary.streams,
+                    "segments": summary.segments,
+                    "resumed": summary.resumed,
+                    "seconds": summary.elapsed.as_secs_f64(),
+                }))
+            }
         };
         Ok(report.expect("reports are plain structs with string keys"))
     }

@@ -67,7 +67,8 @@ pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
                 variable("DEAD_LETTER_QUEUE_URL")?,
                 variable("DEAD_LETTER_QUEUE_ARN")?,
             );
-            let operations = Operations::new(projector(), Arc::new(dead_letters));
+            let replay = huddle_domain::replay_target(&domain, &ports);
+            let operations = Operations::new(projector(), Arc::new(dead_letters), replay);
             lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
                 let operator = format!("operator role, request {}", event.context.request_id);
                 let operations = &operations;

@@ -240,7 +240,9 @@ async fn operator_lists_skips_and_retries_a_parked_stream(
     projector: &Emulated,
     fixtures: &[Value],
 ) {
-    let [dead_letters, skip, retry] = fixtures else { panic!("the operator fixtures, in INVOCATIONS order") };
+    let [dead_letters, skip, retry, replay] = fixtures else {
+        panic!("the operator fixtures, in INVOCATIONS order")
+    };
     let stream = skip["stream"].as_str().expect("the skip fixture names a stream");
     let poison = huddle_eventstore::NewEvent {
         event_type: "AccountRegistered".into(),
@@ -291,6 +293,11 @@ async fn operator_lists_skips_and_retries_a_parked_stream(
     let retried = operator.invoke(retry).await;
     assert_eq!(retried, json!({"streams": [], "redriven": 0, "still_dead": []}), "log:\n{}", operator.log());
     assert_eq!(operator.invoke(dead_letters).await, json!({"parked": [], "dead_letters": []}));
+    // A replay over the log (in parallel segments on the real DynamoDB API) finds every account
+    // event applied already.
+    let replayed = operator.invoke(replay).await;
+    assert_eq!(replayed["segments"], 4, "{replayed}; log:\n{}", operator.log());
+    assert!(replayed["visited"].as_u64().is_some_and(|visited| visited > 0), "{replayed}");
 }
 
 /// The authorizer turns a valid token into the caller's context and refuses the fixture's own,

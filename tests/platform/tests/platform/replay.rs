@@ -4,7 +4,9 @@
 //! subscription skips are never applied.
 
 use crate::delivery::{append_notes, sqs_event};
-use huddle_delivery::{replay, Progress, Projector, ReplayOptions, ReplayTarget, REPLAY_POSITION_PK};
+use huddle_delivery::{
+    replay, Operations, Progress, Projector, ReplayOptions, ReplayTarget, REPLAY_POSITION_PK,
+};
 use huddle_eventstore::{attribute, Envelope, EventStore, ExpectedVersion, Metadata};
 use huddle_ports::{Condition, FilterPolicy, Key, Query, Table, TableError};
 use huddle_test_support::decorated_table::{DecoratedTable, Interceptor, Operation};
@@ -19,7 +21,28 @@ on_both_families!(
     an_interrupted_replay_resumes_without_reading_its_completed_pages_again,
     a_rebuild_restores_a_corrupted_read_model,
     streams_the_subscription_skips_are_never_applied,
+    the_operator_role_replays_as_huddle_replay_does,
 );
+
+/// The operator role's `replay` operation (a JSON request, as the Lambda receives it) rebuilds
+/// a corrupted read model as `huddle replay --rebuild` does.
+async fn the_operator_role_replays_as_huddle_replay_does(family: Family) {
+    let backend = family.backend().await;
+    let store = EventStore::new(backend.table(true).await);
+    append_notes(&store, 20).await;
+    append_drafts(&store, 3).await;
+    let read_model = backend.table(false).await;
+    let stray = json!({"pk": "notes", "sk": "n-stray"}).as_object().unwrap().clone();
+    read_model.put(stray, Condition::Always).await.unwrap();
+    let projector = Projector::new(Arc::new(NotesProjection), read_model.clone(), store.clone());
+    let operations = Operations::new(projector, backend.queue(None).await, target(&store, &read_model));
+
+    let request = json!({"operation": "replay", "rebuild": true, "segments": 2});
+    let report = operations.run(serde_json::from_value(request).unwrap(), "test operator").await.unwrap();
+    assert_eq!((report["applied"].as_u64(), report["segments"].as_u64()), (Some(20), Some(2)), "{report}");
+    let clean = clean_projection(backend.table(false).await, &store, 5).await;
+    assert_eq!(scan_all(read_model.as_ref()).await, scan_all(clean.as_ref()).await);
+}
 
 /// What the notes projection subscribes to: note streams only, by stream type and event type.
 fn notes_subscription() -> FilterPolicy {

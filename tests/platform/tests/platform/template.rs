@@ -140,12 +140,12 @@ fn the_accounts_operator_runs_by_hand_and_reaches_only_what_it_repairs() {
         [
             ("[logs:CreateLogStream, logs:PutLogEvents]", "!GetAtt AccountsOperatorLogGroup.Arn"),
             ("[sqs:ReceiveMessage, sqs:DeleteMessage, sqs:ChangeMessageVisibility]", "!GetAtt AccountsDLQ.Arn"),
-            ("[dynamodb:GetItem, dynamodb:Query]", "!GetAtt EventsTable.Arn"),
+            ("[dynamodb:GetItem, dynamodb:Query, dynamodb:Scan, dynamodb:DescribeTable]", "!GetAtt EventsTable.Arn"),
             (
-                "[dynamodb:GetItem, dynamodb:Query, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem, dynamodb:ConditionCheckItem]",
+                "[dynamodb:GetItem, dynamodb:Query, dynamodb:Scan, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem, dynamodb:ConditionCheckItem]",
                 "!GetAtt AccountsTable.Arn"
             ),
         ],
-        "its logs, its dead-letter queue, the log read-only and its own read table"
+        "its logs, its dead-letter queue, the log read-only (scanned by replays) and its own read table"
     );
 }
