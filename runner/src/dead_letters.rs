@@ -2,26 +2,15 @@
 //! operator's retry and skip, on a data folder or an AWS endpoint, with the ports `huddle serve`
 //! builds for that storage.
 
-use crate::secrets_of;
 use huddle_delivery::{DeadLetter, Listing, RetryReport, SkipReport, StreamRetry};
-use huddle_runner::{LocalSecrets, Settings, Storage};
-use std::path::PathBuf;
+use huddle_runner::target::{SystemTarget, TargetSystem};
+use huddle_runner::Settings;
 use std::process::ExitCode;
 
 #[derive(clap::Args)]
 pub struct DeadLetters {
-    /// The domain, as `huddle serve` names it (e.g. accounts).
-    domain: String,
-    /// The data folder of the system (default: ./.huddle). With --aws-endpoint, the folder that
-    /// keeps that system's secrets.
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// The system runs on the AWS adapters against this endpoint.
-    #[arg(long, value_name = "URL")]
-    aws_endpoint: Option<String>,
-    /// The prefix of the system's resource names on the endpoint.
-    #[arg(long, value_name = "PREFIX", default_value = "huddle-local-", requires = "aws_endpoint")]
-    aws_prefix: String,
+    #[command(flatten)]
+    target: SystemTarget,
     /// Unpark every parked stream and redrive every dead-lettered message.
     #[arg(long, conflicts_with = "skip")]
     retry: bool,
@@ -61,24 +50,7 @@ pub async fn run(arguments: DeadLetters) -> ExitCode {
 }
 
 async fn operate(arguments: DeadLetters) -> Result<(), String> {
-    let data = arguments.data.clone().unwrap_or_else(|| PathBuf::from(".huddle"));
-    let storage = match arguments.aws_endpoint.clone() {
-        Some(endpoint) => Storage::Aws { endpoint, prefix: arguments.aws_prefix.clone() },
-        None if data.join(huddle_runner::DATABASE_FILE).is_file() => Storage::Folder(data.clone()),
-        None => {
-            return Err(format!(
-                "{} holds no huddle system (run `huddle serve --data` there first)",
-                data.display()
-            ))
-        }
-    };
-    let secrets: LocalSecrets = secrets_of(&storage, &data)?;
-    let domains = huddle_runner::domains(&secrets, huddle_accounts::ThrottleSettings::LOCAL);
-    let names: Vec<&str> = domains.iter().map(|domain| domain.name()).collect();
-    let domain = domains
-        .iter()
-        .find(|domain| domain.name() == arguments.domain)
-        .ok_or_else(|| format!("no domain {:?}; the domains are {}", arguments.domain, names.join(", ")))?;
+    let TargetSystem { storage, domain, .. } = arguments.target.open()?;
     let max_receives = Settings::new(storage.clone(), 0).max_receives;
     let operations = huddle_runner::operations(&storage, domain.as_ref(), max_receives)
         .await

@@ -7,6 +7,7 @@ pub mod mappings;
 pub mod replay;
 mod secrets;
 pub mod system;
+pub mod target;
 
 pub use gateway::LocalRoutes;
 pub use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};

@@ -2,11 +2,11 @@
 //! table of a data folder or of a system on an AWS endpoint, beside a `huddle serve` that may be
 //! running on it. Progress about once a second, then a one-line summary.
 
-use crate::{domain_tables, Domain, DomainPorts, LocalSecrets, Storage};
+use crate::target::{SystemTarget, TargetSystem};
+use crate::{domain_tables, DomainPorts, Storage};
 use huddle_delivery::{replay, Progress, ReplayOptions};
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 /// How often progress is printed at most.
@@ -19,18 +19,8 @@ const EMBEDDED_SEGMENTS: u32 = 1;
 
 #[derive(clap::Args)]
 pub struct ReplayCommand {
-    /// The domain whose read model is replayed (e.g. accounts).
-    domain: String,
-    /// The data folder of the system (default: ./.huddle). With --aws-endpoint it holds only
-    /// that system's secrets.
-    #[arg(long)]
-    data: Option<PathBuf>,
-    /// Replay the system on this AWS endpoint (an emulator such as moto).
-    #[arg(long, value_name = "URL")]
-    aws_endpoint: Option<String>,
-    /// The resource prefix of the system on the endpoint.
-    #[arg(long, value_name = "PREFIX", default_value = "huddle-local-", requires = "aws_endpoint")]
-    aws_prefix: String,
+    #[command(flatten)]
+    target: SystemTarget,
     /// Delete the read model first (checkpoints included), then replay from the start.
     #[arg(long)]
     rebuild: bool,
@@ -55,22 +45,11 @@ impl ReplayCommand {
     }
 
     async fn replay(self) -> Result<String, String> {
-        let data = self.data.unwrap_or_else(|| PathBuf::from(".huddle"));
-        let (storage, secrets, segments) = match self.aws_endpoint {
-            Some(endpoint) => {
-                let secrets = LocalSecrets::for_endpoint(&data, &endpoint, &self.aws_prefix)?;
-                (Storage::Aws { endpoint, prefix: self.aws_prefix }, secrets, AWS_SEGMENTS)
-            }
-            None => {
-                // A folder without a database holds no system: replaying it would make an empty one.
-                if !data.join(crate::system::DATABASE_FILE).is_file() {
-                    return Err(format!("{} holds no Huddle data", data.display()));
-                }
-                (Storage::Folder(data.clone()), LocalSecrets::in_folder(&data)?, EMBEDDED_SEGMENTS)
-            }
+        let TargetSystem { storage, secrets, domain } = self.target.open()?;
+        let segments = match &storage {
+            Storage::Aws { .. } => AWS_SEGMENTS,
+            Storage::Folder(_) | Storage::Memory => EMBEDDED_SEGMENTS,
         };
-        let domains = crate::domains(&secrets, huddle_accounts::ThrottleSettings::LOCAL);
-        let domain = find(&domains, &self.domain)?;
         let (events_table, read_model) =
             domain_tables(&storage, domain.name()).await.map_err(|error| error.to_string())?;
         let ports = DomainPorts::new(events_table, read_model, &secrets.request_secret);
@@ -92,13 +71,6 @@ impl ReplayCommand {
         let summary = replay(target, options, print_progress).await.map_err(|error| error.to_string())?;
         Ok(summary_line(name, &summary))
     }
-}
-
-fn find<'a>(domains: &'a [Arc<dyn Domain>], name: &str) -> Result<&'a Arc<dyn Domain>, String> {
-    domains.iter().find(|domain| domain.name() == name).ok_or_else(|| {
-        let known: Vec<&str> = domains.iter().map(|domain| domain.name()).collect();
-        format!("no domain {name:?}; the domains are {}", known.join(", "))
-    })
 }
 
 /// The line a finished replay ends with.

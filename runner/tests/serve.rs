@@ -228,7 +228,7 @@ async fn huddle_replay_rebuilds_a_data_folders_read_model_beside_the_running_sys
     let empty = tempfile::tempdir().unwrap();
     let (status, _, stderr) = run_huddle(&["replay", "accounts", "--data", empty.path().to_str().unwrap()]);
     assert!(!status.success());
-    assert!(stderr.contains("holds no Huddle data"), "{stderr}");
+    assert!(stderr.contains("holds no huddle system"), "{stderr}");
     served.stop();
 }
 
