@@ -9,13 +9,11 @@
 //!
 //! Run: `cargo bench -p huddle-accounts-tests --bench accounts`
 
+mod support;
 use huddle_accounts::passwords::{PasswordCost, Passwords};
-use huddle_accounts::{AccountsDomain, AccountsSettings, ThrottleSettings};
-use huddle_domain::throttle::Limit;
-use huddle_runner::{Settings, Storage};
+
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 #[tokio::main]
@@ -58,23 +56,7 @@ async fn password_cost(samples: usize) {
 }
 
 async fn http_latency(accounts: usize, queries: usize, failed_logins: usize) {
-    let folder = std::env::temp_dir().join(format!("huddle-bench-{}", ulid::Ulid::new()));
-    let mut settings = AccountsSettings::new(
-        b"the accounts bench's token secret, 32+ bytes",
-        b"the bench's email lookup key, 32+ bytes",
-    );
-    let unlimited = Limit::new(u32::MAX, 60);
-    settings.throttles = ThrottleSettings {
-        login_failures_per_ip: unlimited,
-        login_failures_per_name: unlimited,
-        sign_ups_per_ip: unlimited,
-    };
-    let system = huddle_runner::start(
-        Settings::new(Storage::Folder(folder.clone()), 0),
-        vec![Arc::new(AccountsDomain::new(settings))],
-    )
-    .await
-    .unwrap();
+    let (system, folder) = support::unthrottled_system("accounts").await;
     let client = Client::new();
     let url = |path: &str| format!("{}{path}", system.url());
     let post = |path: &str, body: Value| {

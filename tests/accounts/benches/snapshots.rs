@@ -13,15 +13,12 @@
 //!
 //! Run: `cargo bench -p huddle-accounts-tests --bench snapshots`
 
-use huddle_accounts::{AccountsDomain, AccountsSettings, ThrottleSettings};
+mod support;
 use huddle_catalog::accounts::{account_stream, AccountEvent};
-use huddle_domain::throttle::Limit;
 use huddle_eventstore::{encode_personal, EventStore, ExpectedVersion, Metadata, StreamWrite};
 use huddle_ports::Key;
-use huddle_runner::{Settings, Storage};
 use reqwest::{Client, StatusCode};
 use serde_json::json;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Requests in flight, and accounts per stream length.
@@ -31,8 +28,9 @@ const LONG: u64 = 5_000;
 /// Patches per account in a measured round, and in the warm-up.
 const PATCHES_PER_ROUND: usize = 50;
 const WARM_UP_PATCHES: usize = 5;
-/// Events per seeding append: the transaction's 100 writes less the version check.
-const SEED_BATCH: u64 = 99;
+/// Events per seeding append: the transaction's 100 writes less the version check and the
+/// stream's appended-streams index entry.
+const SEED_BATCH: u64 = 98;
 
 struct Account {
     id: String,
@@ -41,23 +39,7 @@ struct Account {
 
 #[tokio::main]
 async fn main() {
-    let folder = std::env::temp_dir().join(format!("huddle-bench-snapshots-{}", ulid::Ulid::new()));
-    let mut settings = AccountsSettings::new(
-        b"the snapshots bench's token secret, 32+ bytes",
-        b"the bench's email lookup key, 32+ bytes",
-    );
-    let unlimited = Limit::new(u32::MAX, 60);
-    settings.throttles = ThrottleSettings {
-        login_failures_per_ip: unlimited,
-        login_failures_per_name: unlimited,
-        sign_ups_per_ip: unlimited,
-    };
-    let system = huddle_runner::start(
-        Settings::new(Storage::Folder(folder.clone()), 0),
-        vec![Arc::new(AccountsDomain::new(settings))],
-    )
-    .await
-    .unwrap();
+    let (system, folder) = support::unthrottled_system("snapshots").await;
     let client = Client::new();
     let url = system.url();
 
