@@ -45,14 +45,14 @@ const HIDDEN: Duration = Duration::from_secs(600);
 
 /// Where a test's effects land: the notify queue itself, and a queue subscribed to the
 /// activity topic.
-struct Inboxes {
-    notify: Arc<dyn Queue>,
+pub(crate) struct Inboxes {
+    pub(crate) notify: Arc<dyn Queue>,
     activity_topic: Arc<dyn Topic>,
-    activity: Arc<dyn Queue>,
+    pub(crate) activity: Arc<dyn Queue>,
 }
 
 impl Inboxes {
-    async fn new(backend: &Backend) -> Self {
+    pub(crate) async fn new(backend: &Backend) -> Self {
         let activity_topic = backend.topic().await;
         let activity = backend.queue(None).await;
         let policy = FilterPolicy::attribute_in(EFFECT_SINK_ATTRIBUTE, &[ACTIVITY_SINK]);
@@ -60,14 +60,21 @@ impl Inboxes {
         Self { notify: backend.queue(None).await, activity_topic, activity }
     }
 
-    fn sinks(&self) -> Sinks {
+    pub(crate) fn sinks(&self) -> Sinks {
         Sinks::new().queue(NOTIFY_SINK, self.notify.clone()).topic(ACTIVITY_SINK, self.activity_topic.clone())
+    }
+
+    /// The sinks, with their sends failing as `plan` draws.
+    pub(crate) fn faulty_sinks(&self, plan: &Arc<FaultPlan>) -> Sinks {
+        Sinks::new()
+            .queue(NOTIFY_SINK, plan.queue(self.notify.clone()))
+            .topic(ACTIVITY_SINK, plan.topic(self.activity_topic.clone()))
     }
 }
 
 /// Every effect `queue` received, by effect id, with the body of each delivery: at least
 /// `count` deliveries, and whatever else arrives within a second after them (a repeat would).
-async fn effects_received(queue: &dyn Queue, count: usize) -> BTreeMap<String, Vec<String>> {
+pub(crate) async fn effects_received(queue: &dyn Queue, count: usize) -> BTreeMap<String, Vec<String>> {
     let mut deliveries = receive_deliveries(queue, count, HIDDEN).await.0;
     deliveries.extend(queue.receive(MAX_QUEUE_BATCH, HIDDEN, Duration::from_secs(1)).await.expect("receive"));
     let mut by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -84,7 +91,7 @@ async fn assert_nothing_arrives(queue: &dyn Queue) {
     assert!(late.is_empty(), "nothing more was sent: {late:?}");
 }
 
-async fn handled(projector: &Projector, envelopes: &[Envelope]) {
+pub(crate) async fn handled(projector: &Projector, envelopes: &[Envelope]) {
     let response = projector.handle(sqs_event(envelopes)).await;
     assert!(response.batch_item_failures.is_empty(), "{:?}", response.batch_item_failures);
 }
@@ -395,16 +402,13 @@ async fn every_effect_is_sent_exactly_once_under_duplicated_shuffled_faulty_deli
 
     let plan = FaultPlan::new(rng.random(), 0.10);
     let inboxes = Inboxes::new(&backend).await;
-    let faulty_sinks = Sinks::new()
-        .queue(NOTIFY_SINK, plan.queue(inboxes.notify.clone()))
-        .topic(ACTIVITY_SINK, plan.topic(inboxes.activity_topic.clone()));
     let read_model = backend.table(false).await;
     let projector = Projector::new(
         Arc::new(NotifyingNotesProjection),
         plan.table(read_model.clone()),
         EventStore::new(plan.table(events_table)),
     )
-    .with_sinks(faulty_sinks);
+    .with_sinks(inboxes.faulty_sinks(&plan));
 
     let mut outstanding: Vec<Envelope> = envelopes.iter().chain(envelopes.iter()).cloned().collect();
     let mut rounds = 0;

@@ -11,6 +11,7 @@ mod failed_transactions;
 mod fan_out_writes;
 mod fixtures;
 mod parking;
+mod proof;
 mod push;
 mod queue;
 mod replay;

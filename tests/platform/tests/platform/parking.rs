@@ -27,11 +27,11 @@ use std::time::Duration;
 /// The receive after which the queue would dead-letter a message.
 const MAX_RECEIVES: u32 = 3;
 
-const POISON: &str = "poison";
+pub(crate) const POISON: &str = "poison";
 
 /// How the poison event fails.
 #[derive(Debug, Clone, Copy)]
-enum Poison {
+pub(crate) enum Poison {
     /// The projection returns an error (a bug).
     Bug,
     /// It writes one item over DynamoDB's 400 KB.
@@ -40,11 +40,18 @@ enum Poison {
     OversizedTransaction,
 }
 
-/// The notes projection, except for edits to the text [`POISON`], which fail as `poison` says
-/// until `fixed` is set.
-struct PoisonedNotes {
+/// A notes projection (`healthy`), except for edits to the text [`POISON`], which fail as
+/// `poison` says until `fixed` is set.
+pub(crate) struct PoisonedNotes {
     poison: Poison,
-    fixed: AtomicBool,
+    pub(crate) fixed: AtomicBool,
+    healthy: Arc<dyn Projection>,
+}
+
+impl PoisonedNotes {
+    pub(crate) fn new(poison: Poison, healthy: Arc<dyn Projection>) -> Self {
+        Self { poison, fixed: AtomicBool::new(false), healthy }
+    }
 }
 
 fn filler(pk: &str, n: usize, bytes: usize) -> TransactWrite {
@@ -60,7 +67,7 @@ impl Projection for PoisonedNotes {
     async fn project(&self, event: &Envelope, read_model: &dyn Table) -> Result<Projected, ProjectionError> {
         let poisoned = matches!(decode(event), Ok(NoteEvent::NoteEdited { text }) if text == POISON);
         if !poisoned || self.fixed.load(Ordering::SeqCst) {
-            return NotesProjection.project(event, read_model).await;
+            return self.healthy.project(event, read_model).await;
         }
         Ok(match self.poison {
             Poison::Bug => return Err(ProjectionError::Invalid("a bug: the poison edit".into())),
@@ -124,7 +131,7 @@ impl Poisoned {
         let n0 = store.read_stream(&stream_of("n0"), 1..).await.unwrap();
         let n1 = store.read_stream(&stream_of("n1"), 1..).await.unwrap();
         let read_model = backend.table(false).await;
-        let projection = Arc::new(PoisonedNotes { poison, fixed: AtomicBool::new(false) });
+        let projection = Arc::new(PoisonedNotes::new(poison, Arc::new(NotesProjection)));
         let projector = Projector::new(projection.clone(), read_model.clone(), store.clone())
             .with_max_receives(MAX_RECEIVES);
         let dead_letters = backend.queue(None).await;
@@ -140,7 +147,8 @@ impl Poisoned {
 
     /// Delivers `envelopes` as one batch received `receive_count` times; returns the failed ids.
     async fn deliver(&self, envelopes: &[Envelope], receive_count: u32) -> BTreeSet<String> {
-        let response = self.projector.handle(received(sqs_event(envelopes), receive_count)).await;
+        let counted: Vec<_> = envelopes.iter().map(|envelope| (envelope.clone(), receive_count)).collect();
+        let response = self.projector.handle(received(&counted)).await;
         response.batch_item_failures.into_iter().map(|failure| failure.item_identifier).collect()
     }
 
@@ -183,9 +191,10 @@ async fn notes_in(table: &dyn Table) -> Vec<Item> {
         .collect()
 }
 
-/// `event` as SQS hands it over on receive number `count`.
-fn received(mut event: SqsEvent, count: u32) -> SqsEvent {
-    for record in &mut event.records {
+/// `envelopes` as SQS hands them over, each on its receive number.
+pub(crate) fn received(envelopes: &[(Envelope, u32)]) -> SqsEvent {
+    let mut event = sqs_event(&envelopes.iter().map(|(envelope, _)| envelope.clone()).collect::<Vec<_>>());
+    for (record, (_, count)) in event.records.iter_mut().zip(envelopes) {
         record.attributes.insert("ApproximateReceiveCount".into(), count.to_string());
     }
     event
