@@ -449,8 +449,10 @@ async fn every_effect_is_sent_exactly_once_under_duplicated_shuffled_faulty_deli
         "{test}: {} events, {likes} likes, {edits} edits, {rounds} rounds, failures injected (table, queue, topic): {injected:?}",
         envelopes.len()
     );
-    // Hundreds of table calls and over 40 sends (at 10 %, all sends pass once in 10^4 runs).
-    assert!(injected[0] > 0 && injected[1] + injected[2] > 0, "{test}: the run met failures");
+    // Hundreds of table calls: at 10 % some fail in every run. Sends are fewer, and a run whose
+    // sends all pass is not rare, so failed sends are not required here: the drain tests fail
+    // them on purpose.
+    assert!(injected[0] > 0, "{test}: the run met failures: {injected:?}");
 
     assert_eq!(scan_all(read_model.as_ref()).await, scan_all(clean.as_ref()).await, "{test}: read models");
     for (faulty, clean, count) in

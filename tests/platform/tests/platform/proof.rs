@@ -228,8 +228,10 @@ async fn every_mechanism_at_once_leaves_a_clean_runs_read_model_and_sends_each_e
     plan.switch_off();
     assert_eq!(crashing.interceptor.pending(), 0, "{test}: the fan-out crashed");
     let injected = [Port::Table, Port::Queue, Port::Topic].map(|port| plan.injected(port));
-    // Hundreds of table calls and dozens of sends (at 10 %, all sends pass once in 10^3 runs).
-    assert!(injected[0] > 0 && injected[1] + injected[2] > 0, "{test}: the run met failures: {injected:?}");
+    // Hundreds of table calls: at 10 % some fail in every run. Sends are fewer, and a run whose
+    // sends all pass is not rare, so failed sends are not required here: the drain tests fail
+    // them on purpose.
+    assert!(injected[0] > 0, "{test}: the run met failures: {injected:?}");
 
     // Streams that kept failing were parked on their last receive, or their messages went on
     // to the dead-letter queue when the park's own write failed. Retried before the fix, every
