@@ -81,9 +81,8 @@ fn start() -> MotoServer {
 /// The value of [`EXTERNAL_ENDPOINT`]; unset or empty means "start moto".
 fn external_endpoint() -> Option<String> {
     let value = std::env::var_os(EXTERNAL_ENDPOINT)?;
-    let endpoint = value
-        .into_string()
-        .unwrap_or_else(|value| panic!("{EXTERNAL_ENDPOINT} is not UTF-8: {value:?}"));
+    let endpoint =
+        value.into_string().unwrap_or_else(|value| panic!("{EXTERNAL_ENDPOINT} is not UTF-8: {value:?}"));
     if endpoint.is_empty() {
         return None;
     }
