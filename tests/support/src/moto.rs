@@ -2,18 +2,25 @@
 //!
 //! The server runs from the project's virtualenv (`.venv`, made by `scripts/test`); a missing
 //! virtualenv fails the test with the command that makes it, it never skips the test.
+//!
+//! With [`EXTERNAL_ENDPOINT`] set, every test uses the AWS-compatible emulator already running
+//! there instead (to run the AWS family on another emulator, e.g. fakecloud); no moto starts.
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::OnceLock;
 
+/// Names an already running emulator, e.g. `http://127.0.0.1:4566`, for the tests to use.
+pub const EXTERNAL_ENDPOINT: &str = "HUDDLE_TEST_AWS_ENDPOINT";
+
 /// A running moto server; it stops when this is dropped (the shared one lives as long as the
 /// process).
 pub struct MotoServer {
     endpoint: String,
-    /// Its standard input is the server's lifeline: the server stops when it closes.
-    process: Child,
+    /// Its standard input is the server's lifeline: the server stops when it closes. `None` for
+    /// the emulator at [`EXTERNAL_ENDPOINT`], which is not the tests' to stop.
+    process: Option<Child>,
 }
 
 impl MotoServer {
@@ -25,8 +32,10 @@ impl MotoServer {
 
 impl Drop for MotoServer {
     fn drop(&mut self) {
-        let _ = self.process.kill();
-        let _ = self.process.wait();
+        if let Some(process) = &mut self.process {
+            let _ = process.kill();
+            let _ = process.wait();
+        }
     }
 }
 
@@ -56,12 +65,34 @@ pub fn endpoint() -> &'static str {
 
 /// A moto server of its own, for a test whose load would starve the others: moto serves
 /// DynamoDB one request at a time (see `moto_launcher.py`), so a test that queues hundreds of
-/// them delays every other test's DynamoDB calls on a shared server.
+/// them delays every other test's DynamoDB calls on a shared server. The emulator at
+/// [`EXTERNAL_ENDPOINT`] is shared instead; every test names its resources afresh anyway.
 pub fn private_server() -> MotoServer {
     start()
 }
 
 fn start() -> MotoServer {
+    match external_endpoint() {
+        Some(endpoint) => MotoServer { endpoint, process: None },
+        None => launch_moto(),
+    }
+}
+
+/// The value of [`EXTERNAL_ENDPOINT`]; unset or empty means "start moto".
+fn external_endpoint() -> Option<String> {
+    let value = std::env::var_os(EXTERNAL_ENDPOINT)?;
+    let endpoint =
+        value.into_string().unwrap_or_else(|value| panic!("{EXTERNAL_ENDPOINT} is not UTF-8: {value:?}"));
+    if endpoint.is_empty() {
+        return None;
+    }
+    if let Err(error) = url::Url::parse(&endpoint) {
+        panic!("{EXTERNAL_ENDPOINT}={endpoint:?} is not a URL such as http://127.0.0.1:4566: {error}");
+    }
+    Some(endpoint)
+}
+
+fn launch_moto() -> MotoServer {
     let launcher = workspace_root().join("tests/support/moto_launcher.py");
     let mut process = Command::new(python())
         .arg(&launcher)
@@ -77,7 +108,7 @@ fn start() -> MotoServer {
     let port: u16 = first_line.trim().parse().unwrap_or_else(|_| {
         panic!("moto server did not start (printed {first_line:?}); is moto[server] installed?")
     });
-    MotoServer { endpoint: format!("http://127.0.0.1:{port}"), process }
+    MotoServer { endpoint: format!("http://127.0.0.1:{port}"), process: Some(process) }
 }
 
 /// The SDK configuration that points at this process's moto server.
