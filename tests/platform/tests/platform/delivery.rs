@@ -28,6 +28,7 @@ use serde_json::json;
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use tracing::instrument::WithSubscriber;
 
 /// A topic that records every publish call and fails the messages whose body matches, as
 /// often as `failures` allows (SNS's per-entry failures).
@@ -456,13 +457,18 @@ async fn the_projector_logs_each_outcome_per_event(family: Family) {
         .with_max_level(tracing::Level::DEBUG)
         .with_writer(move || writer.clone())
         .finish();
-    let _installed = tracing::subscriber::set_default(subscriber);
-    for delivered in [&envelopes[..1], &envelopes[..1], &envelopes[2..]] {
-        assert!(projector.handle(sqs_event(delivered)).await.batch_item_failures.is_empty());
+    // The subscriber goes with the future, not with a thread: the runtime may poll it on any of
+    // its workers.
+    async {
+        for delivered in [&envelopes[..1], &envelopes[..1], &envelopes[2..]] {
+            assert!(projector.handle(sqs_event(delivered)).await.batch_item_failures.is_empty());
+        }
+        // The checkpoint read stale once: version 3 is found applied by "another worker".
+        *stale_reads.interceptor.hidden.lock().unwrap() = false;
+        assert!(projector.handle(sqs_event(&envelopes[2..])).await.batch_item_failures.is_empty());
     }
-    // The checkpoint read stale once: version 3 is found applied by "another worker".
-    *stale_reads.interceptor.hidden.lock().unwrap() = false;
-    assert!(projector.handle(sqs_event(&envelopes[2..])).await.batch_item_failures.is_empty());
+    .with_subscriber(subscriber)
+    .await;
 
     let line =
         |outcome: &str, version| (outcome.to_owned(), stream.clone(), version, "corr-logged".to_owned());
