@@ -425,8 +425,7 @@ pub async fn operations(
     let (_queue, dead_letters) = infrastructure.queue(domain.name(), max_receives).await?;
     // Operations neither page nor key idempotency records.
     let ports = DomainPorts::new(events_table, read_model, &ulid::Ulid::new().to_bytes());
-    let replay = huddle_domain::replay_target(domain, &ports);
-    Ok(Operations::new(projector(domain, &ports, max_receives), dead_letters, replay))
+    Ok(Operations::new(projector(domain, &ports, max_receives), dead_letters, domain.consumes()))
 }
 
 async fn serve(listener: TcpListener, gateway: Arc<Gateway>, mut shutdown: watch::Receiver<bool>) {

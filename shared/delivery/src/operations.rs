@@ -8,7 +8,7 @@ use crate::projector::{Projector, ProjectorError, Reached, Stuck};
 use crate::replay::{replay, Progress, ReplayError, ReplayOptions, ReplayTarget};
 use huddle_eventstore::Envelope;
 use huddle_ports::queue::MAX_QUEUE_BATCH;
-use huddle_ports::{Query, Queue, QueueError, ReceivedMessage, TableError};
+use huddle_ports::{FilterPolicy, Query, Queue, QueueError, ReceivedMessage, TableError};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -155,9 +155,10 @@ pub struct Operations {
 }
 
 impl Operations {
-    /// The operations on one domain: its `projector` (parked streams), its queue's
-    /// `dead_letters`, and what a replay rebuilds.
-    pub fn new(projector: Projector, dead_letters: Arc<dyn Queue>, replay: ReplayTarget) -> Self {
+    /// The operations on one domain: its `projector` (parked streams, and the projection a
+    /// replay rebuilds), its queue's `dead_letters`, and its subscription `consumes`.
+    pub fn new(projector: Projector, dead_letters: Arc<dyn Queue>, consumes: FilterPolicy) -> Self {
+        let replay = projector.replay_target(consumes);
         Self { projector, dead_letters, replay }
     }
 

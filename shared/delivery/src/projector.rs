@@ -8,12 +8,12 @@
 
 use crate::fan_out_writes::{self, checkpoint_item, checkpoint_key, unleased_condition, FanOutWriter};
 use crate::parking::{self, Checkpoint, Parked};
-use crate::{Dispatcher, Projected, Sinks};
+use crate::{Dispatcher, Projected, ReplayTarget, Sinks};
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
 use huddle_eventstore::{AppendError, Envelope, EventStore};
 use huddle_ports::table::MAX_TRANSACT_WRITES;
-use huddle_ports::{Table, TableError, TransactWrite};
+use huddle_ports::{FilterPolicy, Table, TableError, TransactWrite};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
@@ -209,6 +209,16 @@ impl Projector {
 
     pub(crate) fn read_model(&self) -> &dyn Table {
         self.read_model.as_ref()
+    }
+
+    /// What a replay of this projector's projection rebuilds, fed by the subscription `consumes`.
+    pub(crate) fn replay_target(&self, consumes: FilterPolicy) -> ReplayTarget {
+        ReplayTarget {
+            projection: self.projection.clone(),
+            read_model: self.read_model.clone(),
+            events: self.events.clone(),
+            consumes,
+        }
     }
 
     /// Send the projection's effects to `sinks` (without any, an effect is a projection error).

@@ -67,8 +67,7 @@ pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
                 variable("DEAD_LETTER_QUEUE_URL")?,
                 variable("DEAD_LETTER_QUEUE_ARN")?,
             );
-            let replay = huddle_domain::replay_target(&domain, &ports);
-            let operations = Operations::new(projector(), Arc::new(dead_letters), replay);
+            let operations = Operations::new(projector(), Arc::new(dead_letters), domain.consumes());
             lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| {
                 let operator = format!("operator role, request {}", event.context.request_id);
                 let operations = &operations;

@@ -7,8 +7,7 @@ use crate::delivery::sqs_event;
 use async_trait::async_trait;
 use aws_lambda_events::sqs::SqsEvent;
 use huddle_delivery::{
-    skip_key, OperationError, Operations, Projected, Projection, ProjectionError, Projector, ReplayTarget,
-    StreamRetry,
+    skip_key, OperationError, Operations, Projected, Projection, ProjectionError, Projector, StreamRetry,
 };
 use huddle_domain::Domain;
 use huddle_eventstore::{decode, Envelope, EventStore, ExpectedVersion, Metadata};
@@ -135,13 +134,7 @@ impl Poisoned {
         let projector = Projector::new(projection.clone(), read_model.clone(), store.clone())
             .with_max_receives(MAX_RECEIVES);
         let dead_letters = backend.queue(None).await;
-        let replay = ReplayTarget {
-            projection: projection.clone(),
-            read_model: read_model.clone(),
-            events: store.clone(),
-            consumes: NotesDomain.consumes(),
-        };
-        let operations = Operations::new(projector.clone(), dead_letters.clone(), replay);
+        let operations = Operations::new(projector.clone(), dead_letters.clone(), NotesDomain.consumes());
         Self { store, read_model, projection, projector, dead_letters, operations, n0, n1, backend }
     }
 
@@ -378,16 +371,10 @@ async fn the_runners_queue_mapping_parks_past_its_receive_limit(family: Family) 
     let domain = Arc::new(huddle_test_support::notes_api::NotesDomain);
     let system = huddle_runner::start(settings, vec![domain]).await.expect("runner starts");
     let resources = &system.domains[0];
-    let replay = ReplayTarget {
-        projection: Arc::new(NotesProjection),
-        read_model: resources.read_model.clone(),
-        events: system.events.clone(),
-        consumes: NotesDomain.consumes(),
-    };
     let operations = Operations::new(
         Projector::new(Arc::new(NotesProjection), resources.read_model.clone(), system.events.clone()),
         resources.dead_letters.clone(),
-        replay,
+        NotesDomain.consumes(),
     );
     let (poisoned, healthy) = (stream_of("runner-poisoned"), stream_of("runner-healthy"));
     let meta = Metadata::new("corr-runner-poison");

@@ -8,7 +8,7 @@
 
 use crate::effects::{effects_received, handled, Inboxes};
 use crate::parking::{received, Poison, PoisonedNotes, POISON};
-use huddle_delivery::{Operations, Projector, ReplayTarget, RetryReport, StreamRetry, PENDING_PREFIX};
+use huddle_delivery::{Operations, Projector, RetryReport, StreamRetry, PENDING_PREFIX};
 use huddle_domain::Domain;
 use huddle_eventstore::{Envelope, EventStore, ExpectedVersion, Metadata};
 use huddle_ports::queue::MAX_QUEUE_BATCH;
@@ -216,13 +216,7 @@ async fn every_mechanism_at_once_leaves_a_clean_runs_read_model_and_sends_each_e
     .with_max_receives(MAX_RECEIVES)
     .with_fan_out_lease(FAN_OUT_LEASE);
     let dead_letters = backend.queue(None).await;
-    let replay = ReplayTarget {
-        projection: projection.clone(),
-        read_model: read_model.clone(),
-        events: store.clone(),
-        consumes: NotesDomain.consumes(),
-    };
-    let operations = Operations::new(projector.clone(), dead_letters.clone(), replay);
+    let operations = Operations::new(projector.clone(), dead_letters.clone(), NotesDomain.consumes());
 
     let delivered = deliver_duplicated_and_shuffled(&projector, &log, dead_letters.as_ref(), &mut rng).await;
     plan.switch_off();

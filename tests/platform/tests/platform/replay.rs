@@ -35,7 +35,7 @@ async fn the_operator_role_replays_as_huddle_replay_does(family: Family) {
     let stray = json!({"pk": "notes", "sk": "n-stray"}).as_object().unwrap().clone();
     read_model.put(stray, Condition::Always).await.unwrap();
     let projector = Projector::new(Arc::new(NotesProjection), read_model.clone(), store.clone());
-    let operations = Operations::new(projector, backend.queue(None).await, target(&store, &read_model));
+    let operations = Operations::new(projector, backend.queue(None).await, notes_subscription());
 
     let request = json!({"operation": "replay", "rebuild": true, "segments": 2});
     let report = operations.run(serde_json::from_value(request).unwrap(), "test operator").await.unwrap();
