@@ -8,7 +8,7 @@ use crate::mappings::{
     run_queue, run_stream, run_sweeps, AwsStream, EmbeddedStream, QueuePolling, StreamSource,
 };
 use huddle_delivery::{Operations, Projector, Sweeper, SWEEP_INTERVAL};
-use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
+use huddle_domain::{Domain, DomainPorts, Role};
 use huddle_embedded::{
     Database, FolderBlobs, FolderBlobsConfig, InProcessTopic, RecordedPush, SqliteQueue, SqliteTable,
 };
@@ -369,12 +369,12 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
             }
         }
         let (command, query) = (domain.command(&ports), domain.query(&ports));
-        for DomainRoute { route, role, authorized } in domain.routes() {
-            let function = match role {
+        for declared in domain.routes() {
+            let function = match declared.role {
                 Role::Command => command.clone(),
                 Role::Query => query.clone(),
             };
-            router.add(route, Integration { function, authorized });
+            router.add(declared.route(), Integration { function, authorized: declared.authorized() });
         }
         let projector = projector(domain.as_ref(), &ports, settings.max_receives);
         let sweeper = Sweeper::new(projector.clone(), events.clone(), domain.consumes());

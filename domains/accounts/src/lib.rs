@@ -13,18 +13,18 @@ pub mod passwords;
 mod projection;
 mod query;
 mod read_model;
+pub mod routes;
 pub mod tokens;
 pub mod validation;
 pub mod views;
 
-use huddle_catalog::accounts::{account_stream, ACCOUNT_EVENT_TYPES};
+use huddle_catalog::accounts::{account_stream, AccountEvent};
 use huddle_delivery::Projection;
 use huddle_domain::throttle::{Limit, LimitSyntax};
-use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
-use huddle_eventstore::attribute;
-use huddle_http::{Authorizer, HttpFunction, Route};
+use huddle_domain::{Domain, DomainPorts, DomainRoute};
+use huddle_eventstore::{attribute, EventSchema};
+use huddle_http::{Authorizer, HttpFunction};
 use huddle_ports::FilterPolicy;
-use lambda_http::http::Method;
 use lookup::Lookup;
 use passwords::{PasswordCost, Passwords};
 use std::sync::Arc;
@@ -195,23 +195,7 @@ impl Domain for AccountsDomain {
     }
 
     fn routes(&self) -> Vec<DomainRoute> {
-        let route = |method, template, role, authorized| DomainRoute {
-            route: Route::new(method, template),
-            role,
-            authorized,
-        };
-        vec![
-            route(Method::POST, "/v1/accounts", Role::Command, false),
-            route(Method::POST, "/v1/sessions", Role::Command, false),
-            route(Method::PATCH, "/v1/me", Role::Command, true),
-            route(Method::POST, "/v1/me/password", Role::Command, true),
-            route(Method::POST, "/v1/me/sessions/revoke", Role::Command, true),
-            route(Method::PUT, "/v1/me/legacy-link", Role::Command, true),
-            route(Method::DELETE, "/v1/me", Role::Command, true),
-            route(Method::GET, "/v1/me", Role::Query, true),
-            route(Method::GET, "/v1/accounts/{id}", Role::Query, true),
-            route(Method::GET, "/v1/accounts/by-username/{username}", Role::Query, true),
-        ]
+        routes::ROUTES.iter().map(|route| route.erased()).collect()
     }
 
     /// Account events of account streams only: another domain may reuse these event names.
@@ -222,7 +206,9 @@ impl Domain for AccountsDomain {
         let account_stream_type = account_streams.trim_end_matches('#');
         FilterPolicy::all_of(&[
             (attribute::STREAM_TYPE, &[account_stream_type]),
-            (attribute::EVENT_TYPE, ACCOUNT_EVENT_TYPES),
+            // All of them, those the projection ignores too, so it never has to heal a gap
+            // they would leave.
+            (attribute::EVENT_TYPE, AccountEvent::event_types()),
         ])
     }
 

@@ -1,11 +1,13 @@
 //! The query role: profiles from the read table.
 
 use crate::read_model::{account_named, profile};
+use crate::routes::{Operation, ROUTES};
 use crate::validation;
 use async_trait::async_trait;
+use huddle_domain::operation;
 use huddle_http::{
-    caller, json_response, path_parameter, prefixed_id, request_id, route_key, ApiError, Body, HttpFunction,
-    Request, Response,
+    caller, json_response, path_parameter, prefixed_id, request_id, ApiError, Body, HttpFunction, Request,
+    Response,
 };
 use huddle_ports::Table;
 use lambda_http::http::StatusCode;
@@ -24,11 +26,11 @@ impl AccountsQuery {
         let caller = caller(&request)?;
         let request_id = request_id(&request);
         let failed = |e: huddle_ports::TableError| ApiError::internal(&request_id, &e);
-        let route = route_key(&request);
-        let account_id = match route.as_str() {
-            "GET /v1/me" => caller.account_id,
-            "GET /v1/accounts/{id}" => prefixed_id(&request, "id", validation::ACCOUNT_ID_PREFIX)?,
-            "GET /v1/accounts/by-username/{username}" => {
+        let operation = operation(&ROUTES, &request)?;
+        let account_id = match operation {
+            Operation::GetMe => caller.account_id,
+            Operation::GetAccount => prefixed_id(&request, "id", validation::ACCOUNT_ID_PREFIX)?,
+            Operation::GetAccountByUsername => {
                 let name = path_parameter(&request, "username")?;
                 let name = validation::username(&name).map_err(|_| no_such_account())?;
                 account_named(self.read_model.as_ref(), &name)
@@ -36,13 +38,13 @@ impl AccountsQuery {
                     .map_err(failed)?
                     .ok_or_else(no_such_account)?
             }
-            other => return Err(ApiError::not_found(format!("no route {other}"))),
+            command => return Err(ApiError::not_found(format!("{command:?} is not a query"))),
         };
         let view = profile(self.read_model.as_ref(), &account_id)
             .await
             .map_err(failed)?
             .ok_or_else(no_such_account)?;
-        Ok(if route == "GET /v1/me" {
+        Ok(if operation == Operation::GetMe {
             json_response(StatusCode::OK, &view)
         } else {
             json_response(StatusCode::OK, &view.public)

@@ -83,7 +83,7 @@ const RESERVED_USERNAMES: &[&str] = &[
 
 /// `POST /v1/accounts` as sent. Fields are optional here so that a missing one is a 422 with
 /// its name, not a 400.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignUpRequest {
     pub username: Option<String>,
@@ -101,7 +101,7 @@ pub struct SignUp {
 }
 
 /// `POST /v1/sessions` as sent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     pub login: Option<String>,
@@ -109,7 +109,7 @@ pub struct LoginRequest {
 }
 
 /// `POST /v1/me/password` as sent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChangeRequest {
     pub current_password: Option<String>,
@@ -117,14 +117,14 @@ pub struct PasswordChangeRequest {
 }
 
 /// `DELETE /v1/me` as sent.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ErasureRequest {
     pub password: Option<String>,
 }
 
 /// `PUT /v1/me/legacy-link` as sent.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LegacyLinkRequest {
     pub legacy_token: Option<String>,
@@ -132,16 +132,20 @@ pub struct LegacyLinkRequest {
 }
 
 /// `PATCH /v1/me` as sent: an absent field stays, `null` clears it.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub display_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub bio: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     pub avatar_media_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Vec<String>>)]
     pub interests: Option<Option<Vec<String>>>,
 }
 

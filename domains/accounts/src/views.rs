@@ -6,7 +6,7 @@ use crate::account::ActiveAccount;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PublicProfile {
     pub id: String,
     pub username: String,
@@ -15,10 +15,11 @@ pub struct PublicProfile {
     pub avatar_media_id: Option<String>,
     pub interests: Vec<String>,
     #[serde(with = "time::serde::rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PrivateProfile {
     #[serde(flatten)]
     pub public: PublicProfile,
@@ -41,4 +42,15 @@ impl PrivateProfile {
             email: account.email.clone(),
         }
     }
+}
+
+/// The answer to a sign-up or a login: the account and a bearer token for it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct SignedIn {
+    pub account: PrivateProfile,
+    pub token: String,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
 }

@@ -42,7 +42,7 @@ pub fn sessions_stream(account_id: &str) -> String {
 
 /// The events of an account stream. The personal fields (see [`EventSchema::personal_fields`])
 /// are sealed under the account's key and unreadable once the account is erased.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::VariantNames)]
 #[serde(tag = "type", content = "data")]
 pub enum AccountEvent {
     AccountRegistered {
@@ -88,19 +88,8 @@ impl EventSchema for AccountEvent {
     }
 }
 
-/// The account event types, for subscription filters. The accounts projection takes them all,
-/// those it ignores too, so it never has to heal a gap they would leave.
-pub const ACCOUNT_EVENT_TYPES: &[&str] = &[
-    "AccountRegistered",
-    "ProfileUpdated",
-    "PasswordChanged",
-    "LegacySubjectLinked",
-    "LegacySubjectUnlinked",
-    "AccountErased",
-];
-
 /// The events of a username or email reservation stream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::VariantNames)]
 #[serde(tag = "type", content = "data")]
 pub enum ReservationEvent {
     ReservationClaimed { account_id: String },
@@ -121,7 +110,7 @@ pub enum RevocationReason {
 }
 
 /// The events of a `sessions#<id>` stream.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, strum::VariantNames)]
 #[serde(tag = "type", content = "data")]
 pub enum SessionEvent {
     /// Every token issued before this event is refused from now on.

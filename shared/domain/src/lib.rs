@@ -2,28 +2,19 @@
 //! projector consumes, and builds its roles from ports; its Lambda `main` (through
 //! `huddle-lambda`) and the local runner host the same roles, so both run the same code.
 
+pub mod routes;
 pub mod throttle;
+
+pub use routes::{
+    body, operation, Access, BodySchema, Components, DomainRoute, ParameterKind, QueryParameter, Role,
+    RouteDeclaration, PAGE,
+};
 
 use huddle_delivery::{Projection, ReplayTarget};
 use huddle_eventstore::EventStore;
-use huddle_http::{Authorizer, CursorCodec, HttpFunction, IdempotencyKeys, Route};
+use huddle_http::{Authorizer, CursorCodec, HttpFunction, IdempotencyKeys};
 use huddle_ports::{FilterPolicy, Table};
 use std::sync::Arc;
-
-/// Which Lambda of a domain serves a route.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    Command,
-    Query,
-}
-
-#[derive(Debug, Clone)]
-pub struct DomainRoute {
-    pub route: Route,
-    pub role: Role,
-    /// Whether the authorizer guards the route (false only for sign-up and login).
-    pub authorized: bool,
-}
 
 /// What a domain's roles are built from.
 #[derive(Clone)]

@@ -176,7 +176,7 @@ mod tests {
     use time::OffsetDateTime;
     use ulid::Ulid;
 
-    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    #[derive(Debug, PartialEq, Serialize, Deserialize, strum::VariantNames)]
     #[serde(tag = "type", content = "data")]
     enum Registration {
         Registered { username: String, email: String },

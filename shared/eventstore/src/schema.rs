@@ -8,7 +8,13 @@ use serde::Serialize;
 use serde_json::{json, Value};
 
 /// A family of events (one aggregate's enum) with its schema history.
-pub trait EventSchema: Serialize + DeserializeOwned {
+pub trait EventSchema: Serialize + DeserializeOwned + strum::VariantNames {
+    /// Every event type of the schema, as `encode` names them (derive `strum::VariantNames` on
+    /// the enum, which serde tags by its variant names): subscriptions filter by these.
+    fn event_types() -> &'static [&'static str] {
+        Self::VARIANTS
+    }
+
     /// The schema version new events of `event_type` are written with.
     fn schema_version(_event_type: &str) -> u32 {
         1
@@ -41,6 +47,10 @@ pub enum DecodeError {
 pub fn encode<E: EventSchema>(event: &E) -> NewEvent {
     let tagged = serde_json::to_value(event).expect("events serialize");
     let event_type = tagged["type"].as_str().expect("events are adjacently tagged by `type`").to_owned();
+    debug_assert!(
+        E::event_types().contains(&event_type.as_str()),
+        "{event_type} is not among the schema's event types: a serde rename the variant names do not carry"
+    );
     let payload = tagged.get("data").cloned().unwrap_or(Value::Null);
     NewEvent { schema_version: E::schema_version(&event_type), event_type, payload }
 }

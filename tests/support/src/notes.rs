@@ -9,7 +9,7 @@ use huddle_ports::{Condition, Item, Key, Table, TransactWrite};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, strum::VariantNames)]
 #[serde(tag = "type", content = "data")]
 pub enum NoteEvent {
     NoteWritten {

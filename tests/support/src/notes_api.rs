@@ -9,19 +9,48 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
 use huddle_delivery::Projection;
-use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
-use huddle_eventstore::{decode, EventStore, ExpectedVersion, Metadata};
+use huddle_domain::{operation, Access, Domain, DomainPorts, DomainRoute, Role, RouteDeclaration};
+use huddle_eventstore::{decode, EventSchema, EventStore, ExpectedVersion, Metadata};
 use huddle_http::{
-    caller, correlation_id, json_body, json_response, path_parameter, replay_or, request_id, route_key,
-    ApiError, Authorizer, Body, CursorCodec, FieldError, HttpFunction, IdempotencyKeys, Request, Response,
-    Route,
+    caller, correlation_id, json_body, json_response, path_parameter, replay_or, request_id, ApiError,
+    Authorizer, Body, CursorCodec, FieldError, HttpFunction, IdempotencyKeys, Request, Response,
 };
 use huddle_ports::{Key, Query, Table};
 use lambda_http::http::{Method, StatusCode};
 use serde_json::json;
-use std::sync::Arc;
+use std::sync::{Arc, LazyLock};
 
 pub struct NotesDomain;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+enum NoteOperation {
+    WriteNote,
+    LikeNote,
+    ListNotes,
+    GetNote,
+}
+
+static NOTE_ROUTES: LazyLock<Vec<RouteDeclaration<NoteOperation>>> = LazyLock::new(|| {
+    let route = |operation, method, path, role| RouteDeclaration {
+        operation,
+        method,
+        path,
+        role,
+        access: Access::Authorized,
+        summary: "",
+        request: None,
+        status: StatusCode::OK,
+        response: None,
+        errors: &[],
+        query: &[],
+    };
+    vec![
+        route(NoteOperation::WriteNote, Method::POST, "/v1/notes", Role::Command),
+        route(NoteOperation::LikeNote, Method::POST, "/v1/notes/{id}/likes", Role::Command),
+        route(NoteOperation::ListNotes, Method::GET, "/v1/notes", Role::Query),
+        route(NoteOperation::GetNote, Method::GET, "/v1/notes/{id}", Role::Query),
+    ]
+});
 
 impl Domain for NotesDomain {
     fn name(&self) -> &'static str {
@@ -29,24 +58,11 @@ impl Domain for NotesDomain {
     }
 
     fn routes(&self) -> Vec<DomainRoute> {
-        let route = |method, template, role| DomainRoute {
-            route: Route::new(method, template),
-            role,
-            authorized: true,
-        };
-        vec![
-            route(Method::POST, "/v1/notes", Role::Command),
-            route(Method::POST, "/v1/notes/{id}/likes", Role::Command),
-            route(Method::GET, "/v1/notes", Role::Query),
-            route(Method::GET, "/v1/notes/{id}", Role::Query),
-        ]
+        NOTE_ROUTES.iter().map(|route| route.erased()).collect()
     }
 
     fn consumes(&self) -> huddle_ports::FilterPolicy {
-        huddle_ports::FilterPolicy::attribute_in(
-            "event_type",
-            &["NoteWritten", "NoteEdited", "NoteLiked", "NoteDeleted"],
-        )
+        huddle_ports::FilterPolicy::attribute_in("event_type", NoteEvent::event_types())
     }
 
     fn command(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction> {
@@ -106,17 +122,17 @@ impl NotesCommand {
         let metadata =
             Metadata::new(correlation_id(&request)).actor(&caller.account_id).caused_by(&request_id);
         let retry = self.idempotency.of(&request, &caller.account_id)?;
-        let (id, command, status) = match route_key(&request).as_str() {
-            "POST /v1/notes" => {
+        let (id, command, status) = match operation(&NOTE_ROUTES, &request)? {
+            NoteOperation::WriteNote => {
                 let body: WriteNote = json_body(&request)?;
                 (ulid::Ulid::new().to_string(), NoteCommand::Write { text: body.text }, StatusCode::CREATED)
             }
-            "POST /v1/notes/{id}/likes" => (
+            NoteOperation::LikeNote => (
                 path_parameter(&request, "id")?,
                 NoteCommand::Like { by: caller.account_id.clone() },
                 StatusCode::OK,
             ),
-            other => return Err(ApiError::not_found(format!("no route {other}"))),
+            query => return Err(ApiError::not_found(format!("{query:?} is not a command"))),
         };
         let (note, version) = self.load(&id, &request_id).await?;
         let new_events = decide(&note, command).map_err(note_error)?;
@@ -156,8 +172,8 @@ impl NotesQuery {
         caller(&request)?;
         let request_id = request_id(&request);
         let failed = |e: huddle_ports::TableError| ApiError::internal(&request_id, &e);
-        match route_key(&request).as_str() {
-            "GET /v1/notes/{id}" => {
+        match operation(&NOTE_ROUTES, &request)? {
+            NoteOperation::GetNote => {
                 let id = path_parameter(&request, "id")?;
                 let stream = stream_of(&id);
                 let counters = self.read_model.get(&Key::new(&stream, "note")).await.map_err(failed)?;
@@ -170,7 +186,7 @@ impl NotesQuery {
                     &json!({"id": id, "text": text["text"], "likes": counters["likes"], "edits": counters["edits"]}),
                 ))
             }
-            "GET /v1/notes" => {
+            NoteOperation::ListNotes => {
                 let (limit, after) = self.cursors.page::<Key>(&request, "notes")?;
                 let page = self
                     .read_model
@@ -181,7 +197,7 @@ impl NotesQuery {
                 let next_cursor = page.next.map(|key| self.cursors.encode("notes", &key));
                 Ok(json_response(StatusCode::OK, &json!({ "items": items, "next_cursor": next_cursor })))
             }
-            other => Err(ApiError::not_found(format!("no route {other}"))),
+            command => Err(ApiError::not_found(format!("{command:?} is not a query"))),
         }
     }
 }

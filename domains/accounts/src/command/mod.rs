@@ -20,22 +20,22 @@ use crate::account::{
 };
 use crate::lookup::Lookup;
 use crate::passwords::Passwords;
+use crate::routes::{Operation, ROUTES};
 use crate::tokens::{TokenIssuer, TokenVerifier};
-use crate::views::PrivateProfile;
+use crate::views::{PrivateProfile, SignedIn};
 use crate::ThrottleSettings;
 use async_trait::async_trait;
 use huddle_catalog::accounts::{account_stream, sessions_stream, AccountEvent, ReservationEvent};
+use huddle_domain::operation;
 use huddle_domain::throttle::{Limit, Throttle, Throttled, Ticket};
 use huddle_eventstore::{
     decode, decode_personal, encode, EventStore, ExpectedVersion, StreamWrite, SubjectKey,
 };
 use huddle_http::{
-    json_response, request_id, route_key, source_ip, ApiError, Body, HttpFunction, IdempotencyKeys, Request,
-    Response,
+    json_response, request_id, source_ip, ApiError, Body, HttpFunction, IdempotencyKeys, Request, Response,
 };
 use huddle_ports::Table;
 use lambda_http::http::StatusCode;
-use serde_json::json;
 use std::sync::Arc;
 use time::OffsetDateTime;
 
@@ -156,15 +156,15 @@ fn account_error(error: AccountError) -> ApiError {
 
 impl AccountsCommand {
     async fn handle(&self, request: Request) -> Result<Response<Body>, ApiError> {
-        match route_key(&request).as_str() {
-            "POST /v1/accounts" => self.sign_up(&request).await,
-            "POST /v1/sessions" => self.log_in(&request).await,
-            "PATCH /v1/me" => self.update_profile(&request).await,
-            "POST /v1/me/password" => self.change_password(&request).await,
-            "POST /v1/me/sessions/revoke" => self.revoke_sessions(&request).await,
-            "PUT /v1/me/legacy-link" => self.link_legacy_subject(&request).await,
-            "DELETE /v1/me" => self.erase(&request).await,
-            other => Err(ApiError::not_found(format!("no route {other}"))),
+        match operation(&ROUTES, &request)? {
+            Operation::SignUp => self.sign_up(&request).await,
+            Operation::LogIn => self.log_in(&request).await,
+            Operation::UpdateProfile => self.update_profile(&request).await,
+            Operation::ChangePassword => self.change_password(&request).await,
+            Operation::RevokeSessions => self.revoke_sessions(&request).await,
+            Operation::LinkLegacySubject => self.link_legacy_subject(&request).await,
+            Operation::EraseAccount => self.erase(&request).await,
+            query => Err(ApiError::not_found(format!("{query:?} is not a command"))),
         }
     }
 
@@ -262,12 +262,12 @@ impl AccountsCommand {
     ) -> Result<Response<Body>, ApiError> {
         let account = loaded.active()?;
         let token = self.tokens.issue(account_id, &account.username, loaded.generation);
-        let body = json!({
-            "account": PrivateProfile::of(account_id, account, loaded.created_at),
-            "token": token.token,
-            "token_type": token.token_type,
-            "expires_in": token.expires_in,
-        });
+        let body = SignedIn {
+            account: PrivateProfile::of(account_id, account, loaded.created_at),
+            token: token.token,
+            token_type: token.token_type,
+            expires_in: token.expires_in,
+        };
         Ok(json_response(status, &body))
     }
 

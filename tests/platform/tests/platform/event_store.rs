@@ -327,7 +327,7 @@ async fn scan_returns_each_stream_in_version_order_and_skips_other_items(family:
 }
 
 /// Personal data: `email` is sealed under the account's key.
-#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, strum::VariantNames)]
 #[serde(tag = "type", content = "data")]
 enum SignUpEvent {
     SignedUp { email: String },
@@ -386,7 +386,7 @@ async fn subject_keys_are_born_with_an_append_and_shredding_erases_the_sealed_fi
 }
 
 /// An event family whose `Renamed` event changed shape: v1 had `name`, v2 has `display_name`.
-#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize, strum::VariantNames)]
 #[serde(tag = "type", content = "data")]
 enum ProfileEvent {
     Renamed { display_name: String },

@@ -32,7 +32,7 @@ on_both_families!(
 const TALLIES: SnapshotPolicy = SnapshotPolicy { interval: 5, schema: 1 };
 
 /// The test aggregate: numbers added with a memo, which is personal data.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, strum::VariantNames)]
 #[serde(tag = "type", content = "data")]
 enum TallyEvent {
     Added { n: u64, memo: String },

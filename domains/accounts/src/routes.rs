@@ -1,0 +1,191 @@
+//! The accounts routes, declared once: the command and the query dispatch on [`Operation`], and
+//! the runner, template.yaml and the OpenAPI contract read [`ROUTES`].
+
+use crate::validation::{
+    ErasureRequest, LegacyLinkRequest, LoginRequest, PasswordChangeRequest, ProfilePatch, SignUpRequest,
+};
+use crate::views::{PrivateProfile, PublicProfile, SignedIn};
+use huddle_domain::{body, Access, Role, RouteDeclaration};
+use lambda_http::http::{Method, StatusCode};
+use std::sync::LazyLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+pub enum Operation {
+    SignUp,
+    LogIn,
+    UpdateProfile,
+    ChangePassword,
+    RevokeSessions,
+    LinkLegacySubject,
+    EraseAccount,
+    GetMe,
+    GetAccount,
+    GetAccountByUsername,
+}
+
+const INVALID: (StatusCode, &str) = (StatusCode::UNPROCESSABLE_ENTITY, "A field is invalid (see `details`).");
+const NO_ACCOUNT: (StatusCode, &str) = (StatusCode::NOT_FOUND, "The account does not exist or was erased.");
+const WRONG_PASSWORD: (StatusCode, &str) = (StatusCode::UNAUTHORIZED, "The password is wrong.");
+const RACED: (StatusCode, &str) =
+    (StatusCode::CONFLICT, "The account changed at the same time, more than retries could absorb.");
+
+type Route = RouteDeclaration<Operation>;
+
+fn declared(
+    operation: Operation,
+    method: Method,
+    path: &'static str,
+    role: Role,
+    access: Access,
+    summary: &'static str,
+) -> Route {
+    RouteDeclaration {
+        operation,
+        method,
+        path,
+        role,
+        access,
+        summary,
+        request: None,
+        status: StatusCode::OK,
+        response: None,
+        errors: &[],
+        query: &[],
+    }
+}
+
+/// Every accounts route.
+pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(routes);
+
+fn routes() -> Vec<Route> {
+    use Access::{Authorized, Public};
+    use Operation::*;
+    use Role::{Command, Query};
+    vec![
+        Route {
+            request: Some(body::<SignUpRequest>),
+            status: StatusCode::CREATED,
+            response: Some(body::<SignedIn>),
+            errors: &[(StatusCode::CONFLICT, "The username or the email address is taken."), INVALID],
+            ..declared(
+                SignUp,
+                Method::POST,
+                "/v1/accounts",
+                Command,
+                Public,
+                "Create an account and sign in.",
+            )
+        },
+        Route {
+            request: Some(body::<LoginRequest>),
+            response: Some(body::<SignedIn>),
+            errors: &[(StatusCode::UNAUTHORIZED, "The login or the password is wrong."), INVALID],
+            ..declared(
+                LogIn,
+                Method::POST,
+                "/v1/sessions",
+                Command,
+                Public,
+                "Sign in with a username or email.",
+            )
+        },
+        Route {
+            request: Some(body::<ProfilePatch>),
+            response: Some(body::<PrivateProfile>),
+            errors: &[NO_ACCOUNT, RACED, INVALID],
+            ..declared(
+                UpdateProfile,
+                Method::PATCH,
+                "/v1/me",
+                Command,
+                Authorized,
+                "Change the caller's profile.",
+            )
+        },
+        Route {
+            request: Some(body::<PasswordChangeRequest>),
+            status: StatusCode::NO_CONTENT,
+            errors: &[WRONG_PASSWORD, NO_ACCOUNT, RACED, INVALID],
+            ..declared(
+                ChangePassword,
+                Method::POST,
+                "/v1/me/password",
+                Command,
+                Authorized,
+                "Change the password; every token issued before is revoked.",
+            )
+        },
+        Route {
+            status: StatusCode::NO_CONTENT,
+            errors: &[NO_ACCOUNT, RACED],
+            ..declared(
+                RevokeSessions,
+                Method::POST,
+                "/v1/me/sessions/revoke",
+                Command,
+                Authorized,
+                "Log out everywhere: every token issued before is revoked.",
+            )
+        },
+        Route {
+            request: Some(body::<LegacyLinkRequest>),
+            status: StatusCode::NO_CONTENT,
+            errors: &[
+                WRONG_PASSWORD,
+                (StatusCode::NOT_FOUND, "The account is gone, or this deployment trusts no legacy issuer."),
+                (StatusCode::CONFLICT, "The legacy user is linked to another account."),
+                INVALID,
+            ],
+            ..declared(
+                LinkLegacySubject,
+                Method::PUT,
+                "/v1/me/legacy-link",
+                Command,
+                Authorized,
+                "Link the legacy application's user (proved by its token) to the caller.",
+            )
+        },
+        Route {
+            request: Some(body::<ErasureRequest>),
+            status: StatusCode::NO_CONTENT,
+            errors: &[WRONG_PASSWORD, NO_ACCOUNT, RACED, INVALID],
+            ..declared(
+                EraseAccount,
+                Method::DELETE,
+                "/v1/me",
+                Command,
+                Authorized,
+                "Erase the caller's account and its personal data.",
+            )
+        },
+        Route {
+            response: Some(body::<PrivateProfile>),
+            errors: &[NO_ACCOUNT],
+            ..declared(GetMe, Method::GET, "/v1/me", Query, Authorized, "The caller's own profile.")
+        },
+        Route {
+            response: Some(body::<PublicProfile>),
+            errors: &[NO_ACCOUNT],
+            ..declared(
+                GetAccount,
+                Method::GET,
+                "/v1/accounts/{id}",
+                Query,
+                Authorized,
+                "A profile by account id.",
+            )
+        },
+        Route {
+            response: Some(body::<PublicProfile>),
+            errors: &[NO_ACCOUNT],
+            ..declared(
+                GetAccountByUsername,
+                Method::GET,
+                "/v1/accounts/by-username/{username}",
+                Query,
+                Authorized,
+                "A profile by username.",
+            )
+        },
+    ]
+}
