@@ -51,6 +51,7 @@ fn declared(
         response: None,
         errors: &[],
         query: &[],
+        links: &[],
     }
 }
 

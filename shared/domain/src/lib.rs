@@ -2,12 +2,13 @@
 //! projector consumes, and builds its roles from ports; its Lambda `main` (through
 //! `huddle-lambda`) and the local runner host the same roles, so both run the same code.
 
+pub mod contract;
 pub mod routes;
 pub mod throttle;
 
 pub use routes::{
     body, operation, Access, BodySchema, Components, DomainRoute, ParameterKind, QueryParameter, Role,
-    RouteDeclaration, PAGE,
+    RouteDeclaration, RouteLink, PAGE,
 };
 
 use huddle_delivery::{Projection, ReplayTarget};

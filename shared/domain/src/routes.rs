@@ -90,6 +90,20 @@ pub struct RouteDeclaration<Op: 'static> {
     /// adds those.
     pub errors: &'static [(StatusCode, &'static str)],
     pub query: &'static [QueryParameter],
+    /// Where a client may go next with what the success answered (OpenAPI links, which the
+    /// contract's fuzzer follows to chain requests).
+    pub links: &'static [RouteLink],
+}
+
+/// An OpenAPI link from a route's success to another operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RouteLink {
+    pub name: &'static str,
+    /// The target's operation name (the variant's, as declared).
+    pub operation: &'static str,
+    /// Each target parameter and the runtime expression it takes, e.g.
+    /// `("id", "$response.body#/account/id")`.
+    pub parameters: &'static [(&'static str, &'static str)],
 }
 
 /// A route as hosts see it.
@@ -110,6 +124,7 @@ impl<Op: Copy + Into<&'static str>> RouteDeclaration<Op> {
             response: self.response,
             errors: self.errors,
             query: self.query,
+            links: self.links,
         }
     }
 }

@@ -3,7 +3,7 @@ use lambda_http::{Body, Response};
 use serde::Serialize;
 
 /// One invalid field of a request, for 422 responses.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     /// A code for a problem clients act on by itself (`username_reserved`), beyond "invalid".
@@ -32,6 +32,24 @@ pub struct ApiError {
     pub details: Vec<FieldError>,
     /// Sent as `Retry-After` (whole seconds) with a 429.
     pub retry_after: Option<std::time::Duration>,
+}
+
+/// An error's body as clients see it (and as the contract describes it).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// What went wrong, for programs: `validation_failed`, `username_taken`, `not_found`, ...
+    pub code: String,
+    /// What went wrong, for people.
+    pub message: String,
+    /// The invalid fields of a 422, each with its problem.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub details: Vec<FieldError>,
 }
 
 impl ApiError {
@@ -80,11 +98,10 @@ impl ApiError {
     }
 
     pub fn into_response(self) -> Response<Body> {
-        let mut error = serde_json::json!({ "code": self.code, "message": self.message });
-        if !self.details.is_empty() {
-            error["details"] = serde_json::to_value(&self.details).expect("details serialize");
-        }
-        let mut response = crate::json_response(self.status, &serde_json::json!({ "error": error }));
+        let body = ErrorBody {
+            error: ErrorDetail { code: self.code, message: self.message, details: self.details },
+        };
+        let mut response = crate::json_response(self.status, &body);
         if let Some(wait) = self.retry_after {
             let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
             response.headers_mut().insert(lambda_http::http::header::RETRY_AFTER, seconds.into());

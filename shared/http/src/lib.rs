@@ -12,7 +12,7 @@ mod request;
 mod router;
 
 pub use cursor::CursorCodec;
-pub use error::{ApiError, FieldError};
+pub use error::{ApiError, ErrorBody, ErrorDetail, FieldError};
 pub use function::{json_response, run_authorizer, run_lambda, Authorizer, HttpFunction};
 pub use idempotency::{replay_or, replayed, IdempotencyKeys, IdempotentRequest};
 pub use ids::{is_prefixed_id, prefixed_id};

@@ -43,6 +43,7 @@ static NOTE_ROUTES: LazyLock<Vec<RouteDeclaration<NoteOperation>>> = LazyLock::n
         response: None,
         errors: &[],
         query: &[],
+        links: &[],
     };
     vec![
         route(NoteOperation::WriteNote, Method::POST, "/v1/notes", Role::Command),
