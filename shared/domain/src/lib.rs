@@ -2,7 +2,10 @@
 //! projector consumes, and builds its roles from ports; its Lambda `main` (through
 //! `huddle-lambda`) and the local runner host the same roles, so both run the same code.
 
+pub mod decider;
 pub mod throttle;
+
+pub use decider::{Decider, Execution};
 
 use huddle_delivery::{Projection, ReplayTarget};
 use huddle_eventstore::EventStore;
