@@ -52,22 +52,6 @@ pub struct Executed<D: Decider> {
     pub appended: Option<Appended>,
 }
 
-impl<D: Decider> Executed<D> {
-    /// Whether the idempotency key had committed before, so that this execution wrote nothing.
-    pub fn replayed(&self) -> bool {
-        self.appended.as_ref().is_some_and(|appended| appended.replayed)
-    }
-}
-
-enum Start<D: Decider> {
-    /// Load the stream for every attempt.
-    Load,
-    /// The first attempt decides on this state; a retry loads the stream.
-    Loaded(Current<D>),
-    /// The stream is new (a fresh id): every attempt starts from no events.
-    New,
-}
-
 /// `command` on one stream of decider `D`: load it (from its snapshot), fold it, decide, and
 /// append the events at the version it was loaded at, offering the new state as a snapshot, in
 /// one transaction with the use case's other writes ([`Also`]). On a conflict it loads and
@@ -78,7 +62,10 @@ pub struct Execution<'s, D: Decider> {
     command: D::Command,
     metadata: Metadata,
     idempotency: Option<Idempotency>,
-    start: Start<D>,
+    /// What the first attempt decides on instead of loading the stream.
+    first: Option<Current<D>>,
+    /// The stream is new (a fresh id): every attempt starts from no events.
+    new_stream: bool,
 }
 
 impl<'s, D> Execution<'s, D>
@@ -94,11 +81,12 @@ where
         command: D::Command,
         metadata: Metadata,
     ) -> Self {
-        Self { store, stream: stream.into(), command, metadata, idempotency: None, start: Start::Load }
+        let stream = stream.into();
+        Self { store, stream, command, metadata, idempotency: None, first: None, new_stream: false }
     }
 
     /// Append under this idempotency key (see [`EventStore::append_with_snapshots`]): a repeat
-    /// answers with the first append, [`Executed::replayed`].
+    /// answers with the first append (`replayed`, nothing written).
     pub fn idempotent(mut self, idempotency: Option<Idempotency>) -> Self {
         self.idempotency = idempotency;
         self
@@ -108,13 +96,13 @@ where
     /// say), instead of loading it again.
     pub fn first_on(mut self, current: Current<D>) -> Self {
         debug_assert_eq!(current.stream, self.stream, "a state of another stream");
-        self.start = Start::Loaded(current);
+        self.first = Some(current);
         self
     }
 
     /// The stream has no events yet (its id was just made): nothing is read.
     pub fn new_stream(mut self) -> Self {
-        self.start = Start::New;
+        self.new_stream = true;
         self
     }
 
@@ -135,13 +123,10 @@ where
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let current = match std::mem::replace(&mut self.start, Start::Load) {
-                Start::Load => load::<D>(self.store, self.stream.clone()).await?,
-                Start::Loaded(current) => current,
-                Start::New => {
-                    self.start = Start::New;
-                    Current::new(self.stream.clone())
-                }
+            let current = match self.first.take() {
+                Some(current) => current,
+                None if self.new_stream => Current::new(self.stream.clone()),
+                None => load::<D>(self.store, self.stream.clone()).await?,
             };
             let events =
                 current.decide(self.command.clone()).map_err(|e| ExecuteError::Rejected(e.into()))?;
@@ -164,21 +149,18 @@ where
                     snapshots.extend(current.snapshot(&state, key));
                 }
             }
-            let executed = |appended: Option<Appended>| Executed {
-                started_at: current.started_at.or(appended.as_ref().and_then(|a| a.occurred_at)),
-                state: state.clone(),
-                events: events.clone(),
-                appended,
-            };
             if writes.is_empty() && keys.is_empty() {
-                return Ok(executed(None));
+                return Ok(Executed { state, started_at: current.started_at, events, appended: None });
             }
             let appended = self
                 .store
                 .append_with_snapshots(writes, snapshots, keys, &self.metadata, self.idempotency.clone())
                 .await;
             match appended {
-                Ok(appended) => return Ok(executed(Some(appended))),
+                Ok(appended) => {
+                    let started_at = current.started_at.or(appended.occurred_at);
+                    return Ok(Executed { state, started_at, events, appended: Some(appended) });
+                }
                 Err(AppendError::Conflict { .. }) if attempt < EXECUTE_ATTEMPTS => continue,
                 Err(error) => return Err(error.into()),
             }
@@ -391,7 +373,7 @@ mod tests {
         let once = || Some(Idempotency { key: "credit-1".into(), receipt: None });
         let first = credit(&store, Credit(7, "once")).idempotent(once()).execute::<TooLarge>().await.unwrap();
         let again = credit(&store, Credit(7, "once")).idempotent(once()).execute::<TooLarge>().await.unwrap();
-        assert!(!first.replayed() && again.replayed());
+        assert!(!first.appended.unwrap().replayed && again.appended.unwrap().replayed);
         assert_eq!(store.head(ANA).await.unwrap(), 2);
     }
 
