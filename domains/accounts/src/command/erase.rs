@@ -3,10 +3,10 @@
 //! address and legacy link, the end of all its tokens, and the shredding of its key.
 
 use super::{active, no_content, refused, revocation, AccountsCommand};
-use crate::account::{AccountCommand, Reservation, ReservationCommand};
+use crate::account::AccountCommand;
 use crate::validation::{self, ErasureRequest};
 use huddle_catalog::accounts::{sessions_stream, username_stream, RevocationReason};
-use huddle_domain::decider::{load, Also, ExecuteError};
+use huddle_domain::decider::{Also, ExecuteError};
 use huddle_eventstore::KeyChange;
 use huddle_http::{caller, json_body, request_id, ApiError, Body, Request, Response};
 
@@ -35,11 +35,7 @@ impl AccountsCommand {
                     account.legacy_subject.as_deref().map(|subject| self.lookup.legacy_stream(subject)),
                 );
                 for stream in names {
-                    let name = load::<Reservation>(&self.events, stream).await?;
-                    let release = name
-                        .decide(ReservationCommand::Release { account_id: account_id.to_owned() })
-                        .unwrap_or_default();
-                    writes.extend(name.write(&release)?);
+                    writes.extend(self.release(stream, account_id).await?);
                 }
                 Ok(Also { writes, keys: vec![KeyChange::Shred(account_id.to_owned())] })
             })

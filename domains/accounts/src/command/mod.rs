@@ -15,7 +15,7 @@ mod sign_up;
 use loaded::{active, Loaded};
 use sessions::revocation;
 
-use crate::account::{Account, AccountCommand, AccountError, ActiveAccount};
+use crate::account::{Account, AccountCommand, AccountError, ActiveAccount, Reservation, ReservationCommand};
 use crate::lookup::Lookup;
 use crate::passwords::Passwords;
 use crate::tokens::{TokenIssuer, TokenVerifier};
@@ -23,10 +23,10 @@ use crate::views::PrivateProfile;
 use crate::ThrottleSettings;
 use async_trait::async_trait;
 use huddle_catalog::accounts::account_stream;
-use huddle_domain::decider::{ExecuteError, StreamError};
+use huddle_domain::decider::{load, ExecuteError, StreamError};
 use huddle_domain::throttle::{Limit, Throttle, Throttled, Ticket};
 use huddle_domain::Execution;
-use huddle_eventstore::{EventStore, Metadata};
+use huddle_eventstore::{EventStore, Metadata, StreamWrite};
 use huddle_http::{
     correlation_id, json_response, request_id, route_key, source_ip, ApiError, Body, HttpFunction,
     IdempotencyKeys, Request, Response,
@@ -206,6 +206,13 @@ impl AccountsCommand {
         let metadata =
             Metadata::new(correlation_id(request)).actor(account_id).caused_by(request_id(request));
         Execution::new(&self.events, account_stream(account_id), command, metadata)
+    }
+
+    /// The release of `account_id`'s hold on the name of reservation `stream`, if it holds it.
+    async fn release(&self, stream: String, account_id: &str) -> Result<Option<StreamWrite>, StreamError> {
+        let name = load::<Reservation>(&self.events, stream).await?;
+        let release = ReservationCommand::Release { account_id: account_id.to_owned() };
+        name.write(&name.decide(release).unwrap_or_default())
     }
 
     /// The caller's account, once `password` proves it is theirs: for the changes a stolen token

@@ -5,9 +5,9 @@
 //! token must revoke that one too, not replay the first answer.
 
 use super::{no_content, refused, AccountsCommand};
-use crate::account::{AccountCommand, Reservation, ReservationCommand};
+use crate::account::AccountCommand;
 use huddle_catalog::accounts::{sessions_stream, AccountEvent, RevocationReason, SessionEvent};
-use huddle_domain::decider::{load, Also, ExecuteError};
+use huddle_domain::decider::{Also, ExecuteError};
 use huddle_eventstore::{encode, ExpectedVersion, StreamWrite};
 use huddle_http::{caller, request_id, ApiError, Body, Request, Response};
 
@@ -46,11 +46,7 @@ impl AccountsCommand {
         let mut writes = vec![revocation(account_id, generation, reason)];
         for event in events {
             if let AccountEvent::LegacySubjectUnlinked { subject } = event {
-                let link = load::<Reservation>(&self.events, self.lookup.legacy_stream(&subject)).await?;
-                let release = link
-                    .decide(ReservationCommand::Release { account_id: account_id.to_owned() })
-                    .unwrap_or_default();
-                writes.extend(link.write(&release)?);
+                writes.extend(self.release(self.lookup.legacy_stream(&subject), account_id).await?);
             }
         }
         Ok(Also { writes, keys: Vec::new() })
