@@ -1,6 +1,8 @@
 //! The account aggregate and the name reservations, as deciders: pure `decide` and `evolve`.
 
-use huddle_catalog::accounts::{AccountEvent, ReservationEvent};
+use huddle_catalog::accounts::{account_of_stream, AccountEvent, ReservationEvent};
+use huddle_domain::Decider;
+use huddle_eventstore::SnapshotPolicy;
 use serde::{Deserialize, Serialize};
 
 /// The profile a user edits.
@@ -22,7 +24,8 @@ pub struct ActiveAccount {
     pub legacy_subject: Option<String>,
 }
 
-/// Serialized only into the command's snapshots, which are sealed under the account's key.
+/// Serialized only into the command's snapshots, which are sealed under the account's key, so
+/// erasure makes them unreadable with its events.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Account {
     #[default]
@@ -50,7 +53,7 @@ pub enum AccountCommand {
         display_name: Option<String>,
     },
     UpdateProfile(ProfileChanges),
-    /// The current password was verified; this is the new one's hash.
+    /// The current password was verified; this is the new one's hash. Ends the legacy link.
     ChangePassword {
         password_hash: String,
     },
@@ -72,95 +75,118 @@ pub enum AccountError {
     LinkedElsewhere,
 }
 
-pub fn decide(state: &Account, command: AccountCommand) -> Result<Vec<AccountEvent>, AccountError> {
-    match (state, command) {
-        (Account::Missing, AccountCommand::Register { username, email, password_hash, display_name }) => {
-            Ok(vec![AccountEvent::AccountRegistered { username, email, password_hash, display_name }])
-        }
-        (_, AccountCommand::Register { .. }) => Err(AccountError::AlreadyExists),
-        (Account::Active(account), AccountCommand::UpdateProfile(changes)) => {
-            let current = &account.profile;
-            let updated = Profile {
-                display_name: changes.display_name.unwrap_or_else(|| current.display_name.clone()),
-                bio: changes.bio.unwrap_or_else(|| current.bio.clone()),
-                avatar_media_id: changes.avatar_media_id.unwrap_or_else(|| current.avatar_media_id.clone()),
-                interests: changes.interests.unwrap_or_else(|| current.interests.clone()),
-            };
-            if &updated == current {
-                return Ok(vec![]);
+impl Decider for Account {
+    type State = Account;
+    type Command = AccountCommand;
+    type Event = AccountEvent;
+    type Error = AccountError;
+
+    /// An account is loaded from its snapshot and at most about 50 events after it. Schema 2:
+    /// the kit's `{state, started_at}`; the `{account, created_at}` snapshots of schema 1 are
+    /// not read, and the next append past the interval replaces them.
+    const SNAPSHOTS: Option<SnapshotPolicy> = Some(SnapshotPolicy { interval: 50, schema: 2 });
+
+    fn decide(state: &Account, command: AccountCommand) -> Result<Vec<AccountEvent>, AccountError> {
+        match (state, command) {
+            (Account::Missing, AccountCommand::Register { username, email, password_hash, display_name }) => {
+                Ok(vec![AccountEvent::AccountRegistered { username, email, password_hash, display_name }])
             }
-            let Profile { display_name, bio, avatar_media_id, interests } = updated;
-            Ok(vec![AccountEvent::ProfileUpdated { display_name, bio, avatar_media_id, interests }])
-        }
-        (Account::Active(_), AccountCommand::ChangePassword { password_hash }) => {
-            Ok(vec![AccountEvent::PasswordChanged { password_hash }])
-        }
-        (Account::Active(account), AccountCommand::LinkLegacySubject { subject }) => {
-            match &account.legacy_subject {
-                None => Ok(vec![AccountEvent::LegacySubjectLinked { subject }]),
-                Some(linked) if *linked == subject => Ok(vec![]),
-                Some(_) => Err(AccountError::LinkedElsewhere),
+            (_, AccountCommand::Register { .. }) => Err(AccountError::AlreadyExists),
+            (Account::Active(account), AccountCommand::UpdateProfile(changes)) => {
+                let current = &account.profile;
+                let updated = Profile {
+                    display_name: changes.display_name.unwrap_or_else(|| current.display_name.clone()),
+                    bio: changes.bio.unwrap_or_else(|| current.bio.clone()),
+                    avatar_media_id: changes
+                        .avatar_media_id
+                        .unwrap_or_else(|| current.avatar_media_id.clone()),
+                    interests: changes.interests.unwrap_or_else(|| current.interests.clone()),
+                };
+                if &updated == current {
+                    return Ok(vec![]);
+                }
+                let Profile { display_name, bio, avatar_media_id, interests } = updated;
+                Ok(vec![AccountEvent::ProfileUpdated { display_name, bio, avatar_media_id, interests }])
             }
+            (Account::Active(account), AccountCommand::ChangePassword { password_hash }) => {
+                Ok([AccountEvent::PasswordChanged { password_hash }]
+                    .into_iter()
+                    .chain(unlink(account))
+                    .collect())
+            }
+            (Account::Active(account), AccountCommand::LinkLegacySubject { subject }) => {
+                match &account.legacy_subject {
+                    None => Ok(vec![AccountEvent::LegacySubjectLinked { subject }]),
+                    Some(linked) if *linked == subject => Ok(vec![]),
+                    Some(_) => Err(AccountError::LinkedElsewhere),
+                }
+            }
+            (Account::Active(account), AccountCommand::UnlinkLegacySubject) => Ok(unlink(account)),
+            (Account::Active(_), AccountCommand::Erase) => Ok(vec![AccountEvent::AccountErased]),
+            (Account::Erased, AccountCommand::Erase) => Ok(vec![]),
+            (Account::Missing | Account::Erased, _) => Err(AccountError::NotFound),
         }
-        (Account::Active(account), AccountCommand::UnlinkLegacySubject) => Ok(account
-            .legacy_subject
-            .iter()
-            .map(|subject| AccountEvent::LegacySubjectUnlinked { subject: subject.clone() })
-            .collect()),
-        (Account::Active(_), AccountCommand::Erase) => Ok(vec![AccountEvent::AccountErased]),
-        (Account::Erased, AccountCommand::Erase) => Ok(vec![]),
-        (Account::Missing | Account::Erased, _) => Err(AccountError::NotFound),
+    }
+
+    fn evolve(state: Account, event: &AccountEvent) -> Account {
+        match (state, event) {
+            (_, AccountEvent::AccountRegistered { username, email, password_hash, display_name }) => {
+                Account::Active(ActiveAccount {
+                    username: username.clone(),
+                    email: email.clone(),
+                    password_hash: password_hash.clone(),
+                    profile: Profile { display_name: display_name.clone(), ..Profile::default() },
+                    legacy_subject: None,
+                })
+            }
+            (Account::Active(mut account), AccountEvent::PasswordChanged { password_hash }) => {
+                account.password_hash = password_hash.clone();
+                Account::Active(account)
+            }
+            (Account::Active(mut account), AccountEvent::LegacySubjectLinked { subject }) => {
+                account.legacy_subject = Some(subject.clone());
+                Account::Active(account)
+            }
+            (Account::Active(mut account), AccountEvent::LegacySubjectUnlinked { .. }) => {
+                account.legacy_subject = None;
+                Account::Active(account)
+            }
+            (
+                Account::Active(mut account),
+                AccountEvent::ProfileUpdated { display_name, bio, avatar_media_id, interests },
+            ) => {
+                account.profile = Profile {
+                    display_name: display_name.clone(),
+                    bio: bio.clone(),
+                    avatar_media_id: avatar_media_id.clone(),
+                    interests: interests.clone(),
+                };
+                Account::Active(account)
+            }
+            (_, AccountEvent::AccountErased) => Account::Erased,
+            (
+                state,
+                AccountEvent::ProfileUpdated { .. }
+                | AccountEvent::PasswordChanged { .. }
+                | AccountEvent::LegacySubjectLinked { .. }
+                | AccountEvent::LegacySubjectUnlinked { .. },
+            ) => state,
+        }
+    }
+
+    fn data_subject(stream: &str) -> Option<&str> {
+        account_of_stream(stream)
     }
 }
 
-pub fn evolve(state: Account, event: &AccountEvent) -> Account {
-    match (state, event) {
-        (_, AccountEvent::AccountRegistered { username, email, password_hash, display_name }) => {
-            Account::Active(ActiveAccount {
-                username: username.clone(),
-                email: email.clone(),
-                password_hash: password_hash.clone(),
-                profile: Profile { display_name: display_name.clone(), ..Profile::default() },
-                legacy_subject: None,
-            })
-        }
-        (Account::Active(mut account), AccountEvent::PasswordChanged { password_hash }) => {
-            account.password_hash = password_hash.clone();
-            Account::Active(account)
-        }
-        (Account::Active(mut account), AccountEvent::LegacySubjectLinked { subject }) => {
-            account.legacy_subject = Some(subject.clone());
-            Account::Active(account)
-        }
-        (Account::Active(mut account), AccountEvent::LegacySubjectUnlinked { .. }) => {
-            account.legacy_subject = None;
-            Account::Active(account)
-        }
-        (
-            Account::Active(mut account),
-            AccountEvent::ProfileUpdated { display_name, bio, avatar_media_id, interests },
-        ) => {
-            account.profile = Profile {
-                display_name: display_name.clone(),
-                bio: bio.clone(),
-                avatar_media_id: avatar_media_id.clone(),
-                interests: interests.clone(),
-            };
-            Account::Active(account)
-        }
-        (_, AccountEvent::AccountErased) => Account::Erased,
-        (
-            state,
-            AccountEvent::ProfileUpdated { .. }
-            | AccountEvent::PasswordChanged { .. }
-            | AccountEvent::LegacySubjectLinked { .. }
-            | AccountEvent::LegacySubjectUnlinked { .. },
-        ) => state,
-    }
+/// What ends `account`'s legacy link: nothing when it has none.
+fn unlink(account: &ActiveAccount) -> Vec<AccountEvent> {
+    let subject = account.legacy_subject.iter();
+    subject.map(|subject| AccountEvent::LegacySubjectUnlinked { subject: subject.clone() }).collect()
 }
 
-/// Who holds a username or an email address.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+/// Who holds a username, an email address or a legacy subject.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum Reservation {
     #[default]
     Free,
@@ -179,46 +205,47 @@ pub enum ReservationCommand {
 #[error("the name is taken")]
 pub struct Taken;
 
-pub fn decide_reservation(
-    state: &Reservation,
-    command: ReservationCommand,
-) -> Result<Vec<ReservationEvent>, Taken> {
-    match (state, command) {
-        (Reservation::Free, ReservationCommand::Claim { account_id }) => {
-            Ok(vec![ReservationEvent::ReservationClaimed { account_id }])
-        }
-        (Reservation::Held { account_id: holder }, ReservationCommand::Claim { account_id }) => {
-            if *holder == account_id {
-                Ok(vec![])
-            } else {
-                Err(Taken)
-            }
-        }
-        (Reservation::Held { account_id: holder }, ReservationCommand::Release { account_id })
-            if *holder == account_id =>
-        {
-            Ok(vec![ReservationEvent::ReservationReleased { account_id }])
-        }
-        (_, ReservationCommand::Release { .. }) => Ok(vec![]),
-    }
-}
+impl Decider for Reservation {
+    type State = Reservation;
+    type Command = ReservationCommand;
+    type Event = ReservationEvent;
+    type Error = Taken;
 
-pub fn evolve_reservation(_state: Reservation, event: &ReservationEvent) -> Reservation {
-    match event {
-        ReservationEvent::ReservationClaimed { account_id } => {
-            Reservation::Held { account_id: account_id.clone() }
+    fn decide(state: &Reservation, command: ReservationCommand) -> Result<Vec<ReservationEvent>, Taken> {
+        match (state, command) {
+            (Reservation::Free, ReservationCommand::Claim { account_id }) => {
+                Ok(vec![ReservationEvent::ReservationClaimed { account_id }])
+            }
+            (Reservation::Held { account_id: holder }, ReservationCommand::Claim { account_id }) => {
+                if *holder == account_id {
+                    Ok(vec![])
+                } else {
+                    Err(Taken)
+                }
+            }
+            (Reservation::Held { account_id: holder }, ReservationCommand::Release { account_id })
+                if *holder == account_id =>
+            {
+                Ok(vec![ReservationEvent::ReservationReleased { account_id }])
+            }
+            (_, ReservationCommand::Release { .. }) => Ok(vec![]),
         }
-        ReservationEvent::ReservationReleased { .. } => Reservation::Free,
+    }
+
+    fn evolve(_state: Reservation, event: &ReservationEvent) -> Reservation {
+        match event {
+            ReservationEvent::ReservationClaimed { account_id } => {
+                Reservation::Held { account_id: account_id.clone() }
+            }
+            ReservationEvent::ReservationReleased { .. } => Reservation::Free,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn given(events: &[AccountEvent]) -> Account {
-        events.iter().fold(Account::default(), evolve)
-    }
+    use huddle_domain::decider::testing::given;
 
     fn registered() -> AccountEvent {
         AccountEvent::AccountRegistered {
@@ -238,15 +265,22 @@ mod tests {
         }
     }
 
+    fn linked() -> AccountEvent {
+        AccountEvent::LegacySubjectLinked { subject: "legacy-42".into() }
+    }
+
+    fn unlinked() -> AccountEvent {
+        AccountEvent::LegacySubjectUnlinked { subject: "legacy-42".into() }
+    }
+
     #[test]
     fn an_account_registers_once() {
-        assert_eq!(decide(&given(&[]), register()), Ok(vec![registered()]));
-        assert_eq!(decide(&given(&[registered()]), register()), Err(AccountError::AlreadyExists));
-        assert_eq!(
-            decide(&given(&[registered(), AccountEvent::AccountErased]), register()),
-            Err(AccountError::AlreadyExists),
-            "an erased account's id is never reused"
-        );
+        given::<Account>([]).when(register()).then([registered()]);
+        given::<Account>([registered()]).when(register()).then_error(AccountError::AlreadyExists);
+        // An erased account's id is never reused.
+        given::<Account>([registered(), AccountEvent::AccountErased])
+            .when(register())
+            .then_error(AccountError::AlreadyExists);
     }
 
     #[test]
@@ -256,110 +290,90 @@ mod tests {
             interests: Some(vec!["running".into()]),
             ..ProfileChanges::default()
         };
-        let updated = decide(&given(&[registered()]), AccountCommand::UpdateProfile(changes.clone()));
-        let expected = AccountEvent::ProfileUpdated {
+        let updated = AccountEvent::ProfileUpdated {
             display_name: Some("Ana".into()),
             bio: Some("runner".into()),
             avatar_media_id: None,
             interests: vec!["running".into()],
         };
-        assert_eq!(updated, Ok(vec![expected.clone()]));
-        assert_eq!(
-            decide(&given(&[registered(), expected.clone()]), AccountCommand::UpdateProfile(changes)),
-            Ok(vec![])
-        );
+        given::<Account>([registered()])
+            .when(AccountCommand::UpdateProfile(changes.clone()))
+            .then([updated.clone()]);
+        given::<Account>([registered(), updated.clone()])
+            .when(AccountCommand::UpdateProfile(changes))
+            .then([]);
 
         let cleared = ProfileChanges { display_name: Some(None), ..ProfileChanges::default() };
-        let Ok(events) = decide(&given(&[registered(), expected]), AccountCommand::UpdateProfile(cleared))
-        else {
-            panic!("an active account updates")
-        };
-        assert!(matches!(
-            &events[..],
-            [AccountEvent::ProfileUpdated { display_name: None, bio: Some(_), .. }]
-        ));
+        given::<Account>([registered(), updated]).when(AccountCommand::UpdateProfile(cleared)).then([
+            AccountEvent::ProfileUpdated {
+                display_name: None,
+                bio: Some("runner".into()),
+                avatar_media_id: None,
+                interests: vec!["running".into()],
+            },
+        ]);
     }
 
     #[test]
-    fn a_new_password_replaces_the_old_one() {
-        let change = AccountCommand::ChangePassword { password_hash: "$argon2id$new".into() };
-        let events = decide(&given(&[registered()]), change.clone()).unwrap();
-        assert_eq!(events, vec![AccountEvent::PasswordChanged { password_hash: "$argon2id$new".into() }]);
-        let Account::Active(account) = given(&[registered(), events[0].clone()]) else {
+    fn a_new_password_replaces_the_old_one_and_ends_the_legacy_link() {
+        let change = || AccountCommand::ChangePassword { password_hash: "$argon2id$new".into() };
+        let changed = AccountEvent::PasswordChanged { password_hash: "$argon2id$new".into() };
+        let Account::Active(account) =
+            given::<Account>([registered()]).when(change()).then([changed.clone()])
+        else {
             panic!("still active")
         };
         assert_eq!(account.password_hash, "$argon2id$new");
-        assert_eq!(
-            decide(&given(&[registered(), AccountEvent::AccountErased]), change),
-            Err(AccountError::NotFound)
-        );
+        given::<Account>([registered(), linked()]).when(change()).then([changed, unlinked()]);
+        given::<Account>([registered(), AccountEvent::AccountErased])
+            .when(change())
+            .then_error(AccountError::NotFound);
     }
 
     #[test]
     fn an_account_links_one_legacy_subject_once() {
         let link = |subject: &str| AccountCommand::LinkLegacySubject { subject: subject.into() };
-        let linked = AccountEvent::LegacySubjectLinked { subject: "legacy-42".into() };
-        assert_eq!(decide(&given(&[registered()]), link("legacy-42")), Ok(vec![linked.clone()]));
-        assert_eq!(
-            decide(&given(&[registered(), linked.clone()]), link("legacy-42")),
-            Ok(vec![]),
-            "again: nothing"
-        );
-        assert_eq!(
-            decide(&given(&[registered(), linked.clone()]), link("legacy-43")),
-            Err(AccountError::LinkedElsewhere)
-        );
-        let unlinked = AccountEvent::LegacySubjectUnlinked { subject: "legacy-42".into() };
-        assert_eq!(
-            decide(&given(&[registered(), linked.clone()]), AccountCommand::UnlinkLegacySubject),
-            Ok(vec![unlinked.clone()])
-        );
-        assert_eq!(decide(&given(&[registered()]), AccountCommand::UnlinkLegacySubject), Ok(vec![]));
-        assert_eq!(
-            decide(&given(&[registered(), linked, unlinked]), link("legacy-43")).map(|e| e.len()),
-            Ok(1),
-            "after the unlink, another legacy user may be linked"
-        );
+        given::<Account>([registered()]).when(link("legacy-42")).then([linked()]);
+        // Again: nothing.
+        given::<Account>([registered(), linked()]).when(link("legacy-42")).then([]);
+        given::<Account>([registered(), linked()])
+            .when(link("legacy-43"))
+            .then_error(AccountError::LinkedElsewhere);
+        given::<Account>([registered(), linked()])
+            .when(AccountCommand::UnlinkLegacySubject)
+            .then([unlinked()]);
+        given::<Account>([registered()]).when(AccountCommand::UnlinkLegacySubject).then([]);
+        // After the unlink, another legacy user may be linked.
+        given::<Account>([registered(), linked(), unlinked()])
+            .when(link("legacy-43"))
+            .then([AccountEvent::LegacySubjectLinked { subject: "legacy-43".into() }]);
     }
 
     #[test]
     fn erasing_is_final_and_repeatable() {
-        let erased = given(&[registered(), AccountEvent::AccountErased]);
-        assert_eq!(
-            decide(&given(&[registered()]), AccountCommand::Erase),
-            Ok(vec![AccountEvent::AccountErased])
-        );
-        assert_eq!(decide(&erased, AccountCommand::Erase), Ok(vec![]));
-        assert_eq!(
-            decide(&erased, AccountCommand::UpdateProfile(ProfileChanges::default())),
-            Err(AccountError::NotFound)
-        );
-        assert_eq!(decide(&given(&[]), AccountCommand::Erase), Err(AccountError::NotFound));
+        let erased = || [registered(), AccountEvent::AccountErased];
+        given::<Account>([registered()]).when(AccountCommand::Erase).then([AccountEvent::AccountErased]);
+        given::<Account>(erased()).when(AccountCommand::Erase).then([]);
+        given::<Account>(erased())
+            .when(AccountCommand::UpdateProfile(ProfileChanges::default()))
+            .then_error(AccountError::NotFound);
+        given::<Account>([]).when(AccountCommand::Erase).then_error(AccountError::NotFound);
         // A shredded registration is skipped when loading; the erasure alone still says erased.
-        assert_eq!(given(&[AccountEvent::AccountErased]), Account::Erased);
+        assert_eq!(given::<Account>([AccountEvent::AccountErased]).state(), &Account::Erased);
     }
 
     #[test]
     fn a_reservation_is_held_by_one_account_until_it_releases_it() {
         let claim = |id: &str| ReservationCommand::Claim { account_id: id.into() };
         let release = |id: &str| ReservationCommand::Release { account_id: id.into() };
-        let held = evolve_reservation(
-            Reservation::Free,
-            &ReservationEvent::ReservationClaimed { account_id: "a".into() },
-        );
-        assert_eq!(
-            decide_reservation(&Reservation::Free, claim("a")),
-            Ok(vec![ReservationEvent::ReservationClaimed { account_id: "a".into() }])
-        );
-        assert_eq!(decide_reservation(&held, claim("b")), Err(Taken));
-        assert_eq!(decide_reservation(&held, claim("a")), Ok(vec![]));
-        assert_eq!(decide_reservation(&held, release("b")), Ok(vec![]), "only the holder releases");
-        assert_eq!(
-            decide_reservation(&held, release("a")),
-            Ok(vec![ReservationEvent::ReservationReleased { account_id: "a".into() }])
-        );
-        let freed =
-            evolve_reservation(held, &ReservationEvent::ReservationReleased { account_id: "a".into() });
-        assert_eq!(decide_reservation(&freed, claim("b")).map(|e| e.len()), Ok(1));
+        let claimed = |id: &str| ReservationEvent::ReservationClaimed { account_id: id.into() };
+        let released = ReservationEvent::ReservationReleased { account_id: "a".into() };
+        given::<Reservation>([]).when(claim("a")).then([claimed("a")]);
+        given::<Reservation>([claimed("a")]).when(claim("b")).then_error(Taken);
+        given::<Reservation>([claimed("a")]).when(claim("a")).then([]);
+        // Only the holder releases.
+        given::<Reservation>([claimed("a")]).when(release("b")).then([]);
+        given::<Reservation>([claimed("a")]).when(release("a")).then([released.clone()]);
+        given::<Reservation>([claimed("a"), released]).when(claim("b")).then([claimed("b")]);
     }
 }

@@ -5,7 +5,7 @@
 //! answers: one read of the account's `sessions#` stream (its last event) per authorization,
 //! and for a legacy token first one read of the subject's `legacy#` link stream.
 
-use crate::account::{evolve_reservation, Reservation};
+use crate::account::Reservation;
 use crate::lookup::Lookup;
 use crate::tokens::{Bearer, TokenVerifier, LEEWAY_SECONDS};
 use async_trait::async_trait;
@@ -13,6 +13,7 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
 use huddle_catalog::accounts::{sessions_stream, ReservationEvent, RevocationReason, SessionEvent};
+use huddle_domain::Decider;
 use huddle_eventstore::{decode, AppendError, EventStore};
 use huddle_http::Authorizer;
 use serde_json::{json, Map, Value};
@@ -54,7 +55,7 @@ impl JwtAuthorizer {
             return Ok(None);
         };
         let event = decode::<ReservationEvent>(&last).map_err(|e| AppendError::Unavailable(e.to_string()))?;
-        Ok(match evolve_reservation(Reservation::Free, &event) {
+        Ok(match Reservation::evolve(Reservation::Free, &event) {
             Reservation::Held { account_id } => Some(account_id),
             Reservation::Free => None,
         })

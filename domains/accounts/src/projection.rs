@@ -1,11 +1,12 @@
 //! The projector role: account events into the read table (see `read_model`).
 
-use crate::account::{evolve, Account};
+use crate::account::Account;
 use crate::read_model::{item, profile, profile_key, username_key};
 use crate::views::PrivateProfile;
 use async_trait::async_trait;
 use huddle_catalog::accounts::{account_of_stream, AccountEvent};
 use huddle_delivery::{Projected, Projection, ProjectionError};
+use huddle_domain::Decider;
 use huddle_eventstore::{decode_personal, sealed_subject, Envelope, EventStore};
 use huddle_ports::{Condition, Table, TransactWrite};
 use serde_json::json;
@@ -37,7 +38,7 @@ impl Projection for AccountsProjection {
         };
         Ok(match opened {
             registered @ AccountEvent::AccountRegistered { .. } => {
-                let Account::Active(account) = evolve(Account::Missing, &registered) else {
+                let Account::Active(account) = Account::evolve(Account::Missing, &registered) else {
                     unreachable!("a registration makes an active account")
                 };
                 let view = PrivateProfile::of(account_id, &account, event.occurred_at);

@@ -3,9 +3,11 @@
 //! `huddle-lambda`) and the local runner host the same roles, so both run the same code.
 
 pub mod contract;
+pub mod decider;
 pub mod routes;
 pub mod throttle;
 
+pub use decider::{Decider, Execution};
 pub use routes::{
     body, operation, Access, BodySchema, Components, DomainRoute, ParameterKind, QueryParameter, Role,
     RouteDeclaration, RouteLink, PAGE,

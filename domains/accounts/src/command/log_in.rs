@@ -6,6 +6,7 @@ use super::{AccountsCommand, NO_ACCOUNT};
 use crate::account::Reservation;
 use crate::validation::{self, LoginRequest};
 use huddle_catalog::accounts::username_stream;
+use huddle_domain::decider::load;
 use huddle_http::{json_body, request_id, ApiError, Body, Request, Response};
 use lambda_http::http::StatusCode;
 
@@ -26,13 +27,22 @@ impl AccountsCommand {
                 Err(_) => (username_stream(""), login.trim().to_lowercase()),
             }
         };
-        let (account_id, guessed) = match self.reservation(&reservation, &request_id).await?.0 {
+        let holder = load::<Reservation>(&self.events, reservation)
+            .await
+            .map_err(|e| ApiError::internal(&request_id, &e))?;
+        let (account_id, guessed) = match holder.state {
             Reservation::Held { account_id } => (account_id.clone(), account_id),
             Reservation::Free => (NO_ACCOUNT.to_owned(), login_name),
         };
         let guess = self.guess(request, &guessed).await?;
         let loaded = self.load(&account_id, &request_id).await?;
         self.check_password(guess, password, loaded.active().ok(), &request_id).await?;
-        self.signed_in(StatusCode::OK, &account_id, &loaded)
+        self.signed_in(
+            StatusCode::OK,
+            &account_id,
+            &loaded.account.state,
+            loaded.created_at(),
+            loaded.generation,
+        )
     }
 }

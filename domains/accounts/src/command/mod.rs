@@ -1,23 +1,21 @@
-//! The command role: each use case in its own file, decided against the streams of the events
-//! table and appended in one transaction each. What they share lives here: loading an account,
-//! reading a reservation, throttling password guesses, and answering with a token.
+//! The command role: each use case in its own file, executed on the account's stream with the
+//! decider kit (`huddle_domain::decider`: load, decide, append in one transaction, decide again
+//! on a conflict). What they share lives here: throttling password guesses, the execution of a
+//! caller's command, its errors, and answering with a token; `loaded.rs` reads an account.
 
 mod erase;
 mod legacy_link;
+mod loaded;
 mod log_in;
 mod password;
 mod profile;
 mod sessions;
 mod sign_up;
-mod snapshots;
 
+use loaded::{active, Loaded};
 use sessions::revocation;
-use snapshots::{AccountSnapshot, ACCOUNT_SNAPSHOTS};
 
-use crate::account::{
-    decide, decide_reservation, evolve, evolve_reservation, Account, AccountCommand, AccountError,
-    ActiveAccount, Reservation, ReservationCommand,
-};
+use crate::account::{Account, AccountCommand, AccountError, ActiveAccount, Reservation, ReservationCommand};
 use crate::lookup::Lookup;
 use crate::passwords::Passwords;
 use crate::routes::{Operation, ROUTES};
@@ -25,22 +23,20 @@ use crate::tokens::{TokenIssuer, TokenVerifier};
 use crate::views::{PrivateProfile, SignedIn};
 use crate::ThrottleSettings;
 use async_trait::async_trait;
-use huddle_catalog::accounts::{account_stream, sessions_stream, AccountEvent, ReservationEvent};
+use huddle_catalog::accounts::account_stream;
+use huddle_domain::decider::{load, ExecuteError, StreamError};
 use huddle_domain::operation;
 use huddle_domain::throttle::{Limit, Throttle, Throttled, Ticket};
-use huddle_eventstore::{
-    decode, decode_personal, encode, EventStore, ExpectedVersion, StreamWrite, SubjectKey,
-};
+use huddle_domain::Execution;
+use huddle_eventstore::{EventStore, Metadata, StreamWrite};
 use huddle_http::{
-    json_response, request_id, source_ip, ApiError, Body, HttpFunction, IdempotencyKeys, Request, Response,
+    correlation_id, json_response, request_id, source_ip, ApiError, Body, HttpFunction, IdempotencyKeys,
+    Request, Response,
 };
 use huddle_ports::Table;
 use lambda_http::http::StatusCode;
 use std::sync::Arc;
 use time::OffsetDateTime;
-
-/// How often a write re-reads and retries after a concurrent write to the same account.
-const MAX_ATTEMPTS: usize = 3;
 
 /// An account id no account has (ULIDs of time zero are never made): a login for an unknown
 /// name reads this account's streams, so it costs the same reads as a login for a known one.
@@ -76,31 +72,6 @@ impl Throttles {
             sign_up_per_ip: Throttle::new(counters.clone(), "sign-up-ip", settings.sign_ups_per_ip),
             sign_up_twins: Throttle::new(counters, "sign-up-twin", Limit::new(1, 24 * 60 * 60)),
         }
-    }
-}
-
-/// An account as its streams say, with what a write to it needs.
-struct Loaded {
-    account: Account,
-    version: u64,
-    created_at: OffsetDateTime,
-    key: Option<SubjectKey>,
-    /// The version of the account's `sessions#` stream: tokens issued now carry it.
-    generation: u64,
-    /// The version of the snapshot the account was loaded from (0: from its first event).
-    snapshot_version: u64,
-}
-
-impl Loaded {
-    fn active(&self) -> Result<&ActiveAccount, ApiError> {
-        match &self.account {
-            Account::Active(account) => Ok(account),
-            _ => Err(ApiError::not_found("no such account")),
-        }
-    }
-
-    fn key(&self, request_id: &str) -> Result<&SubjectKey, ApiError> {
-        self.key.as_ref().ok_or_else(|| ApiError::internal(request_id, &"an active account without its key"))
     }
 }
 
@@ -146,11 +117,23 @@ fn no_content() -> Response<Body> {
     Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("a response")
 }
 
-fn account_error(error: AccountError) -> ApiError {
-    match error {
-        AccountError::NotFound => ApiError::not_found("no such account"),
-        AccountError::AlreadyExists => ApiError::conflict("already_exists", error.to_string()),
-        AccountError::LinkedElsewhere => ApiError::conflict("legacy_subject_linked", error.to_string()),
+impl From<AccountError> for ApiError {
+    fn from(error: AccountError) -> Self {
+        match error {
+            AccountError::NotFound => ApiError::not_found("no such account"),
+            AccountError::AlreadyExists => ApiError::conflict("already_exists", error.to_string()),
+            AccountError::LinkedElsewhere => ApiError::conflict("legacy_subject_linked", error.to_string()),
+        }
+    }
+}
+
+/// The answer to a command that was not executed: the use case's own refusal, 409 for a
+/// conflict that outlasted the retries, 413 for an oversized event, else a logged 500.
+fn refused(request_id: &str) -> impl Fn(ExecuteError<ApiError>) -> ApiError + '_ {
+    move |error| match error {
+        ExecuteError::Rejected(refusal) => refusal,
+        ExecuteError::Stream(StreamError::Store(error)) => ApiError::from_append(error, request_id),
+        ExecuteError::Stream(other) => ApiError::internal(request_id, &other),
     }
 }
 
@@ -214,6 +197,25 @@ impl AccountsCommand {
         Ok(())
     }
 
+    /// `command` on `account_id`'s stream, made by the caller of `request`.
+    fn on_account(
+        &self,
+        request: &Request,
+        account_id: &str,
+        command: AccountCommand,
+    ) -> Execution<'_, Account> {
+        let metadata =
+            Metadata::new(correlation_id(request)).actor(account_id).caused_by(request_id(request));
+        Execution::new(&self.events, account_stream(account_id), command, metadata)
+    }
+
+    /// The release of `account_id`'s hold on the name of reservation `stream`, if it holds it.
+    async fn release(&self, stream: String, account_id: &str) -> Result<Option<StreamWrite>, StreamError> {
+        let name = load::<Reservation>(&self.events, stream).await?;
+        let release = ReservationCommand::Release { account_id: account_id.to_owned() };
+        name.write(&name.decide(release).unwrap_or_default())
+    }
+
     /// The caller's account, once `password` proves it is theirs: for the changes a stolen token
     /// alone must not make.
     async fn reauthenticate(
@@ -229,97 +231,24 @@ impl AccountsCommand {
         Ok(loaded)
     }
 
-    /// What ends `loaded`'s legacy link, if it has one: the account's event and the release of
-    /// the subject's reservation.
-    async fn legacy_unlink(
-        &self,
-        account_id: &str,
-        loaded: &Loaded,
-        request_id: &str,
-    ) -> Result<(Vec<AccountEvent>, Option<StreamWrite>), ApiError> {
-        let unlinked = decide(&loaded.account, AccountCommand::UnlinkLegacySubject).map_err(account_error)?;
-        let Some(AccountEvent::LegacySubjectUnlinked { subject }) = unlinked.first() else {
-            return Ok((unlinked, None));
-        };
-        let stream = self.lookup.legacy_stream(subject);
-        let (holder, version) = self.reservation(&stream, request_id).await?;
-        let release =
-            decide_reservation(&holder, ReservationCommand::Release { account_id: account_id.to_owned() })
-                .unwrap_or_default();
-        let write = (!release.is_empty()).then(|| StreamWrite {
-            stream,
-            expected: ExpectedVersion::Exact(version),
-            events: release.iter().map(encode).collect(),
-        });
-        Ok((unlinked, write))
-    }
-
+    /// The account with a token of token generation `generation`.
     fn signed_in(
         &self,
         status: StatusCode,
         account_id: &str,
-        loaded: &Loaded,
+        account: &Account,
+        created_at: OffsetDateTime,
+        generation: u64,
     ) -> Result<Response<Body>, ApiError> {
-        let account = loaded.active()?;
-        let token = self.tokens.issue(account_id, &account.username, loaded.generation);
+        let account = active(account)?;
+        let token = self.tokens.issue(account_id, &account.username, generation);
         let body = SignedIn {
-            account: PrivateProfile::of(account_id, account, loaded.created_at),
+            account: PrivateProfile::of(account_id, account, created_at),
             token: token.token,
             token_type: token.token_type,
             expires_in: token.expires_in,
         };
         Ok(json_response(status, &body))
-    }
-
-    /// The account in its stream (from its snapshot on), its personal fields opened with its key
-    /// (events whose fields were shredded are skipped: only the erasure matters then), and its
-    /// token generation. The reads are made whether or not the account exists. The generation is
-    /// read first: a password change committing between the reads then leaves either the new
-    /// hash (the old password fails) or a token of the old generation (refused at once), never an
-    /// old hash with a new generation.
-    async fn load(&self, account_id: &str, request_id: &str) -> Result<Loaded, ApiError> {
-        let failed = |e: &dyn std::fmt::Display| ApiError::internal(request_id, e);
-        let generation = self.events.head(&sessions_stream(account_id)).await.map_err(|e| failed(&e))?;
-        let stream = account_stream(account_id);
-        let (snapshot, key) =
-            tokio::join!(self.events.read_snapshot(&stream), self.events.subject_key(account_id));
-        let (snapshot, key) = (snapshot.map_err(|e| failed(&e))?, key.map_err(|e| failed(&e))?);
-        let loaded = self
-            .events
-            .load_from::<AccountSnapshot>(&stream, snapshot, &ACCOUNT_SNAPSHOTS, key.as_ref())
-            .await
-            .map_err(|e| failed(&e))?;
-        let version = loaded.version();
-        let (mut account, created_at) = match loaded.snapshot {
-            Some(AccountSnapshot { account, created_at }) => (account, Some(created_at)),
-            None => (Account::Missing, loaded.events.first().map(|e| e.occurred_at)),
-        };
-        for envelope in &loaded.events {
-            if let Some(event) =
-                decode_personal::<AccountEvent>(envelope, key.as_ref()).map_err(|e| failed(&e))?
-            {
-                account = evolve(account, &event);
-            }
-        }
-        Ok(Loaded {
-            account,
-            version,
-            created_at: created_at.unwrap_or_else(OffsetDateTime::now_utc),
-            key,
-            generation,
-            snapshot_version: loaded.snapshot_version,
-        })
-    }
-
-    async fn reservation(&self, stream: &str, request_id: &str) -> Result<(Reservation, u64), ApiError> {
-        let failed = |e: &dyn std::fmt::Display| ApiError::internal(request_id, e);
-        let envelopes = self.events.read_stream(stream, 1..).await.map_err(|e| failed(&e))?;
-        let mut holder = Reservation::Free;
-        for envelope in &envelopes {
-            holder =
-                evolve_reservation(holder, &decode::<ReservationEvent>(envelope).map_err(|e| failed(&e))?);
-        }
-        Ok((holder, envelopes.last().map_or(0, |e| e.version)))
     }
 }
 

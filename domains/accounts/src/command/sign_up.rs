@@ -2,24 +2,19 @@
 //! A retry with the same `Idempotency-Key` answers with the first account only to the holder of
 //! its password: the key is not a credential.
 
-use super::{address_bucket, email_taken, too_many_attempts, username_taken, AccountsCommand, Loaded};
-use crate::account::{
-    decide, decide_reservation, evolve, Account, AccountCommand, Reservation, ReservationCommand,
-};
+use super::loaded::created_at;
+use super::{address_bucket, email_taken, refused, too_many_attempts, username_taken, AccountsCommand};
+use crate::account::{AccountCommand, Reservation, ReservationCommand, Taken};
 use crate::validation::{self, SignUp, SignUpRequest, ACCOUNT_ID_PREFIX};
-use huddle_catalog::accounts::{account_stream, username_stream};
+use huddle_catalog::accounts::username_stream;
+use huddle_domain::decider::{load, Also, ExecuteError, StreamError};
 use huddle_domain::throttle::Ticket;
-use huddle_eventstore::{
-    encode, encode_personal, AppendError, Appended, ExpectedVersion, KeyChange, Metadata, StreamWrite,
-    SubjectKey,
-};
+use huddle_eventstore::{AppendError, Appended, KeyChange, SubjectKey};
 use huddle_http::{
-    correlation_id, json_body, replayed, request_id, source_ip, ApiError, Body, IdempotentRequest, Request,
-    Response,
+    json_body, replayed, request_id, source_ip, ApiError, Body, IdempotentRequest, Request, Response,
 };
 use lambda_http::http::StatusCode;
 use serde_json::json;
-use time::OffsetDateTime;
 
 impl AccountsCommand {
     pub(super) async fn sign_up(&self, request: &Request) -> Result<Response<Body>, ApiError> {
@@ -37,31 +32,7 @@ impl AccountsCommand {
         }
         let ticket = self.take_sign_up(request, retry.as_ref()).await?;
 
-        let username_stream = username_stream(&sign_up.username);
-        let email_stream = self.lookup.email_stream(&sign_up.email);
-        let (username_holder, username_version) = self.reservation(&username_stream, &request_id).await?;
-        let (email_holder, email_version) = self.reservation(&email_stream, &request_id).await?;
-        let account_id = format!("{ACCOUNT_ID_PREFIX}{}", ulid::Ulid::new());
-        let claim = |holder: &Reservation, taken: ApiError| {
-            decide_reservation(holder, ReservationCommand::Claim { account_id: account_id.clone() })
-                .map_err(|_| taken)
-        };
-        let claims = claim(&username_holder, username_taken())
-            .and_then(|username| Ok((username, claim(&email_holder, email_taken())?)));
-        let (username_claim, email_claim) = match claims {
-            Ok(claims) => claims,
-            // A twin under the same key may have committed since the record was looked for:
-            // the names are then taken by this very sign-up, and the answer is its result.
-            Err(taken) => {
-                let Some(retry) = &retry else { return Err(taken) };
-                let Some(first) = retry.previous(&self.events).await.map_err(failed)? else {
-                    return Err(taken);
-                };
-                self.refund_sign_up(ticket, &request_id).await?;
-                return self.repeat_sign_up(request, retry, &first, sign_up).await;
-            }
-        };
-
+        // Hashed before the names are looked at, so a retry after a conflict hashes nothing.
         let password_hash = self
             .passwords
             .hash(sign_up.password.clone())
@@ -73,54 +44,78 @@ impl AccountsCommand {
             password_hash,
             display_name: sign_up.display_name.clone(),
         };
-        let registered =
-            decide(&Account::Missing, registration).map_err(|e| ApiError::internal(&request_id, &e))?;
+        let account_id = format!("{ACCOUNT_ID_PREFIX}{}", ulid::Ulid::new());
         let key = SubjectKey::generate(&account_id);
-        let writes = vec![
-            StreamWrite {
-                stream: account_stream(&account_id),
-                expected: ExpectedVersion::NoStream,
-                events: registered.iter().map(|event| encode_personal(event, &key)).collect(),
-            },
-            StreamWrite {
-                stream: username_stream.clone(),
-                expected: ExpectedVersion::Exact(username_version),
-                events: username_claim.iter().map(encode).collect(),
-            },
-            StreamWrite {
-                stream: email_stream.clone(),
-                expected: ExpectedVersion::Exact(email_version),
-                events: email_claim.iter().map(encode).collect(),
-            },
-        ];
-        let metadata = Metadata::new(correlation_id(request)).actor(&account_id).caused_by(&request_id);
+        let username_stream = username_stream(&sign_up.username);
+        let email_stream = self.lookup.email_stream(&sign_up.email);
         let receipt = retry
             .as_ref()
             .map(|r| r.with_response(StatusCode::CREATED, &json!({ "account_id": account_id })));
-        let appended = self
-            .events
-            .append_with_keys(writes, vec![KeyChange::Create(key)], &metadata, receipt)
-            .await
-            .map_err(|error| match error {
-                AppendError::Conflict { stream, .. } if stream == username_stream => username_taken(),
-                AppendError::Conflict { stream, .. } if stream == email_stream => email_taken(),
-                other => ApiError::from_append(other, &request_id),
-            })?;
-        if let Some(retry) = retry.as_ref().filter(|_| appended.replayed) {
+        let (names, id) = ([username_stream.as_str(), email_stream.as_str()], account_id.as_str());
+        let executed = self
+            .on_account(request, id, registration)
+            .new_stream()
+            .idempotent(receipt)
+            .execute_with(|_, _| {
+                let key = key.clone();
+                async move {
+                    let [username, email] = names;
+                    let (username, email) = tokio::join!(
+                        load::<Reservation>(&self.events, username),
+                        load::<Reservation>(&self.events, email)
+                    );
+                    let (username, email) = (username?, email?);
+                    let claim = ReservationCommand::Claim { account_id: id.to_owned() };
+                    let username_claim = username
+                        .decide(claim.clone())
+                        .map_err(|Taken| ExecuteError::Rejected(username_taken()))?;
+                    let email_claim =
+                        email.decide(claim).map_err(|Taken| ExecuteError::Rejected(email_taken()))?;
+                    let writes =
+                        username.write(&username_claim)?.into_iter().chain(email.write(&email_claim)?);
+                    Ok(Also { writes: writes.collect(), keys: vec![KeyChange::Create(key)] })
+                }
+            })
+            .await;
+        let registered = match executed {
+            Ok(registered) => registered,
+            // A twin under the same key may have committed since the record was looked for:
+            // the names are then taken by this very sign-up, and the answer is its result.
+            Err(ExecuteError::Rejected(taken)) => {
+                let Some(retry) = &retry else { return Err(taken) };
+                let Some(first) = retry.previous(&self.events).await.map_err(failed)? else {
+                    return Err(taken);
+                };
+                self.refund_sign_up(ticket, &request_id).await?;
+                return self.repeat_sign_up(request, retry, &first, sign_up).await;
+            }
+            Err(ExecuteError::Stream(StreamError::Store(AppendError::Conflict { stream, .. })))
+                if stream == username_stream =>
+            {
+                return Err(username_taken())
+            }
+            Err(ExecuteError::Stream(StreamError::Store(AppendError::Conflict { stream, .. })))
+                if stream == email_stream =>
+            {
+                return Err(email_taken())
+            }
+            Err(other) => return Err(refused(&request_id)(other)),
+        };
+        let replay = registered.appended.as_ref().filter(|appended| appended.replayed);
+        if let (Some(retry), Some(first)) = (&retry, replay) {
             // A twin of this request committed first with the same key: it made the one
             // account, so this attempt made none and gives its sign-up back.
             self.refund_sign_up(ticket, &request_id).await?;
-            return self.repeat_sign_up(request, retry, &appended, sign_up).await;
+            return self.repeat_sign_up(request, retry, first, sign_up).await;
         }
-        let loaded = Loaded {
-            account: registered.iter().fold(Account::Missing, evolve),
-            version: 1,
-            created_at: appended.occurred_at.unwrap_or_else(OffsetDateTime::now_utc),
-            key: None,
-            generation: 0,
-            snapshot_version: 0,
-        };
-        self.signed_in(StatusCode::CREATED, &account_id, &loaded)
+        // A new account has revoked nothing yet: its token generation is 0.
+        self.signed_in(
+            StatusCode::CREATED,
+            &account_id,
+            &registered.state,
+            created_at(registered.started_at),
+            0,
+        )
     }
 
     /// Count the sign-up against its address (429 past the limit), unless an identical twin
@@ -168,6 +163,13 @@ impl AccountsCommand {
         let account_id = body["account_id"].as_str().unwrap_or_default().to_owned();
         let loaded = self.load(&account_id, &request_id).await?;
         self.check_password(guess, sign_up.password, loaded.active().ok(), &request_id).await?;
-        Ok(replayed(self.signed_in(status, &account_id, &loaded)?))
+        let answer = self.signed_in(
+            status,
+            &account_id,
+            &loaded.account.state,
+            loaded.created_at(),
+            loaded.generation,
+        );
+        Ok(replayed(answer?))
     }
 }
