@@ -11,6 +11,10 @@ use hyper::http::{Method, StatusCode};
 
 const TEMPLATE: &str = include_str!("../../template.yaml");
 
+/// template.yaml's allowed origins: its `AllowedOrigins` parameter, whose value `huddle serve
+/// --allowed-origins` gives here.
+const ORIGINS_FROM_THE_PARAMETER: &str = "!Ref AllowedOrigins";
+
 /// The CORS configuration of the HttpApi.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cors {
@@ -47,10 +51,13 @@ impl Cors {
                 .ok_or_else(|| format!("CorsConfiguration has no {name}"))
         };
         let list = |name: &str| -> Result<Vec<String>, String> {
-            serde_json::from_str(property(name)?).map_err(|e| format!("{name} is not a JSON list of strings: {e}"))
+            serde_json::from_str(property(name)?)
+                .map_err(|e| format!("{name} is not a JSON list of strings: {e}"))
         };
-        if property("AllowOrigins")? != "!Ref AllowedOrigins" {
-            return Err("AllowOrigins must be `!Ref AllowedOrigins`, which --allowed-origins stands for".into());
+        if property("AllowOrigins")? != ORIGINS_FROM_THE_PARAMETER {
+            return Err(format!(
+                "AllowOrigins must be `{ORIGINS_FROM_THE_PARAMETER}`, which --allowed-origins stands for"
+            ));
         }
         Ok(Self {
             allowed_origins,
@@ -131,9 +138,10 @@ mod tests {
         assert!(cors.allow_headers.contains(&"Idempotency-Key".to_owned()), "{cors:?}");
         assert!(cors.expose_headers.contains(&"Idempotent-Replayed".to_owned()), "{cors:?}");
         assert!(cors.max_age_seconds > 0);
-        let hand_written = "\n      CorsConfiguration:\n        AllowOrigins: [\"*\"]\n        AllowMethods: [GET]\n";
+        let hand_written =
+            "\n      CorsConfiguration:\n        AllowOrigins: [\"*\"]\n        AllowMethods: [GET]\n";
         assert!(
-            Cors::parse(hand_written, vec![]).unwrap_err().contains("!Ref AllowedOrigins"),
+            Cors::parse(hand_written, vec![]).unwrap_err().contains("AllowedOrigins"),
             "origins typed into the template would not be the ones --allowed-origins serves"
         );
     }
@@ -145,8 +153,14 @@ mod tests {
             ..Cors::from_template(vec![])
         };
         let exact = cors(&["https://app.example"]);
-        assert_eq!(exact.allowed("https://app.example"), Some(HeaderValue::from_static("https://app.example")));
-        assert_eq!(exact.allowed("https://APP.example"), Some(HeaderValue::from_static("https://APP.example")));
+        assert_eq!(
+            exact.allowed("https://app.example"),
+            Some(HeaderValue::from_static("https://app.example"))
+        );
+        assert_eq!(
+            exact.allowed("https://APP.example"),
+            Some(HeaderValue::from_static("https://APP.example"))
+        );
         assert_eq!(exact.allowed("https://app.example.evil"), None);
         assert_eq!(exact.allowed("http://app.example"), None);
         let prefix = cors(&["https://*"]);
@@ -158,7 +172,8 @@ mod tests {
 
     #[test]
     fn function_cors_headers_are_replaced_by_the_gateways() {
-        let cors = Cors { allowed_origins: vec!["https://app.example".into()], ..Cors::from_template(vec![]) };
+        let cors =
+            Cors { allowed_origins: vec!["https://app.example".into()], ..Cors::from_template(vec![]) };
         let mut response = request(&[
             (header::ACCESS_CONTROL_ALLOW_ORIGIN, "https://evil.example"),
             (header::ACCESS_CONTROL_ALLOW_CREDENTIALS, "true"),

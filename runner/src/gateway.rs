@@ -73,7 +73,11 @@ pub struct Gateway {
 
 impl Gateway {
     /// Serve `request`, which came from `peer`.
-    pub async fn handle<B>(&self, request: hyper::Request<B>, peer: std::net::SocketAddr) -> hyper::Response<Full<Bytes>>
+    pub async fn handle<B>(
+        &self,
+        request: hyper::Request<B>,
+        peer: std::net::SocketAddr,
+    ) -> hyper::Response<Full<Bytes>>
     where
         B: hyper::body::Body<Data = Bytes>,
         B::Error: std::error::Error + Send + Sync + 'static,
@@ -103,14 +107,16 @@ impl Gateway {
             );
         }
         for routes in &self.local_routes {
-            if let Some(response) = routes.serve(&parts.method, path, query, &parts.headers, body.clone()).await {
+            if let Some(response) =
+                routes.serve(&parts.method, path, query, &parts.headers, body.clone()).await
+            {
                 return response;
             }
         }
-        let mut response = match self.cors.preflight(&parts.method, &parts.headers) {
-            Some(preflight) => preflight,
-            None => self.route(&parts, body, peer).await,
-        };
+        if let Some(preflight) = self.cors.preflight(&parts.method, &parts.headers) {
+            return preflight;
+        }
+        let mut response = self.route(&parts, body, peer).await;
         self.cors.apply(&parts.headers, response.headers_mut());
         response
     }
@@ -122,10 +128,11 @@ impl Gateway {
         body: Bytes,
         peer: std::net::SocketAddr,
     ) -> hyper::Response<Full<Bytes>> {
-        let (route_key, integration, path_parameters) = match self.router.find(&parts.method, parts.uri.path()) {
-            Some((route, integration, path_parameters)) => (route.key(), integration, path_parameters),
-            None => (DEFAULT_ROUTE_KEY.to_owned(), &self.default_route, HashMap::new()),
-        };
+        let (route_key, integration, path_parameters) =
+            match self.router.find(&parts.method, parts.uri.path()) {
+                Some((route, integration, path_parameters)) => (route.key(), integration, path_parameters),
+                None => (DEFAULT_ROUTE_KEY.to_owned(), &self.default_route, HashMap::new()),
+            };
         let mut event = self.event(parts, body, route_key, path_parameters, peer);
         if integration.authorized {
             match self.authorize(&event).await {
@@ -175,7 +182,10 @@ impl Gateway {
             .and_then(|host| host.to_str().ok())
             .is_some_and(|host| url::Url::parse(&format!("http://{host}{path}")).is_ok());
         if !host_makes_a_uri {
-            headers.insert(header::HOST, HeaderValue::from_str(&self.domain_name).expect("host:port is a header value"));
+            headers.insert(
+                header::HOST,
+                HeaderValue::from_str(&self.domain_name).expect("host:port is a header value"),
+            );
         }
         let mut event = ApiGatewayV2httpRequest::default();
         event.version = Some("2.0".into());
@@ -422,15 +432,21 @@ mod tests {
         assert_eq!(echoed["headers"]["x-tag"], json!(["one,two, three"]), "{echoed}");
         assert_eq!(echoed["headers"]["cookie"], json!(["a=1; b=2; c=3"]), "{echoed}");
         assert_eq!(echoed["headers"]["host"], json!(["localhost:3000"]));
-        assert_eq!(echoed["headers"]["x-forwarded-proto"], json!(["http"]), "the gateway's, not the client's");
+        assert_eq!(
+            echoed["headers"]["x-forwarded-proto"],
+            json!(["http"]),
+            "the gateway's, not the client's"
+        );
         assert_eq!(echoed["path_parameters"], json!({"rest": "a/b c"}));
         assert_eq!(echoed["body"], "{\"x\": 1}");
     }
 
     #[tokio::test]
     async fn a_host_that_makes_no_uri_is_replaced_by_the_gateways_name() {
-        let request =
-            hyper::Request::post("/echo/x").header("host", "not a host").body(Full::new(Bytes::new())).unwrap();
+        let request = hyper::Request::post("/echo/x")
+            .header("host", "not a host")
+            .body(Full::new(Bytes::new()))
+            .unwrap();
         let (status, echoed) = send(request).await;
         assert_eq!(status, StatusCode::OK, "{echoed}");
         assert_eq!(echoed["headers"]["host"], json!(["127.0.0.1:3000"]));

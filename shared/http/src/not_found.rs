@@ -31,7 +31,8 @@ mod tests {
     use super::*;
 
     async fn answer(method: Method, uri: &str) -> Response<Body> {
-        let request = lambda_http::http::Request::builder().method(method).uri(uri).body(Body::Empty).unwrap();
+        let request =
+            lambda_http::http::Request::builder().method(method).uri(uri).body(Body::Empty).unwrap();
         NotFound.call(request).await
     }
 
