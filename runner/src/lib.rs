@@ -1,6 +1,8 @@
 //! The local runner: every function of the system in one process, on the embedded adapters by
 //! default or on any AWS-compatible endpoint, wired as template.yaml wires them on AWS.
 
+mod authorizer_cache;
+mod cors;
 pub mod gateway;
 mod local_routes;
 pub mod mappings;

@@ -55,6 +55,15 @@ struct Serve {
     /// machine); never behind a port others can reach.
     #[arg(long)]
     trust_forwarded_for: bool,
+    /// Origins whose web pages may call the API (CORS), comma-separated: exact, a prefix ending
+    /// in `*`, or `*` for any; template.yaml's AllowedOrigins.
+    #[arg(long, value_name = "ORIGINS", value_delimiter = ',', default_value = "*")]
+    allowed_origins: Vec<String>,
+    /// Reuse an authorizer answer for the same Authorization header this long, as API Gateway
+    /// does for template.yaml's ReauthorizeEvery (300): a revoked token then keeps passing
+    /// until its answer expires. 0 asks the authorizer on every request.
+    #[arg(long, value_name = "SECONDS", default_value_t = 0)]
+    authorizer_cache_seconds: u64,
 }
 
 const LOCAL: ThrottleSettings = ThrottleSettings::LOCAL;
@@ -80,6 +89,8 @@ async fn serve(arguments: Serve) -> ExitCode {
         login_failures_per_name,
         sign_ups_per_ip,
         trust_forwarded_for,
+        allowed_origins,
+        authorizer_cache_seconds,
     } = arguments;
     let throttles = ThrottleSettings { login_failures_per_ip, login_failures_per_name, sign_ups_per_ip };
     let data = data.unwrap_or_else(|| PathBuf::from(".huddle"));
@@ -114,6 +125,8 @@ async fn serve(arguments: Serve) -> ExitCode {
     let mut settings = Settings::new(storage, port);
     settings.stream_positions = stream_positions;
     settings.trust_forwarded_for = trust_forwarded_for;
+    settings.allowed_origins = allowed_origins;
+    settings.authorizer_cache_ttl = std::time::Duration::from_secs(authorizer_cache_seconds);
     settings.request_secret = secrets.request_secret.clone();
     let running = match huddle_runner::start(settings, domains).await {
         Ok(running) => running,

@@ -2,6 +2,8 @@
 //! queue (with its dead-letter queue) and read table per domain, the event source mappings, and
 //! the HTTP gateway. The same wiring runs on the embedded adapters or on any AWS endpoint.
 
+use crate::authorizer_cache::AuthorizerCache;
+use crate::cors::Cors;
 use crate::gateway::{Gateway, Integration, LocalRoutes};
 use crate::local_routes::EmbeddedServices;
 use crate::mappings::{
@@ -13,7 +15,7 @@ use huddle_embedded::{
     Database, FolderBlobs, FolderBlobsConfig, InProcessTopic, RecordedPush, SqliteQueue, SqliteTable,
 };
 use huddle_eventstore::EventStore;
-use huddle_http::{Authorizer, Router};
+use huddle_http::{Authorizer, NotFound, Router};
 use huddle_ports::{Blobs, Platform, Push, Queue, Table, Topic};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::net::SocketAddr;
@@ -55,6 +57,11 @@ pub struct Settings {
     pub max_upload_bytes: u64,
     /// See [`Gateway::trust_forwarded_for`].
     pub trust_forwarded_for: bool,
+    /// The origins the gateway's CORS allows (template.yaml's `AllowedOrigins`; see [`Cors`]).
+    pub allowed_origins: Vec<String>,
+    /// How long an authorizer answer is reused for the same `Authorization` header, as API
+    /// Gateway's `ReauthorizeEvery` (see [`AuthorizerCache`]); zero asks on every request.
+    pub authorizer_cache_ttl: Duration,
     /// How often each domain's sweeper runs (see `huddle_delivery::Sweeper`).
     pub sweep_interval: Duration,
     /// On an AWS endpoint, the file the fan-out's stream positions are kept in across restarts
@@ -79,6 +86,8 @@ impl Settings {
             upload_secret: ulid::Ulid::new().to_bytes().to_vec(),
             max_upload_bytes: 100 * 1024 * 1024,
             trust_forwarded_for: false,
+            allowed_origins: vec!["*".into()],
+            authorizer_cache_ttl: Duration::ZERO,
             sweep_interval: SWEEP_INTERVAL,
             stream_positions: None,
         }
@@ -386,7 +395,10 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
 
     let gateway = Arc::new(Gateway {
         router,
+        default_route: Integration { function: Arc::new(NotFound), authorized: false },
         authorizer,
+        authorizer_cache: AuthorizerCache::new(settings.authorizer_cache_ttl),
+        cors: Cors::from_template(settings.allowed_origins.clone()),
         local_routes,
         domain_name: address.to_string(),
         trust_forwarded_for: settings.trust_forwarded_for,

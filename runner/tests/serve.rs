@@ -256,3 +256,50 @@ async fn huddle_replay_runs_parallel_segments_on_an_aws_endpoint() {
     assert_eq!(served.me(&token).await["username"], "dee", "the rebuilt read model answers");
     served.stop();
 }
+
+/// `--allowed-origins` and `--authorizer-cache-seconds` reach the gateway: a listed origin's
+/// preflight is answered for it, another's is not, and a revoked token passes while its
+/// authorizer answer is cached.
+#[tokio::test(flavor = "multi_thread")]
+async fn huddle_serve_takes_the_gateways_cors_origins_and_authorizer_cache() {
+    let logs = tempfile::tempdir().unwrap();
+    let served = Served::start(
+        &[
+            "--memory",
+            "--allowed-origins",
+            "https://a.example,https://b.example",
+            "--authorizer-cache-seconds",
+            "600",
+        ],
+        &[],
+        logs.path(),
+    );
+    let client = Client::new();
+    let preflight = |origin: &str| {
+        client
+            .request(reqwest::Method::OPTIONS, format!("{}/v1/me", served.url))
+            .header("origin", origin)
+            .header("access-control-request-method", "PATCH")
+            .send()
+    };
+    let answered = preflight("https://b.example").await.unwrap();
+    assert_eq!(answered.status(), StatusCode::NO_CONTENT);
+    assert_eq!(answered.headers()["access-control-allow-origin"], "https://b.example");
+    let refused = preflight("https://c.example").await.unwrap();
+    assert!(refused.headers().get("access-control-allow-origin").is_none(), "{:?}", refused.headers());
+
+    let (status, body) = served
+        .post(
+            "/v1/accounts",
+            json!({"username": "ana", "email": "ana@example.com", "password": "correct horse battery"}),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let token = body["token"].as_str().unwrap();
+    served.me(token).await;
+    let revoke = client.post(format!("{}/v1/me/sessions/revoke", served.url)).bearer_auth(token);
+    assert_eq!(served.send(revoke).await.0, StatusCode::NO_CONTENT);
+    let (status, _) = served.send(client.get(format!("{}/v1/me", served.url)).bearer_auth(token)).await;
+    assert_eq!(status, StatusCode::OK, "the cached answer outlives the revocation:\n{}", served.output());
+    served.stop();
+}

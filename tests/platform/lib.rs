@@ -33,4 +33,5 @@ pub const INVOCATIONS: &[Invocation] = &[
         ],
     },
     Invocation { binary: "authorizer", fixtures: &["events/authorizer/request.json"] },
+    Invocation { binary: "not-found", fixtures: &["events/not-found/unmatched.json"] },
 ];

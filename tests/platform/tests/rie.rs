@@ -61,6 +61,7 @@ async fn every_function_binary_answers_its_fixture_under_the_runtime_interface_e
             "fanout" => fanout_publishes_every_inserted_event(&emulator, bootstrap, &fixtures[0]).await,
             "accounts" => accounts_roles_answer_their_routes(&emulator, bootstrap, &fixtures).await,
             "authorizer" => authorizer_admits_valid_tokens_only(&emulator, bootstrap, &fixtures[0]).await,
+            "not-found" => not_found_answers_our_json_404(&emulator, bootstrap, &fixtures[0]).await,
             other => panic!("no expectations written for `{other}`"),
         }
     }
@@ -333,6 +334,26 @@ async fn authorizer_admits_valid_tokens_only(emulator: &Path, bootstrap: &Path, 
         "the start-up error names the key's length: {}",
         misconfigured.log()
     );
+}
+
+/// The `$default` route's function answers an unmatched request with our JSON 404, naming its
+/// method and path, and an `OPTIONS` (a CORS preflight) with an empty 204.
+async fn not_found_answers_our_json_404(emulator: &Path, bootstrap: &Path, fixture: &Value) {
+    let function = Emulated::start(emulator, bootstrap, &[]);
+    let answered = function.invoke(fixture).await;
+    assert_eq!(answered["statusCode"], 404, "{answered}; log:\n{}", function.log());
+    assert_eq!(answered["headers"]["content-type"], "application/json", "{answered}");
+    assert_eq!(
+        http_body(&answered),
+        json!({"error": {"code": "not_found", "message": "no route for DELETE /v1/nowhere"}})
+    );
+    let mut preflight = fixture.clone();
+    preflight["requestContext"]["http"]["method"] = json!("OPTIONS");
+    preflight["headers"]["origin"] = json!("https://app.example.com");
+    preflight["headers"]["access-control-request-method"] = json!("POST");
+    let answered = function.invoke(&preflight).await;
+    assert_eq!(answered["statusCode"], 204, "{answered}; log:\n{}", function.log());
+    assert_eq!(answered.get("body").and_then(Value::as_str).unwrap_or_default(), "", "{answered}");
 }
 
 /// The fan-out reports no failure and every event of the fixture reaches a queue subscribed to

@@ -10,6 +10,7 @@ mod event_store;
 mod failed_transactions;
 mod fan_out_writes;
 mod fixtures;
+mod gateway;
 mod parking;
 mod proof;
 mod push;

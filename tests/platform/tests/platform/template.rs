@@ -49,7 +49,7 @@ fn the_cursor_secret_reaches_exactly_the_functions_that_answer_http_requests() {
     for (id, lines) in &functions {
         let cursor_lines: Vec<&str> =
             lines.iter().copied().filter(|line| line.contains("CURSOR_SECRET")).collect();
-        if lines.contains(&"Type: HttpApi") {
+        if lines.contains(&"Type: HttpApi") && *id != "NotFoundFunction" {
             assert_eq!(cursor_lines, [reference], "{id} answers HTTP requests, so it pages");
             answering.push(*id);
         } else {
@@ -62,6 +62,26 @@ fn the_cursor_secret_reaches_exactly_the_functions_that_answer_http_requests() {
     }
     assert_eq!(answering, ["AccountsCommandFunction", "AccountsQueryFunction"]);
     assert!(functions.len() > answering.len(), "the fan-out, authorizer and projector were looked at too");
+}
+
+#[test]
+fn unmatched_routes_reach_the_not_found_function_which_can_only_log() {
+    let template = template();
+    let resources = resources(&template);
+    let function = resource(&resources, "NotFoundFunction");
+    assert!(function.contains(&"Binary: not-found") && function.contains(&"Role: !GetAtt NotFoundRole.Arn"));
+    let event = ["Type: HttpApi", "ApiId: !Ref HttpApi", "Path: $default", "Method: ANY", "Authorizer: NONE"];
+    for line in event {
+        assert!(function.contains(&line), "NotFoundFunction's event lacks `{line}`: {function:?}");
+    }
+    assert!(
+        !function.iter().any(|line| line.contains("secretsmanager") || line.starts_with("EVENTS_TABLE")),
+        "it reads no secret and no table"
+    );
+    let role = resource(&resources, "NotFoundRole");
+    let grants: Vec<&str> = role.iter().filter_map(|line| line.strip_prefix("Action: ")).collect();
+    assert_eq!(grants, ["sts:AssumeRole", "[logs:CreateLogStream, logs:PutLogEvents]"]);
+    assert!(role.contains(&"Resource: !GetAtt NotFoundLogGroup.Arn"));
 }
 
 #[test]
