@@ -3,6 +3,7 @@
 
 mod authorizer_cache;
 mod cors;
+pub mod contract;
 pub mod gateway;
 mod local_routes;
 pub mod mappings;

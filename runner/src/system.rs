@@ -4,6 +4,7 @@
 
 use crate::authorizer_cache::AuthorizerCache;
 use crate::cors::Cors;
+use crate::contract::ContractRoute;
 use crate::gateway::{Gateway, Integration, LocalRoutes};
 use crate::local_routes::EmbeddedServices;
 use crate::mappings::{
@@ -356,8 +357,8 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
     let topic = infrastructure.topic().await?;
     let (blobs, push, embedded_services, scratch) =
         infrastructure.media_and_push(&settings.storage, &settings, address).await?;
-    let local_routes: Vec<Arc<dyn LocalRoutes>> =
-        embedded_services.into_iter().map(|services| Arc::new(services) as Arc<dyn LocalRoutes>).collect();
+    let mut local_routes: Vec<Arc<dyn LocalRoutes>> = vec![Arc::new(ContractRoute::new(&domains))];
+    local_routes.extend(embedded_services.into_iter().map(|services| Arc::new(services) as Arc<dyn LocalRoutes>));
     let (shutdown, shutdown_signal) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut router = Router::default();

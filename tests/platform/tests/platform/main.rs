@@ -4,6 +4,7 @@
 //! Runtime Interface Emulator are a binary of their own (`tests/rie.rs`).
 
 mod blobs;
+mod contract;
 mod delivery;
 mod effects;
 mod event_store;
