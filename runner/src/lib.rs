@@ -8,6 +8,7 @@ pub mod replay;
 mod secrets;
 pub mod system;
 pub mod target;
+pub mod template;
 
 pub use gateway::LocalRoutes;
 pub use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
@@ -27,4 +28,10 @@ pub fn domains(
         huddle_accounts::AccountsSettings::new(&secrets.token_secret, &secrets.email_lookup_key);
     accounts.throttles = throttles;
     vec![std::sync::Arc::new(huddle_accounts::AccountsDomain::new(accounts))]
+}
+
+/// The domains of [`domains`] as their declarations see them (names, routes, subscriptions),
+/// for what is generated from them: their settings are throwaway.
+pub fn domains_as_declared() -> Vec<std::sync::Arc<dyn Domain>> {
+    domains(&LocalSecrets::fresh(), huddle_accounts::ThrottleSettings::LOCAL)
 }
