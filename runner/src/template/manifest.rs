@@ -31,20 +31,20 @@ pub struct RoleManifest {
     pub comment: Option<String>,
     /// MemorySize in MB, with why (the Globals' value otherwise).
     #[serde(default)]
-    pub memory: Option<Sized>,
+    pub memory: Option<Setting>,
     /// Timeout in seconds, with why.
     #[serde(default)]
-    pub timeout: Option<Sized>,
+    pub timeout: Option<Setting>,
     #[serde(default)]
     pub environment: Vec<Variable>,
     #[serde(default)]
     pub statements: Vec<Statement>,
 }
 
-/// A size that differs from the Globals, and why.
+/// A figure that differs from the Globals, and why.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Sized {
+pub struct Setting {
     pub value: u32,
     pub why: String,
 }

@@ -2,7 +2,7 @@
 //! resources (read table, queue, DLQ, subscription, queue policy, and per role a function, its
 //! written-out least-privilege role and its log group) and the outputs.
 
-use super::manifest::{DeployManifest, RoleManifest, Sized, Statement, Variable};
+use super::manifest::{DeployManifest, RoleManifest, Setting, Statement, Variable};
 use super::TemplateError;
 use huddle_domain::{Access, Domain, DomainRoute, Role};
 use serde_json::Value;
@@ -367,8 +367,8 @@ impl FunctionRole {
         }
     }
 
-    fn default_timeout(self) -> Option<Sized> {
-        (self == Self::Operator).then(|| Sized {
+    fn default_timeout(self) -> Option<Setting> {
+        (self == Self::Operator).then(|| Setting {
             value: OPERATOR_TIMEOUT,
             why: "A retry catches up every parked stream and redrives the whole DLQ.".to_owned(),
         })
