@@ -2,8 +2,8 @@
 //! default or on any AWS-compatible endpoint, wired as template.yaml wires them on AWS.
 
 mod authorizer_cache;
-mod cors;
 pub mod contract;
+mod cors;
 pub mod gateway;
 mod local_routes;
 pub mod mappings;
@@ -11,6 +11,7 @@ pub mod replay;
 mod secrets;
 pub mod system;
 pub mod target;
+pub mod template;
 
 pub use gateway::LocalRoutes;
 pub use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
@@ -30,4 +31,10 @@ pub fn domains(
         huddle_accounts::AccountsSettings::new(&secrets.token_secret, &secrets.email_lookup_key);
     accounts.throttles = throttles;
     vec![std::sync::Arc::new(huddle_accounts::AccountsDomain::new(accounts))]
+}
+
+/// The domains of [`domains`] as their declarations see them (names, routes, subscriptions),
+/// for what is generated from them: their settings are throwaway.
+pub fn domains_as_declared() -> Vec<std::sync::Arc<dyn Domain>> {
+    domains(&LocalSecrets::fresh(), huddle_accounts::ThrottleSettings::LOCAL)
 }

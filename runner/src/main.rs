@@ -22,6 +22,19 @@ enum Command {
     DeadLetters(dead_letters::DeadLetters),
     /// Rebuild or first populate one domain's read model from the events table.
     Replay(huddle_runner::replay::ReplayCommand),
+    /// Write the generated files (template.yaml's per-domain blocks) from the domains'
+    /// declarations and deploy.toml files, or with --check only say whether they are current.
+    Template(Template),
+}
+
+#[derive(clap::Args)]
+struct Template {
+    /// Change nothing: exit 1, naming each file and its first difference, when one is stale.
+    #[arg(long)]
+    check: bool,
+    /// The repository's root folder.
+    #[arg(long, default_value = ".")]
+    root: PathBuf,
 }
 
 #[derive(clap::Args)]
@@ -75,6 +88,44 @@ async fn main() -> ExitCode {
         Command::Serve(arguments) => serve(arguments).await,
         Command::DeadLetters(arguments) => dead_letters::run(arguments).await,
         Command::Replay(replay) => replay.run().await,
+        Command::Template(arguments) => template(arguments),
+    }
+}
+
+/// `huddle template [--check]`.
+fn template(Template { check, root }: Template) -> ExitCode {
+    use huddle_runner::template;
+    let files = match template::generated_files(&root, &huddle_runner::domains_as_declared()) {
+        Ok(files) => files,
+        Err(error) => {
+            eprintln!("huddle template: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if check {
+        return match template::check(&root, &files) {
+            Ok(stale) if stale.is_empty() => ExitCode::SUCCESS,
+            Ok(stale) => {
+                eprint!("huddle template --check: {}", stale.join(""));
+                ExitCode::FAILURE
+            }
+            Err(error) => {
+                eprintln!("huddle template --check: {error}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    match template::write(&root, &files) {
+        Ok(written) => {
+            for path in written {
+                println!("wrote {}", path.display());
+            }
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("huddle template: {error}");
+            ExitCode::FAILURE
+        }
     }
 }
 

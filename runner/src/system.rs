@@ -3,8 +3,8 @@
 //! the HTTP gateway. The same wiring runs on the embedded adapters or on any AWS endpoint.
 
 use crate::authorizer_cache::AuthorizerCache;
-use crate::cors::Cors;
 use crate::contract::ContractRoute;
+use crate::cors::Cors;
 use crate::gateway::{Gateway, Integration, LocalRoutes};
 use crate::local_routes::EmbeddedServices;
 use crate::mappings::{
@@ -358,7 +358,8 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
     let (blobs, push, embedded_services, scratch) =
         infrastructure.media_and_push(&settings.storage, &settings, address).await?;
     let mut local_routes: Vec<Arc<dyn LocalRoutes>> = vec![Arc::new(ContractRoute::new(&domains))];
-    local_routes.extend(embedded_services.into_iter().map(|services| Arc::new(services) as Arc<dyn LocalRoutes>));
+    local_routes
+        .extend(embedded_services.into_iter().map(|services| Arc::new(services) as Arc<dyn LocalRoutes>));
     let (shutdown, shutdown_signal) = watch::channel(false);
     let mut tasks = JoinSet::new();
     let mut router = Router::default();

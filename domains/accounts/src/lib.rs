@@ -199,7 +199,7 @@ impl Domain for AccountsDomain {
     }
 
     /// Account events of account streams only: another domain may reuse these event names.
-    /// template.yaml's AccountsSubscription declares the same policy (a platform test compares them).
+    /// `huddle template` writes it as template.yaml's AccountsSubscription filter policy.
     fn consumes(&self) -> FilterPolicy {
         // The stream type is what precedes the `#` of an account stream's id.
         let account_streams = account_stream("");

@@ -5,7 +5,7 @@ use crate::validation::{
     ErasureRequest, LegacyLinkRequest, LoginRequest, PasswordChangeRequest, ProfilePatch, SignUpRequest,
 };
 use crate::views::{PrivateProfile, PublicProfile, SignedIn};
-use huddle_domain::{body, Access, Role, RouteDeclaration};
+use huddle_domain::{body, Access, Role, RouteDeclaration, RouteLink};
 use lambda_http::http::{Method, StatusCode};
 use std::sync::LazyLock;
 
@@ -68,6 +68,18 @@ fn routes() -> Vec<Route> {
             status: StatusCode::CREATED,
             response: Some(body::<SignedIn>),
             errors: &[(StatusCode::CONFLICT, "The username or the email address is taken."), INVALID],
+            links: &[
+                RouteLink {
+                    name: "GetAccount",
+                    operation: "GetAccount",
+                    parameters: &[("id", "$response.body#/account/id")],
+                },
+                RouteLink {
+                    name: "GetAccountByUsername",
+                    operation: "GetAccountByUsername",
+                    parameters: &[("username", "$response.body#/account/username")],
+                },
+            ],
             ..declared(
                 SignUp,
                 Method::POST,
@@ -94,6 +106,11 @@ fn routes() -> Vec<Route> {
             request: Some(body::<ProfilePatch>),
             response: Some(body::<PrivateProfile>),
             errors: &[NO_ACCOUNT, RACED, INVALID],
+            links: &[RouteLink {
+                name: "GetAccount",
+                operation: "GetAccount",
+                parameters: &[("id", "$response.body#/id")],
+            }],
             ..declared(
                 UpdateProfile,
                 Method::PATCH,

@@ -86,9 +86,14 @@ const RESERVED_USERNAMES: &[&str] = &[
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignUpRequest {
+    /// Compared in lower case; some names are reserved.
+    #[schema(required = true, pattern = "^[A-Za-z0-9_]{3,30}$")]
     pub username: Option<String>,
+    #[schema(required = true, format = Email, max_length = 254)]
     pub email: Option<String>,
+    #[schema(required = true, min_length = 10, max_length = 256)]
     pub password: Option<String>,
+    #[schema(max_length = 50)]
     pub display_name: Option<String>,
 }
 
@@ -104,7 +109,10 @@ pub struct SignUp {
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    /// A username or an email address.
+    #[schema(required = true)]
     pub login: Option<String>,
+    #[schema(required = true)]
     pub password: Option<String>,
 }
 

@@ -23,6 +23,15 @@ use utoipa::openapi::{
 /// The security scheme's name in the contract.
 const BEARER: &str = "bearer";
 const JSON: &str = "application/json";
+/// The statuses API Gateway may answer itself, in its own `{"message"}` shape, before a function
+/// runs (no token, a refused token, a body over its limit, its throttle): whatever a route
+/// declares for them, the answer may be either shape.
+const GATEWAY_ANSWERS: [StatusCode; 4] = [
+    StatusCode::UNAUTHORIZED,
+    StatusCode::FORBIDDEN,
+    StatusCode::PAYLOAD_TOO_LARGE,
+    StatusCode::TOO_MANY_REQUESTS,
+];
 
 /// The contract of `domains`, as `huddle serve` serves it at `/openapi.json` and `openapi.json`
 /// holds it.
@@ -160,7 +169,8 @@ fn operation(
             )
         };
     for (status, description) in route.errors {
-        responses = errors(responses, *status, description, error);
+        let schema = if GATEWAY_ANSWERS.contains(status) { either_error } else { error };
+        responses = errors(responses, *status, description, schema);
     }
     let declared = |status: StatusCode| route.errors.iter().any(|(s, _)| *s == status);
     let mut shared = vec![

@@ -1,9 +1,8 @@
-//! template.yaml, read as text: which functions get the cursor secret, and how they log. (cfn-lint
-//! and `sam validate`, run by scripts/test, check that it is a valid template.)
+//! template.yaml, read as text: that its generated blocks are current (`huddle template`), which
+//! functions get the cursor secret, and how they log. (cfn-lint and `sam validate`, run by
+//! scripts/test, check that it is a valid template.)
 
-use huddle_accounts::{AccountsDomain, AccountsSettings};
-use huddle_domain::Domain;
-use huddle_ports::FilterPolicy;
+use huddle_runner::template;
 use std::path::Path;
 
 fn template() -> String {
@@ -100,20 +99,17 @@ fn resource<'a>(resources: &'a [(&str, Vec<&'a str>)], id: &str) -> &'a [&'a str
     lines
 }
 
+/// The generated files (template.yaml's per-domain blocks, with each subscription's filter
+/// policy written from `consumes()`, and openapi.json) are what the declarations say now.
 #[test]
-fn the_accounts_subscription_filters_as_the_accounts_domain_consumes() {
-    let template = template();
-    let resources = resources(&template);
-    let subscription = resource(&resources, "AccountsSubscription");
-    let policy = subscription
-        .iter()
-        .find_map(|line| line.strip_prefix("FilterPolicy: "))
-        .expect("AccountsSubscription has a FilterPolicy on one line");
-    let policy =
-        FilterPolicy::parse(serde_json::from_str(policy).expect("the FilterPolicy is JSON")).unwrap();
-    let domain = AccountsDomain::new(AccountsSettings::new(&[7; 32], &[8; 32]));
-    assert_eq!(policy, domain.consumes(), "template.yaml and AccountsDomain::consumes() disagree");
-    assert!(subscription.contains(&"FilterPolicyScope: MessageAttributes"));
+fn the_generated_files_are_what_the_declarations_generate() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let files = template::generated_files(&root, &huddle_runner::domains_as_declared()).expect("generate");
+    for generated in ["template.yaml", "openapi.json"] {
+        assert!(files.iter().any(|file| file.path == Path::new(generated)));
+    }
+    let stale = template::check(&root, &files).expect("read the checked-in files");
+    assert!(stale.is_empty(), "{}", stale.join("\n"));
 }
 
 #[test]

@@ -1,0 +1,100 @@
+//! A domain's `deploy.toml`: what its block of template.yaml needs beyond the declaration
+//! (`Domain::name`, `routes`, `consumes`). Only what differs from domain to domain: sizes,
+//! extra environment variables and IAM statements per role, and the text that explains them.
+//! Values are written as template.yaml takes them (`!Ref LegacyIssuer`), so what a reader sees
+//! here is what lands there.
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeployManifest {
+    /// Lines after the domain's heading: what it is for.
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub command: RoleManifest,
+    #[serde(default)]
+    pub query: RoleManifest,
+    #[serde(default)]
+    pub projector: RoleManifest,
+    #[serde(default)]
+    pub operator: RoleManifest,
+}
+
+/// One role's function and IAM role, beyond what every domain's function of that role gets.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoleManifest {
+    /// Lines after the generated comment above the function.
+    #[serde(default)]
+    pub comment: Option<String>,
+    /// MemorySize in MB, with why (the Globals' value otherwise).
+    #[serde(default)]
+    pub memory: Option<Setting>,
+    /// Timeout in seconds, with why.
+    #[serde(default)]
+    pub timeout: Option<Setting>,
+    #[serde(default)]
+    pub environment: Vec<Variable>,
+    #[serde(default)]
+    pub statements: Vec<Statement>,
+}
+
+/// A figure that differs from the Globals, and why.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Setting {
+    pub value: u32,
+    pub why: String,
+}
+
+/// An environment variable: a template value, or a Secrets Manager secret of the template,
+/// passed as a dynamic reference.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    pub name: String,
+    #[serde(default)]
+    pub value: Option<String>,
+    /// The logical id of an `AWS::SecretsManager::Secret`.
+    #[serde(default)]
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+/// An IAM statement allowing `actions` on `resource`, to the partition keys `leading_keys` only
+/// when given.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Statement {
+    pub sid: String,
+    pub actions: Vec<String>,
+    pub resource: String,
+    #[serde(default)]
+    pub leading_keys: Vec<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+}
+
+impl DeployManifest {
+    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_misspelt_key_is_refused_rather_than_ignored() {
+        let error =
+            DeployManifest::parse("[command]\nmemroy = { value = 1024, why = \"argon2\" }\n").unwrap_err();
+        assert!(error.to_string().contains("memroy"), "{error}");
+        let manifest =
+            DeployManifest::parse("[command]\nmemory = { value = 1024, why = \"argon2\" }\n").unwrap();
+        assert_eq!(manifest.command.memory.map(|memory| memory.value), Some(1024));
+    }
+}

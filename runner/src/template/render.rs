@@ -1,0 +1,609 @@
+//! One domain's block of template.yaml, rendered from its declaration and its `deploy.toml`: the
+//! resources (read table, queue, DLQ, subscription, queue policy, and per role a function, its
+//! written-out least-privilege role and its log group) and the outputs.
+
+use super::manifest::{DeployManifest, RoleManifest, Setting, Statement, Variable};
+use super::TemplateError;
+use huddle_domain::{Access, Domain, DomainRoute, Role};
+use serde_json::Value;
+use std::fmt::Write;
+use std::time::Duration;
+
+/// What the block takes from the hand-written part of the template.
+pub struct Platform {
+    /// The Globals' function timeout, which the queue's visibility timeout follows.
+    pub default_timeout: u32,
+}
+
+/// The projector's SQS event source: ten messages a batch (SQS's most without a batching
+/// window), at most five concurrent invocations per domain so that a backlog cannot take the
+/// account's whole concurrency.
+const QUEUE_BATCH_SIZE: u32 = 10;
+const QUEUE_MAXIMUM_CONCURRENCY: u32 = 5;
+
+/// An operator's retry catches up every parked stream and redrives the whole DLQ: Lambda's most.
+const OPERATOR_TIMEOUT: u32 = 900;
+
+/// The domain's resources, from its opening marker to its closing one.
+pub fn resources(
+    domain: &dyn Domain,
+    manifest: &DeployManifest,
+    platform: &Platform,
+) -> Result<String, TemplateError> {
+    let names = Names::of(domain.name());
+    let mut out = Yaml::default();
+    out.line(1, &super::opening_marker(domain.name()));
+    out.rule(1, '=');
+    out.comment(
+        1,
+        &format!(
+            "The {name} domain: a read table, a queue with its DLQ subscribed to the event types the\n\
+         projector consumes, and one function per role built from the domain's one binary\n\
+         (HUDDLE_ROLE picks the role), each with its own written-out role.",
+            name = names.domain
+        ),
+    );
+    if let Some(comment) = &manifest.comment {
+        out.comment(1, comment);
+    }
+    out.rule(1, '=');
+    read_table(&mut out, &names);
+    queues(&mut out, &names, manifest, platform);
+    subscription(&mut out, &names, domain)?;
+    let routes = domain.routes();
+    for role in FunctionRole::ALL {
+        function(&mut out, &names, role, role.manifest(manifest), &routes)?;
+    }
+    out.line(1, &super::closing_marker(domain.name()));
+    Ok(out.text)
+}
+
+/// The domain's outputs, from its opening marker to its closing one.
+pub fn outputs(domain: &dyn Domain) -> String {
+    let names = Names::of(domain.name());
+    let mut out = Yaml::default();
+    out.line(1, &super::opening_marker(domain.name()));
+    let pascal = &names.pascal;
+    out.line(1, &format!("{pascal}TableName:"));
+    out.line(2, &format!("Description: The {} read table", names.domain));
+    out.line(2, &format!("Value: !Ref {pascal}Table"));
+    out.line(1, &format!("{pascal}DeadLetterQueueUrl:"));
+    out.line(2, &format!("Description: Events the {} projector gave up on", names.domain));
+    out.line(2, &format!("Value: !Ref {pascal}DLQ"));
+    out.line(1, &super::closing_marker(domain.name()));
+    out.text
+}
+
+/// A domain's names: `accounts` (its folder, binary and policy names), `Accounts` (its
+/// resources' logical ids).
+struct Names {
+    domain: String,
+    pascal: String,
+}
+
+impl Names {
+    fn of(domain: &str) -> Self {
+        let pascal = domain
+            .split(['-', '_'])
+            .map(|word| {
+                let mut letters = word.chars();
+                letters
+                    .next()
+                    .map(|first| first.to_ascii_uppercase().to_string() + letters.as_str())
+                    .unwrap_or_default()
+            })
+            .collect();
+        Self { domain: domain.to_owned(), pascal }
+    }
+}
+
+fn read_table(out: &mut Yaml, names: &Names) {
+    out.line(1, &format!("{}Table:", names.pascal));
+    out.lines(
+        2,
+        "Type: AWS::DynamoDB::Table\n\
+         Properties:\n\
+         \x20 BillingMode: PAY_PER_REQUEST\n\
+         \x20 AttributeDefinitions:\n\
+         \x20   - { AttributeName: pk, AttributeType: S }\n\
+         \x20   - { AttributeName: sk, AttributeType: S }\n\
+         \x20 KeySchema:\n\
+         \x20   - { AttributeName: pk, KeyType: HASH }\n\
+         \x20   - { AttributeName: sk, KeyType: RANGE }\n\
+         \x20 PointInTimeRecoverySpecification:\n\
+         \x20   PointInTimeRecoveryEnabled: true\n\
+         \x20 SSESpecification:\n\
+         \x20   SSEEnabled: true",
+    );
+}
+
+fn queues(out: &mut Yaml, names: &Names, manifest: &DeployManifest, platform: &Platform) {
+    let pascal = &names.pascal;
+    let projector_timeout =
+        manifest.projector.timeout.as_ref().map_or(platform.default_timeout, |timeout| timeout.value);
+    out.blank();
+    out.line(1, &format!("{pascal}Queue:"));
+    out.line(2, "Type: AWS::SQS::Queue");
+    out.line(2, "Properties:");
+    out.comment(
+        3,
+        "At least 6x the projector's timeout, as Lambda advises for SQS event sources, so a\n\
+         batch still being processed is not handed to a second invocation.",
+    );
+    out.line(3, &format!("VisibilityTimeout: {}", 6 * projector_timeout));
+    out.line(3, "SqsManagedSseEnabled: true");
+    out.comment(
+        3,
+        "A stream still failing on a message's last receive is parked by the projector (which\n\
+         gets the same MaxReceives), so the DLQ holds only what the projector could not even\n\
+         park; the rest of a batch still lands because the projector reports only failed ids.",
+    );
+    out.line(3, "RedrivePolicy:");
+    out.line(4, &format!("deadLetterTargetArn: !GetAtt {pascal}DLQ.Arn"));
+    out.line(4, "maxReceiveCount: !Ref MaxReceives");
+    out.blank();
+    out.line(1, &format!("{pascal}DLQ:"));
+    out.line(2, "Type: AWS::SQS::Queue");
+    out.line(2, "Properties:");
+    out.line(3, "MessageRetentionPeriod: 1209600 # 14 days, the maximum");
+    out.line(3, "SqsManagedSseEnabled: true");
+}
+
+fn subscription(out: &mut Yaml, names: &Names, domain: &dyn Domain) -> Result<(), TemplateError> {
+    let pascal = &names.pascal;
+    let policy: Value = serde_json::from_str(&domain.consumes().to_json())
+        .map_err(|error| TemplateError::Declaration(format!("{}: consumes(): {error}", names.domain)))?;
+    out.blank();
+    out.line(1, &format!("{pascal}Subscription:"));
+    out.line(2, "Type: AWS::SNS::Subscription");
+    out.line(2, "Properties:");
+    out.line(3, "TopicArn: !Ref EventsTopic");
+    out.line(3, "Protocol: sqs");
+    out.line(3, &format!("Endpoint: !GetAtt {pascal}Queue.Arn"));
+    out.comment(3, "The body is the envelope JSON itself, not SNS's notification wrapper.");
+    out.line(3, "RawMessageDelivery: true");
+    out.line(3, "FilterPolicyScope: MessageAttributes");
+    out.comment(
+        3,
+        "The domain's consumes(), as one line of JSON (which YAML reads as it is): its stream types\n\
+         and event types together, since another domain may reuse these event names.",
+    );
+    out.line(3, &format!("FilterPolicy: {}", one_line_json(&policy)));
+    out.blank();
+    out.line(1, &format!("{pascal}QueuePolicy:"));
+    out.line(2, "Type: AWS::SQS::QueuePolicy");
+    out.line(2, "Properties:");
+    out.line(3, &format!("Queues: [!Ref {pascal}Queue]"));
+    out.line(3, "PolicyDocument:");
+    out.line(4, "Version: \"2012-10-17\"");
+    out.line(4, "Statement:");
+    out.line(5, "- Sid: EventsTopicDelivers");
+    out.lines(
+        6,
+        &format!(
+            "Effect: Allow\n\
+             Principal: {{ Service: sns.amazonaws.com }}\n\
+             Action: sqs:SendMessage\n\
+             Resource: !GetAtt {pascal}Queue.Arn\n\
+             Condition:\n\
+             \x20 ArnEquals:\n\
+             \x20   aws:SourceArn: !Ref EventsTopic"
+        ),
+    );
+    Ok(())
+}
+
+/// JSON on one line with a space after each `,` and `:`, as a person would write it.
+fn one_line_json(value: &Value) -> String {
+    match value {
+        Value::Array(items) => {
+            format!("[{}]", items.iter().map(one_line_json).collect::<Vec<_>>().join(", "))
+        }
+        Value::Object(fields) => format!(
+            "{{{}}}",
+            fields
+                .iter()
+                .map(|(name, field)| format!("{}: {}", Value::from(name.as_str()), one_line_json(field)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        scalar => scalar.to_string(),
+    }
+}
+
+/// The four functions of a domain, in the order the template lists them.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum FunctionRole {
+    Command,
+    Query,
+    Projector,
+    Operator,
+}
+
+impl FunctionRole {
+    const ALL: [Self; 4] = [Self::Command, Self::Query, Self::Projector, Self::Operator];
+
+    /// `HUDDLE_ROLE`'s value, and the suffix of the IAM policy's name.
+    fn id(self) -> &'static str {
+        match self {
+            Self::Command => "command",
+            Self::Query => "query",
+            Self::Projector => "projector",
+            Self::Operator => "operator",
+        }
+    }
+
+    fn title(self) -> &'static str {
+        match self {
+            Self::Command => "Command",
+            Self::Query => "Query",
+            Self::Projector => "Projector",
+            Self::Operator => "Operator",
+        }
+    }
+
+    fn manifest(self, manifest: &DeployManifest) -> &RoleManifest {
+        match self {
+            Self::Command => &manifest.command,
+            Self::Query => &manifest.query,
+            Self::Projector => &manifest.projector,
+            Self::Operator => &manifest.operator,
+        }
+    }
+
+    /// The declared routes this role serves.
+    fn serves(self, route: &DomainRoute) -> bool {
+        match self {
+            Self::Command => route.role == Role::Command,
+            Self::Query => route.role == Role::Query,
+            Self::Projector | Self::Operator => false,
+        }
+    }
+
+    /// The function's comment before the manifest's lines.
+    fn comment(self, pascal: &str) -> String {
+        match self {
+            Self::Command => "Command: the domain's routes that change state.".to_owned(),
+            Self::Query => "Query: the domain's routes that read.".to_owned(),
+            Self::Projector => format!(
+                "Projector: {pascal}Queue -> {pascal}Table, version-gated. It reads the event log to heal\n\
+                 gaps; it never writes the log."
+            ),
+            Self::Operator => format!(
+                "Operator: invoked by hand (`aws lambda invoke --payload '{{\"operation\": \"dead-letters\"}}'`,\n\
+                 or \"retry\", or {{\"operation\": \"skip\", \"stream\", \"version\", \"reason\"}}), never by a trigger.\n\
+                 It lists, unparks and skips parked streams in {pascal}Table, reading the log to catch them\n\
+                 up, and redrives {pascal}DLQ."
+            ),
+        }
+    }
+
+    fn description(self, pascal: &str) -> String {
+        match self {
+            Self::Command => format!("{pascal} commands -> EventsTable"),
+            Self::Query => format!("{pascal} queries <- {pascal}Table"),
+            Self::Projector => format!("{pascal}Queue -> {pascal}Table"),
+            Self::Operator => format!("Parked streams and {pascal}DLQ -> {pascal}Table, by hand"),
+        }
+    }
+
+    /// The environment `huddle_lambda` reads for this role (see shared/lambda).
+    fn environment(self, pascal: &str) -> Vec<(&'static str, String)> {
+        let mut variables = vec![
+            ("HUDDLE_ROLE", self.id().to_owned()),
+            ("EVENTS_TABLE", "!Ref EventsTable".to_owned()),
+            ("READ_TABLE", format!("!Ref {pascal}Table")),
+        ];
+        match self {
+            // The roles that answer HTTP requests page, so they sign cursors.
+            Self::Command | Self::Query => {
+                variables.push(("CURSOR_SECRET", secret_reference("CursorSecret")))
+            }
+            Self::Projector => variables.push(("MAX_RECEIVES", "!Ref MaxReceives".to_owned())),
+            Self::Operator => {
+                variables.push(("DEAD_LETTER_QUEUE_URL", format!("!Ref {pascal}DLQ")));
+                variables.push(("DEAD_LETTER_QUEUE_ARN", format!("!GetAtt {pascal}DLQ.Arn")));
+            }
+        }
+        variables
+    }
+
+    /// What every domain's function of this role may do besides writing its own logs.
+    fn statements(self, pascal: &str) -> Vec<Statement> {
+        let statement = |sid: &str, actions: &[&str], resource: String| Statement {
+            sid: sid.to_owned(),
+            actions: actions.iter().map(|action| (*action).to_owned()).collect(),
+            resource,
+            leading_keys: Vec::new(),
+            comment: None,
+        };
+        let events_table = || "!GetAtt EventsTable.Arn".to_owned();
+        let read_table = || format!("!GetAtt {pascal}Table.Arn");
+        const READ_MODEL_WRITES: [&str; 4] =
+            ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"];
+        match self {
+            // What a command may touch of the log is the domain's own: its manifest says.
+            Self::Command => Vec::new(),
+            Self::Query => {
+                vec![statement("ReadOwnReadModel", &["dynamodb:GetItem", "dynamodb:Query"], read_table())]
+            }
+            Self::Projector => vec![
+                statement(
+                    "ConsumeOwnQueue",
+                    &[
+                        "sqs:ReceiveMessage",
+                        "sqs:DeleteMessage",
+                        "sqs:GetQueueAttributes",
+                        "sqs:ChangeMessageVisibility",
+                    ],
+                    format!("!GetAtt {pascal}Queue.Arn"),
+                ),
+                statement("ReadEvents", &["dynamodb:GetItem", "dynamodb:Query"], events_table()),
+                statement(
+                    "WriteOwnReadModel",
+                    &[&["dynamodb:GetItem", "dynamodb:Query"][..], &READ_MODEL_WRITES].concat(),
+                    read_table(),
+                ),
+            ],
+            Self::Operator => vec![
+                statement(
+                    "RedriveOwnDeadLetters",
+                    &["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"],
+                    format!("!GetAtt {pascal}DLQ.Arn"),
+                ),
+                // Replays scan the log in parallel segments, sized by the table's item count.
+                statement(
+                    "ReadEvents",
+                    &["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:DescribeTable"],
+                    events_table(),
+                ),
+                statement(
+                    "WriteOwnReadModel",
+                    &[&["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"][..], &READ_MODEL_WRITES]
+                        .concat(),
+                    read_table(),
+                ),
+            ],
+        }
+    }
+
+    fn default_timeout(self) -> Option<Setting> {
+        (self == Self::Operator).then(|| Setting {
+            value: OPERATOR_TIMEOUT,
+            why: "A retry catches up every parked stream and redrives the whole DLQ.".to_owned(),
+        })
+    }
+}
+
+fn secret_reference(secret: &str) -> String {
+    format!(r#"!Join ["", ["{{{{resolve:secretsmanager:", !Ref {secret}, ":SecretString}}}}"]]"#)
+}
+
+fn function(
+    out: &mut Yaml,
+    names: &Names,
+    role: FunctionRole,
+    manifest: &RoleManifest,
+    routes: &[DomainRoute],
+) -> Result<(), TemplateError> {
+    let pascal = &names.pascal;
+    let function = format!("{pascal}{}", role.title());
+    out.blank();
+    out.comment(1, &role.comment(pascal));
+    if let Some(comment) = &manifest.comment {
+        out.comment(1, comment);
+    }
+    out.line(1, &format!("{function}Function:"));
+    out.line(2, "Type: AWS::Serverless::Function");
+    out.line(2, "Metadata:");
+    out.line(3, "BuildMethod: rust-cargolambda");
+    out.line(3, "BuildProperties:");
+    out.line(4, &format!("Binary: {}", names.domain));
+    out.line(2, "Properties:");
+    out.line(3, &format!("Description: {}", role.description(pascal)));
+    out.line(3, "CodeUri: .");
+    if let Some(memory) = &manifest.memory {
+        out.comment(3, &memory.why);
+        out.line(3, &format!("MemorySize: {}", memory.value));
+    }
+    if let Some(timeout) = manifest.timeout.clone().or_else(|| role.default_timeout()) {
+        out.comment(3, &timeout.why);
+        out.line(3, &format!("Timeout: {}", timeout.value));
+    }
+    out.line(3, &format!("Role: !GetAtt {function}Role.Arn"));
+    out.line(3, "LoggingConfig:");
+    out.line(4, &format!("LogGroup: !Ref {function}LogGroup"));
+    out.line(3, "Environment:");
+    out.line(4, "Variables:");
+    for (name, value) in role.environment(pascal) {
+        out.line(5, &format!("{name}: {value}"));
+    }
+    for variable in &manifest.environment {
+        if let Some(comment) = &variable.comment {
+            out.comment(5, comment);
+        }
+        out.line(5, &format!("{}: {}", variable.name, variable_value(names, variable)?));
+    }
+    events(out, names, role, routes);
+    role_resource(out, names, role, &function, manifest);
+    out.blank();
+    out.line(1, &format!("{function}LogGroup:"));
+    out.line(2, "Type: AWS::Logs::LogGroup");
+    out.line(2, "Properties:");
+    out.line(3, "RetentionInDays: !Ref LogRetentionDays");
+    Ok(())
+}
+
+fn variable_value(names: &Names, variable: &Variable) -> Result<String, TemplateError> {
+    match (&variable.value, &variable.secret) {
+        (Some(value), None) => Ok(value.clone()),
+        (None, Some(secret)) => Ok(secret_reference(secret)),
+        _ => Err(TemplateError::Manifest(format!(
+            "domains/{}/deploy.toml: {} needs either `value` or `secret`",
+            names.domain, variable.name
+        ))),
+    }
+}
+
+fn events(out: &mut Yaml, names: &Names, role: FunctionRole, routes: &[DomainRoute]) {
+    let pascal = &names.pascal;
+    match role {
+        FunctionRole::Command | FunctionRole::Query => {
+            let served: Vec<&DomainRoute> = routes.iter().filter(|route| role.serves(route)).collect();
+            if served.is_empty() {
+                return;
+            }
+            out.line(3, "Events:");
+            for route in served {
+                out.line(4, &format!("{}:", route.operation));
+                out.line(5, "Type: HttpApi");
+                out.line(5, "Properties:");
+                out.line(6, "ApiId: !Ref HttpApi");
+                out.line(6, &format!("Method: {}", route.method));
+                out.line(6, &format!("Path: {}", route.path));
+                if route.access == Access::Public {
+                    out.line(6, "Auth:");
+                    out.line(7, "Authorizer: NONE");
+                }
+            }
+        }
+        FunctionRole::Projector => {
+            out.line(3, "Events:");
+            out.line(4, "DomainQueue:");
+            out.line(5, "Type: SQS");
+            out.line(5, "Properties:");
+            out.line(6, &format!("Queue: !GetAtt {pascal}Queue.Arn"));
+            out.line(6, &format!("BatchSize: {QUEUE_BATCH_SIZE}"));
+            out.line(6, "FunctionResponseTypes: [ReportBatchItemFailures]");
+            out.line(6, "ScalingConfig:");
+            out.line(7, &format!("MaximumConcurrency: {QUEUE_MAXIMUM_CONCURRENCY}"));
+            out.comment(
+                4,
+                "The sweeper: heals streams whose last event never reached the queue (SWEEP_INTERVAL).",
+            );
+            out.line(4, "Sweep:");
+            out.line(5, "Type: Schedule");
+            out.line(5, "Properties:");
+            out.line(6, &format!("Schedule: {}", schedule(huddle_delivery::SWEEP_INTERVAL)));
+        }
+        FunctionRole::Operator => {}
+    }
+}
+
+/// An EventBridge rate expression for `interval`, in whole minutes.
+fn schedule(interval: Duration) -> String {
+    match interval.as_secs() / 60 {
+        1 => "rate(1 minute)".to_owned(),
+        minutes => format!("rate({minutes} minutes)"),
+    }
+}
+
+fn role_resource(out: &mut Yaml, names: &Names, role: FunctionRole, function: &str, manifest: &RoleManifest) {
+    out.blank();
+    out.line(1, &format!("{function}Role:"));
+    out.lines(
+        2,
+        "Type: AWS::IAM::Role\n\
+         Properties:\n\
+         \x20 AssumeRolePolicyDocument:\n\
+         \x20   Version: \"2012-10-17\"\n\
+         \x20   Statement:\n\
+         \x20     - Effect: Allow\n\
+         \x20       Principal: { Service: lambda.amazonaws.com }\n\
+         \x20       Action: sts:AssumeRole\n\
+         \x20 Policies:",
+    );
+    out.line(4, &format!("- PolicyName: {}-{}", names.domain, role.id()));
+    out.line(5, "PolicyDocument:");
+    out.line(6, "Version: \"2012-10-17\"");
+    out.line(6, "Statement:");
+    let own_logs = Statement {
+        sid: "WriteOwnLogs".to_owned(),
+        actions: vec!["logs:CreateLogStream".to_owned(), "logs:PutLogEvents".to_owned()],
+        resource: format!("!GetAtt {function}LogGroup.Arn"),
+        leading_keys: Vec::new(),
+        comment: None,
+    };
+    let generic = role.statements(&names.pascal);
+    for statement in std::iter::once(&own_logs).chain(&generic).chain(&manifest.statements) {
+        if let Some(comment) = &statement.comment {
+            out.comment(7, comment);
+        }
+        out.line(7, &format!("- Sid: {}", statement.sid));
+        out.line(8, "Effect: Allow");
+        let actions = match statement.actions.as_slice() {
+            [action] => action.clone(),
+            actions => format!("[{}]", actions.join(", ")),
+        };
+        out.line(8, &format!("Action: {actions}"));
+        out.line(8, &format!("Resource: {}", statement.resource));
+        if !statement.leading_keys.is_empty() {
+            let keys: Vec<String> =
+                statement.leading_keys.iter().map(|key| Value::from(key.as_str()).to_string()).collect();
+            out.line(8, "Condition:");
+            out.line(9, "ForAllValues:StringLike:");
+            out.line(10, &format!("dynamodb:LeadingKeys: [{}]", keys.join(", ")));
+        }
+    }
+}
+
+/// YAML text, two spaces an indentation level.
+#[derive(Default)]
+struct Yaml {
+    text: String,
+}
+
+impl Yaml {
+    fn line(&mut self, level: usize, text: &str) {
+        let _ = writeln!(self.text, "{:indent$}{text}", "", indent = 2 * level);
+    }
+
+    /// Each line of `text` at `level`, keeping the indentation it has.
+    fn lines(&mut self, level: usize, text: &str) {
+        for line in text.lines() {
+            self.line(level, line);
+        }
+    }
+
+    fn comment(&mut self, level: usize, text: &str) {
+        for line in text.trim_end().lines() {
+            match line.trim_end() {
+                "" => self.line(level, "#"),
+                line => self.line(level, &format!("# {line}")),
+            }
+        }
+    }
+
+    /// A full-width line of `character`, as the platform part's section headings are drawn.
+    fn rule(&mut self, level: usize, character: char) {
+        const WIDTH: usize = 97;
+        self.line(level, &format!("# {}", character.to_string().repeat(WIDTH - 2 * level - 2)));
+    }
+
+    fn blank(&mut self) {
+        self.text.push('\n');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_of_a_hyphenated_domain_are_pascal_case() {
+        assert_eq!(Names::of("accounts").pascal, "Accounts");
+        assert_eq!(Names::of("direct-messages").pascal, "DirectMessages");
+    }
+
+    #[test]
+    fn filter_policies_are_written_as_a_person_would() {
+        let policy = serde_json::json!({"event_type": ["A", "B"], "stream_type": [{"prefix": "x"}]});
+        assert_eq!(one_line_json(&policy), r#"{"event_type": ["A", "B"], "stream_type": [{"prefix": "x"}]}"#);
+    }
+
+    #[test]
+    fn sweeps_are_scheduled_in_minutes() {
+        assert_eq!(schedule(Duration::from_secs(600)), "rate(10 minutes)");
+        assert_eq!(schedule(Duration::from_secs(60)), "rate(1 minute)");
+    }
+}
