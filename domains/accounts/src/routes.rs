@@ -31,30 +31,6 @@ const RACED: (StatusCode, &str) =
 
 type Route = RouteDeclaration<Operation>;
 
-fn declared(
-    operation: Operation,
-    method: Method,
-    path: &'static str,
-    role: Role,
-    access: Access,
-    summary: &'static str,
-) -> Route {
-    RouteDeclaration {
-        operation,
-        method,
-        path,
-        role,
-        access,
-        summary,
-        request: None,
-        status: StatusCode::OK,
-        response: None,
-        errors: &[],
-        query: &[],
-        links: &[],
-    }
-}
-
 /// Every accounts route.
 pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(routes);
 
@@ -80,7 +56,7 @@ fn routes() -> Vec<Route> {
                     parameters: &[("username", "$response.body#/account/username")],
                 },
             ],
-            ..declared(
+            ..Route::new(
                 SignUp,
                 Method::POST,
                 "/v1/accounts",
@@ -93,7 +69,7 @@ fn routes() -> Vec<Route> {
             request: Some(body::<LoginRequest>),
             response: Some(body::<SignedIn>),
             errors: &[(StatusCode::UNAUTHORIZED, "The login or the password is wrong."), INVALID],
-            ..declared(
+            ..Route::new(
                 LogIn,
                 Method::POST,
                 "/v1/sessions",
@@ -111,7 +87,7 @@ fn routes() -> Vec<Route> {
                 operation: "GetAccount",
                 parameters: &[("id", "$response.body#/id")],
             }],
-            ..declared(
+            ..Route::new(
                 UpdateProfile,
                 Method::PATCH,
                 "/v1/me",
@@ -124,7 +100,7 @@ fn routes() -> Vec<Route> {
             request: Some(body::<PasswordChangeRequest>),
             status: StatusCode::NO_CONTENT,
             errors: &[WRONG_PASSWORD, NO_ACCOUNT, RACED, INVALID],
-            ..declared(
+            ..Route::new(
                 ChangePassword,
                 Method::POST,
                 "/v1/me/password",
@@ -136,7 +112,7 @@ fn routes() -> Vec<Route> {
         Route {
             status: StatusCode::NO_CONTENT,
             errors: &[NO_ACCOUNT, RACED],
-            ..declared(
+            ..Route::new(
                 RevokeSessions,
                 Method::POST,
                 "/v1/me/sessions/revoke",
@@ -154,7 +130,7 @@ fn routes() -> Vec<Route> {
                 (StatusCode::CONFLICT, "The legacy user is linked to another account."),
                 INVALID,
             ],
-            ..declared(
+            ..Route::new(
                 LinkLegacySubject,
                 Method::PUT,
                 "/v1/me/legacy-link",
@@ -167,7 +143,7 @@ fn routes() -> Vec<Route> {
             request: Some(body::<ErasureRequest>),
             status: StatusCode::NO_CONTENT,
             errors: &[WRONG_PASSWORD, NO_ACCOUNT, RACED, INVALID],
-            ..declared(
+            ..Route::new(
                 EraseAccount,
                 Method::DELETE,
                 "/v1/me",
@@ -179,12 +155,12 @@ fn routes() -> Vec<Route> {
         Route {
             response: Some(body::<PrivateProfile>),
             errors: &[NO_ACCOUNT],
-            ..declared(GetMe, Method::GET, "/v1/me", Query, Authorized, "The caller's own profile.")
+            ..Route::new(GetMe, Method::GET, "/v1/me", Query, Authorized, "The caller's own profile.")
         },
         Route {
             response: Some(body::<PublicProfile>),
             errors: &[NO_ACCOUNT],
-            ..declared(
+            ..Route::new(
                 GetAccount,
                 Method::GET,
                 "/v1/accounts/{id}",
@@ -196,7 +172,7 @@ fn routes() -> Vec<Route> {
         Route {
             response: Some(body::<PublicProfile>),
             errors: &[NO_ACCOUNT],
-            ..declared(
+            ..Route::new(
                 GetAccountByUsername,
                 Method::GET,
                 "/v1/accounts/by-username/{username}",

@@ -130,6 +130,32 @@ impl<Op: Copy + Into<&'static str>> RouteDeclaration<Op> {
 }
 
 impl<Op> RouteDeclaration<Op> {
+    /// A route answering 200 without a body, with no errors of its own, parameters or links:
+    /// set the rest with struct update syntax (`RouteDeclaration { status, ..new(..) }`).
+    pub fn new(
+        operation: Op,
+        method: Method,
+        path: &'static str,
+        role: Role,
+        access: Access,
+        summary: &'static str,
+    ) -> Self {
+        Self {
+            operation,
+            method,
+            path,
+            role,
+            access,
+            summary,
+            request: None,
+            status: StatusCode::OK,
+            response: None,
+            errors: &[],
+            query: &[],
+            links: &[],
+        }
+    }
+
     pub fn route(&self) -> Route {
         Route::new(self.method.clone(), self.path)
     }

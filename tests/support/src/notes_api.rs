@@ -31,19 +31,8 @@ enum NoteOperation {
 }
 
 static NOTE_ROUTES: LazyLock<Vec<RouteDeclaration<NoteOperation>>> = LazyLock::new(|| {
-    let route = |operation, method, path, role| RouteDeclaration {
-        operation,
-        method,
-        path,
-        role,
-        access: Access::Authorized,
-        summary: "",
-        request: None,
-        status: StatusCode::OK,
-        response: None,
-        errors: &[],
-        query: &[],
-        links: &[],
+    let route = |operation, method, path, role| {
+        RouteDeclaration::new(operation, method, path, role, Access::Authorized, "")
     };
     vec![
         route(NoteOperation::WriteNote, Method::POST, "/v1/notes", Role::Command),
