@@ -137,6 +137,8 @@ mod tests {
         assert!(cors.allow_methods.contains(&"PATCH".to_owned()), "{cors:?}");
         assert!(cors.allow_headers.contains(&"Idempotency-Key".to_owned()), "{cors:?}");
         assert!(cors.expose_headers.contains(&"Idempotent-Replayed".to_owned()), "{cors:?}");
+        assert!(cors.expose_headers.contains(&"Huddle-Consistency".to_owned()), "{cors:?}");
+        assert!(cors.allow_headers.contains(&"Huddle-Consistency".to_owned()), "{cors:?}");
         assert!(cors.max_age_seconds > 0);
         let hand_written =
             "\n      CorsConfiguration:\n        AllowOrigins: [\"*\"]\n        AllowMethods: [GET]\n";

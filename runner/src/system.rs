@@ -11,7 +11,7 @@ use crate::mappings::{
     run_queue, run_stream, run_sweeps, AwsStream, EmbeddedStream, QueuePolling, StreamSource,
 };
 use huddle_delivery::{Operations, Projector, Sweeper, SWEEP_INTERVAL};
-use huddle_domain::{Domain, DomainPorts, Role};
+use huddle_domain::{command_role, query_role, Domain, DomainPorts, Role};
 use huddle_embedded::{
     Database, FolderBlobs, FolderBlobsConfig, InProcessTopic, RecordedPush, SqliteQueue, SqliteTable,
 };
@@ -379,7 +379,7 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
                 return Err(StartError::Provision("two domains bring an authorizer".into()));
             }
         }
-        let (command, query) = (domain.command(&ports), domain.query(&ports));
+        let (command, query) = (command_role(domain.as_ref(), &ports), query_role(domain.as_ref(), &ports));
         for declared in domain.routes() {
             let function = match declared.role {
                 Role::Command => command.clone(),

@@ -226,7 +226,7 @@ impl Domain for AccountsDomain {
     }
 
     fn query(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction> {
-        Arc::new(query::AccountsQuery { read_model: ports.read_model.clone() })
+        Arc::new(query::AccountsQuery { read_model: ports.read_model.clone(), events: ports.events.clone() })
     }
 
     fn projection(&self, ports: &DomainPorts) -> Arc<dyn Projection> {

@@ -1,10 +1,17 @@
-//! The query role: profiles from the read table.
+//! The query role: profiles from the read table, except the caller's own, which is read from
+//! its stream so that it is there the moment sign-up (or any change) answered.
 
+use crate::account::Account;
+use crate::command::loaded::{active, created_at};
 use crate::read_model::{account_named, profile};
 use crate::routes::{Operation, ROUTES};
 use crate::validation;
+use crate::views::PrivateProfile;
 use async_trait::async_trait;
+use huddle_catalog::accounts::account_stream;
+use huddle_domain::decider::load;
 use huddle_domain::operation;
+use huddle_eventstore::EventStore;
 use huddle_http::{
     caller, json_response, path_parameter, prefixed_id, request_id, ApiError, Body, HttpFunction, Request,
     Response,
@@ -15,6 +22,7 @@ use std::sync::Arc;
 
 pub struct AccountsQuery {
     pub(crate) read_model: Arc<dyn Table>,
+    pub(crate) events: EventStore,
 }
 
 fn no_such_account() -> ApiError {
@@ -28,7 +36,7 @@ impl AccountsQuery {
         let failed = |e: huddle_ports::TableError| ApiError::internal(&request_id, &e);
         let operation = operation(&ROUTES, &request)?;
         let account_id = match operation {
-            Operation::GetMe => caller.account_id,
+            Operation::GetMe => return self.me(&caller.account_id, &request_id).await,
             Operation::GetAccount => prefixed_id(&request, "id", validation::ACCOUNT_ID_PREFIX)?,
             Operation::GetAccountByUsername => {
                 let name = path_parameter(&request, "username")?;
@@ -44,11 +52,16 @@ impl AccountsQuery {
             .await
             .map_err(failed)?
             .ok_or_else(no_such_account)?;
-        Ok(if operation == Operation::GetMe {
-            json_response(StatusCode::OK, &view)
-        } else {
-            json_response(StatusCode::OK, &view.public)
-        })
+        Ok(json_response(StatusCode::OK, &view.public))
+    }
+
+    /// The caller's account from its stream (its snapshot and the events after it).
+    async fn me(&self, account_id: &str, request_id: &str) -> Result<Response<Body>, ApiError> {
+        let account = load::<Account>(&self.events, account_stream(account_id))
+            .await
+            .map_err(|e| ApiError::internal(request_id, &e))?;
+        let view = PrivateProfile::of(account_id, active(&account.state)?, created_at(account.started_at));
+        Ok(json_response(StatusCode::OK, &view))
     }
 }
 

@@ -461,6 +461,12 @@ impl Projector {
     }
 }
 
+/// The last version of `stream` the projection on `read_model` applied (0 for none): what a
+/// query waits on to see a write of its own.
+pub async fn applied_version(read_model: &dyn Table, stream: &str) -> Result<u64, TableError> {
+    Ok(Checkpoint::from_item(read_model.get(&checkpoint_key(stream)).await?.as_ref()).version)
+}
+
 /// Later events of a parked stream wait in the log, where its unparking finds them.
 fn wait_behind_park(known: &BTreeMap<u64, Envelope>, applied: u64) -> Reached {
     for waiting in known.range(applied + 1..).map(|(_, envelope)| envelope) {

@@ -3,7 +3,8 @@
 //! route shares (ours in the `{"error": {...}}` shape; the HttpApi's own, `{"message"}`, for
 //! what API Gateway answers before a function runs).
 
-use crate::{Access, Components, Domain, DomainRoute, ParameterKind};
+use crate::consistency::{HEADER, MAX_TOKEN_BYTES, WAIT};
+use crate::{Access, Components, Domain, DomainRoute, ParameterKind, Role};
 use huddle_http::ErrorBody;
 use lambda_http::http::{Method, StatusCode};
 use std::collections::BTreeMap;
@@ -136,6 +137,21 @@ fn operation(
                 .schema(Some(schema)),
         );
     }
+    if route.role == Role::Query {
+        operation = operation.parameter(
+            ParameterBuilder::new()
+                .name(HEADER.as_str())
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "A command's `Huddle-Consistency` answer, as it was given: the read waits until it \
+                     includes that command's writes.",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new().schema_type(Type::String).max_length(Some(MAX_TOKEN_BYTES)),
+                )),
+        );
+    }
     if let Some(request) = route.request {
         operation = operation.request_body(Some(
             RequestBodyBuilder::new()
@@ -173,16 +189,27 @@ fn operation(
         responses = errors(responses, *status, description, schema);
     }
     let declared = |status: StatusCode| route.errors.iter().any(|(s, _)| *s == status);
+    let malformed = match route.role {
+        Role::Command => "The body is no JSON of this shape, or a path or query parameter is malformed.",
+        Role::Query => {
+            "A path or query parameter is malformed, or the `Huddle-Consistency` token is not one we \
+             issued (`invalid_consistency_token`)."
+        }
+    };
+    let behind = format!(
+        "The read does not include the `Huddle-Consistency` token's writes {} s after it was asked \
+         (`projection_behind`); ask again after `Retry-After`.",
+        WAIT.as_secs()
+    );
     let mut shared = vec![
-        (
-            StatusCode::BAD_REQUEST,
-            "The body is no JSON of this shape, or a path or query parameter is malformed.",
-            error,
-        ),
+        (StatusCode::BAD_REQUEST, malformed, error),
         (StatusCode::PAYLOAD_TOO_LARGE, "The body is too large.", either_error),
         (StatusCode::TOO_MANY_REQUESTS, "Too many requests; wait as `Retry-After` says.", either_error),
         (StatusCode::INTERNAL_SERVER_ERROR, "A failure of ours; the message names the request id.", error),
     ];
+    if route.role == Role::Query {
+        shared.push((StatusCode::SERVICE_UNAVAILABLE, &behind, error));
+    }
     if route.access == Access::Authorized {
         shared.push((StatusCode::UNAUTHORIZED, "No valid bearer token.", either_error));
         shared.push((

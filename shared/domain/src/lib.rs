@@ -2,11 +2,13 @@
 //! projector consumes, and builds its roles from ports; its Lambda `main` (through
 //! `huddle-lambda`) and the local runner host the same roles, so both run the same code.
 
+pub mod consistency;
 pub mod contract;
 pub mod decider;
 pub mod routes;
 pub mod throttle;
 
+pub use consistency::{command_role, query_role};
 pub use decider::{Decider, Execution};
 pub use routes::{
     body, operation, Access, BodySchema, Components, DomainRoute, ParameterKind, QueryParameter, Role,
@@ -53,7 +55,9 @@ pub trait Domain: Send + Sync {
     fn routes(&self) -> Vec<DomainRoute>;
     /// The subscription filter of the domain's queue.
     fn consumes(&self) -> FilterPolicy;
+    /// Hosts serve it through [`command_role`], which adds the consistency token.
     fn command(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction>;
+    /// Hosts serve it through [`query_role`], which waits for a consistency token's writes.
     fn query(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction>;
     fn projection(&self, ports: &DomainPorts) -> Arc<dyn Projection>;
     /// The HttpApi authorizer, for the one domain that verifies callers (accounts).

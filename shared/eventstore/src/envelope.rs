@@ -59,7 +59,7 @@ pub struct NewEvent {
 pub(crate) const KIND_EVENT: &str = "event";
 
 /// The part of a stream id before its first `#` (`account#01J…` is of type `account`).
-pub(crate) fn stream_type(stream: &str) -> &str {
+pub fn stream_type(stream: &str) -> &str {
     stream.split_once('#').map_or(stream, |(kind, _)| kind)
 }
 

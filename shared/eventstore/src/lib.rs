@@ -14,9 +14,10 @@ mod personal;
 mod schema;
 mod snapshot;
 mod store;
+mod written;
 
 pub use appended::{hour_of, AppendedPage, AppendedStream, APPENDED_RETENTION, APPENDED_SHARDS};
-pub use envelope::{attribute, Envelope, Metadata, NewEvent, ScannedEvent};
+pub use envelope::{attribute, stream_type, Envelope, Metadata, NewEvent, ScannedEvent};
 pub use personal::{decode_personal, encode_personal, sealed_subject, KeyChange, SubjectKey};
 pub use schema::{decode, encode, DecodeError, EventSchema};
 pub use snapshot::{Loaded, NewSnapshot, SnapshotPolicy, StoredSnapshot};
@@ -24,3 +25,4 @@ pub use store::{
     AppendError, Appended, CommittedStream, EventPage, EventStore, ExpectedVersion, Idempotency, StreamWrite,
     MAX_EVENT_BYTES, MAX_NAME_BYTES,
 };
+pub use written::{recording_appends, Written};

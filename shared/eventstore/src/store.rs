@@ -205,6 +205,7 @@ impl EventStore {
                 self.transaction(&writes, &bases, &keys, &snapshots, metadata, idempotency.as_ref(), now)?;
             let failed_role = match self.table.transact(transaction).await {
                 Ok(()) => {
+                    crate::written::record(&committed);
                     let receipt = idempotency.and_then(|key| key.receipt);
                     return Ok(Appended {
                         streams: committed,
@@ -353,8 +354,10 @@ impl EventStore {
         let Some(record) = record.filter(|record| !is_expired(record, EXPIRES_AT, now)) else {
             return Ok(None);
         };
-        let streams = serde_json::from_value(record.get("streams").cloned().unwrap_or_default())
-            .map_err(|e| AppendError::Unavailable(format!("corrupt idempotency record: {e}")))?;
+        let streams: Vec<CommittedStream> =
+            serde_json::from_value(record.get("streams").cloned().unwrap_or_default())
+                .map_err(|e| AppendError::Unavailable(format!("corrupt idempotency record: {e}")))?;
+        crate::written::record(&streams);
         let receipt = record.get("receipt").cloned().filter(|r| !r.is_null());
         Ok(Some(Appended { streams, receipt, replayed: true, occurred_at: None }))
     }

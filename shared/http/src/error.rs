@@ -30,7 +30,7 @@ pub struct ApiError {
     pub code: String,
     pub message: String,
     pub details: Vec<FieldError>,
-    /// Sent as `Retry-After` (whole seconds) with a 429.
+    /// Sent as `Retry-After` (whole seconds, rounded up) with a 429 or a 503.
     pub retry_after: Option<std::time::Duration>,
 }
 
@@ -64,6 +64,11 @@ impl ApiError {
         retry_after: std::time::Duration,
     ) -> Self {
         Self { retry_after: Some(retry_after), ..Self::new(StatusCode::TOO_MANY_REQUESTS, code, message) }
+    }
+
+    /// 503: what was asked for is not ready yet; the client may ask again after `retry_after`.
+    pub fn unavailable(code: &str, message: impl Into<String>, retry_after: std::time::Duration) -> Self {
+        Self { retry_after: Some(retry_after), ..Self::new(StatusCode::SERVICE_UNAVAILABLE, code, message) }
     }
 
     pub fn bad_request(code: &str, message: impl Into<String>) -> Self {

@@ -13,7 +13,7 @@
 mod projector;
 
 use huddle_delivery::{Operation, Operations, Projector, Sweeper};
-use huddle_domain::{Domain, DomainPorts};
+use huddle_domain::{command_role, query_role, Domain, DomainPorts};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -50,8 +50,8 @@ pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
     let projector =
         || Projector::new(domain.projection(&ports), ports.read_model.clone(), ports.events.clone());
     match role.as_str() {
-        "command" => huddle_http::run_lambda(domain.command(&ports)).await,
-        "query" => huddle_http::run_lambda(domain.query(&ports)).await,
+        "command" => huddle_http::run_lambda(command_role(&domain, &ports)).await,
+        "query" => huddle_http::run_lambda(query_role(&domain, &ports)).await,
         "projector" => {
             let max_receives = variable("MAX_RECEIVES")?
                 .parse()

@@ -1,5 +1,5 @@
-//! An account as the commands read it: its stream through the decider kit (from its snapshot,
-//! personal fields opened with its key) and its token generation.
+//! An account as the commands (and `GET /v1/me`) read it: its stream through the decider kit
+//! (from its snapshot, personal fields opened with its key) and its token generation.
 
 use super::AccountsCommand;
 use crate::account::{Account, ActiveAccount};
@@ -24,7 +24,7 @@ impl Loaded {
     }
 }
 
-pub(super) fn active(account: &Account) -> Result<&ActiveAccount, ApiError> {
+pub(crate) fn active(account: &Account) -> Result<&ActiveAccount, ApiError> {
     match account {
         Account::Active(account) => Ok(account),
         _ => Err(ApiError::not_found("no such account")),
@@ -32,7 +32,7 @@ pub(super) fn active(account: &Account) -> Result<&ActiveAccount, ApiError> {
 }
 
 /// When an account stream that `started_at` began (one without events answers only 404s).
-pub(super) fn created_at(started_at: Option<OffsetDateTime>) -> OffsetDateTime {
+pub(crate) fn created_at(started_at: Option<OffsetDateTime>) -> OffsetDateTime {
     started_at.unwrap_or_else(OffsetDateTime::now_utc)
 }
 

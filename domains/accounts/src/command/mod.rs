@@ -5,7 +5,7 @@
 
 mod erase;
 mod legacy_link;
-mod loaded;
+pub(crate) mod loaded;
 mod log_in;
 mod password;
 mod profile;

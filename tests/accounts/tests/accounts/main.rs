@@ -2,6 +2,7 @@
 //! login, profiles, erasure and the authorizer, over HTTP as an app calls them.
 
 mod api;
+mod consistency;
 mod erase;
 mod input;
 mod log;
@@ -21,6 +22,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub const TOKEN_SECRET: &[u8] = b"the accounts tests' token secret, 32+ bytes";
+/// The deployment's request secret (cursors, idempotency fingerprints, consistency tokens), so
+/// a test can sign a token of its own.
+pub const REQUEST_SECRET: &[u8] = b"the accounts tests' request secret";
 pub const LEGACY_ISSUER: &str = "https://legacy.example.com";
 pub const LEGACY_PRIVATE_KEY: &str = include_str!("../../keys/legacy-rs256.key");
 pub const LEGACY_PUBLIC_KEY: &str = include_str!("../../keys/legacy-rs256.pub");
@@ -52,6 +56,7 @@ impl System {
         };
         let mut settings = Settings::new(storage, 0);
         settings.trust_forwarded_for = true;
+        settings.request_secret = REQUEST_SECRET.to_vec();
         settings.polling =
             QueuePolling { batch_size: 10, visibility_timeout: Duration::from_secs(5), concurrency: 2 };
         let mut accounts = AccountsSettings::new(TOKEN_SECRET, b"the accounts tests' email lookup key");

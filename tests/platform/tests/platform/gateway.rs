@@ -52,7 +52,10 @@ async fn preflights_and_answers_carry_the_templates_cors_headers_for_allowed_ori
         let answer = preflight(path, origin).await.unwrap();
         assert_eq!(answer.status(), StatusCode::NO_CONTENT, "{path}");
         let expected = [
-            ("access-control-allow-headers", "Authorization,Content-Type,Idempotency-Key,X-Correlation-Id"),
+            (
+                "access-control-allow-headers",
+                "Authorization,Content-Type,Idempotency-Key,X-Correlation-Id,Huddle-Consistency",
+            ),
             ("access-control-allow-methods", "GET,POST,PUT,PATCH,DELETE,OPTIONS"),
             ("access-control-allow-origin", origin),
             ("access-control-max-age", "600"),
@@ -81,7 +84,10 @@ async fn preflights_and_answers_carry_the_templates_cors_headers_for_allowed_ori
         cors_headers(written.headers()),
         [
             ("access-control-allow-origin".to_owned(), APP.to_owned()),
-            ("access-control-expose-headers".to_owned(), "X-Request-Id,Idempotent-Replayed".to_owned()),
+            (
+                "access-control-expose-headers".to_owned(),
+                "X-Request-Id,Idempotent-Replayed,Huddle-Consistency".to_owned()
+            ),
         ]
     );
     let elsewhere = write("https://evil.example").await.unwrap();
