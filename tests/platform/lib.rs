@@ -1,8 +1,9 @@
 //! What the platform's test binaries share; the tests themselves live in `tests/`.
 
 /// A function of template.yaml and the events/ fixtures it is invoked with under the Runtime
-/// Interface Emulator (`tests/rie.rs`); the fixture check (`tests/platform/fixtures.rs`) counts
-/// these fixtures as exercised.
+/// Interface Emulator (`tests/rie.rs`). The fixture checks (`tests/platform/fixtures.rs`) count
+/// these fixtures as exercised, and fail without the emulator when one is missing or when a
+/// folder of events/ the emulator runs has a fixture its invocation leaves out.
 pub struct Invocation {
     /// The function's `BuildProperties.Binary` in template.yaml.
     pub binary: &'static str,

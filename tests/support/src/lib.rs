@@ -1,6 +1,6 @@
 //! What every integration test shares: a moto server (the AWS-compatible endpoint the AWS
 //! adapters talk to), fresh resources with unique names on either adapter family, and a small
-//! test-only aggregate.
+//! test-only aggregate; any set of domains running in the local runner (`system`).
 
 pub mod decorated_table;
 pub mod families;
@@ -10,6 +10,7 @@ pub mod notes;
 pub mod notes_api;
 pub mod queues;
 pub mod seed;
+pub mod system;
 
 pub use families::Family;
 

@@ -38,7 +38,7 @@ async fn a_new_account_signs_in_reads_and_edits_its_profile(family: Family) {
     let me = system.eventually("/v1/me", &token, |status, _| status == StatusCode::OK).await;
     assert_eq!(&me, account, "the private view is what sign-up answered");
 
-    let (_, other_token) = system.account("bea").await;
+    let (_, other_token) = system.signed_up_user("bea").await;
     let public =
         system.eventually(&format!("/v1/accounts/{id}"), &other_token, |s, _| s == StatusCode::OK).await;
     let mut expected = account.clone();
@@ -109,7 +109,7 @@ async fn sign_up_refuses_bad_input_and_taken_names_and_writes_nothing(family: Fa
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(body["error"]["details"][0]["message"], "is required");
 
-    system.account("ana").await;
+    system.signed_up_user("ana").await;
     let (status, body) = system.sign_up("ANA", "other@example.com", "correct horse").await;
     assert_eq!((status, code(&body)), (StatusCode::CONFLICT, "username_taken"));
     let (status, body) = system.sign_up("ana2", " ANA@example.com", "correct horse").await;
@@ -124,7 +124,7 @@ async fn sign_up_refuses_bad_input_and_taken_names_and_writes_nothing(family: Fa
 
 async fn a_failed_login_says_the_same_for_an_unknown_user_and_a_wrong_password(family: Family) {
     let system = System::start(family).await;
-    system.account("ana").await;
+    system.signed_up_user("ana").await;
     let login = |body: Value| system.client.post(system.url("/v1/sessions")).json(&body);
     let wrong_password = system.send(login(json!({"login": "ana", "password": "not the password"}))).await;
     let unknown_user = system.send(login(json!({"login": "nobody", "password": "not the password"}))).await;
@@ -198,7 +198,7 @@ async fn a_repeated_sign_up_with_its_idempotency_key_answers_with_the_same_accou
 
 async fn profile_changes_are_validated_and_unknown_accounts_are_not_found(family: Family) {
     let system = System::start(family).await;
-    let (id, token) = system.account("ana").await;
+    let (id, token) = system.signed_up_user("ana").await;
     let patch = |body: Value| system.client.patch(system.url("/v1/me")).bearer_auth(&token).json(&body);
     let too_many: Vec<String> = (0..21).map(|n| format!("tag{n}")).collect();
     let (status, body) = system

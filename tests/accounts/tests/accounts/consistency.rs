@@ -70,7 +70,7 @@ async fn a_commands_token_makes_a_read_include_its_writes(family: Family) {
     let signed_up: Value = response.json().await.unwrap();
     let (ana_token, id) =
         (signed_up["token"].as_str().unwrap(), signed_up["account"]["id"].as_str().unwrap());
-    let (_, bea_token) = system.account("bea").await;
+    let (_, bea_token) = system.signed_up_user("bea").await;
     let profile = format!("/v1/accounts/{id}");
     let (status, body) = read_after(&system, &profile, &bea_token, &signed_up_token).await;
     assert_eq!((status, body["username"].as_str()), (StatusCode::OK, Some("ana")), "{body}");
@@ -87,7 +87,7 @@ async fn a_commands_token_makes_a_read_include_its_writes(family: Family) {
 
 async fn a_tampered_or_foreign_token_is_refused(family: Family) {
     let system = System::start(family).await;
-    let (id, token) = system.account("ana").await;
+    let (id, token) = system.signed_up_user("ana").await;
     let written = Written::from([(account_stream(&id), 1)]);
     let genuine = consistency::token(&CursorCodec::new(REQUEST_SECRET), &written).unwrap();
     let (payload, tag) = genuine.split_once('.').unwrap();
@@ -105,7 +105,7 @@ async fn a_tampered_or_foreign_token_is_refused(family: Family) {
 
 async fn a_token_the_projection_never_reaches_answers_503_after_the_wait(family: Family) {
     let system = System::start(family).await;
-    let (id, token) = system.account("ana").await;
+    let (id, token) = system.signed_up_user("ana").await;
     let profile = format!("/v1/accounts/{id}");
     let codec = CursorCodec::new(REQUEST_SECRET);
     let ahead = consistency::token(&codec, &Written::from([(account_stream(&id), 1000)])).unwrap();

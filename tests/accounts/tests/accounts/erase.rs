@@ -28,8 +28,8 @@ async fn opened(events: &EventStore, stream: &str, key: Option<SubjectKey>) -> S
 
 async fn erasing_an_account_removes_its_personal_data_everywhere(family: Family) {
     let system = System::start(family).await;
-    let (id, token) = system.account("ana").await;
-    let (_, other_token) = system.account("bea").await;
+    let (id, token) = system.signed_up_user("ana").await;
+    let (_, other_token) = system.signed_up_user("bea").await;
     let bio = "a bio that must not survive";
     let patch = json!({"bio": bio, "display_name": "Ana Lima"});
     let (status, _) =
@@ -102,7 +102,7 @@ async fn erasing_an_account_removes_its_personal_data_everywhere(family: Family)
 
 async fn erasure_needs_the_password_and_ends_every_token_at_once(family: Family) {
     let system = System::start(family).await;
-    let (id, token) = system.account("ana").await;
+    let (id, token) = system.signed_up_user("ana").await;
     let (_, second) = system.log_in("ana", PASSWORD, "203.0.113.2").await;
     let second = second["token"].as_str().unwrap().to_owned();
 

@@ -26,7 +26,7 @@ fn fields(body: &Value) -> Vec<&str> {
 
 async fn ids_in_paths_are_checked_by_format_before_any_read(family: Family) {
     let system = System::start(family).await;
-    let (id, token) = system.account("ana").await;
+    let (id, token) = system.signed_up_user("ana").await;
     system.eventually(&format!("/v1/accounts/{id}"), &token, |status, _| status == StatusCode::OK).await;
 
     // DynamoDB refuses a partition key over 2,048 bytes; such an id must never reach it.
@@ -148,7 +148,7 @@ async fn reserved_usernames_are_refused_with_their_own_code_and_claim_nothing(fa
 
 async fn interests_are_capped_as_sent_before_deduplication(family: Family) {
     let system = System::start(family).await;
-    let (id, token) = system.account("ana").await;
+    let (id, token) = system.signed_up_user("ana").await;
     let patch = |interests: Vec<&str>| {
         system.client.patch(system.url("/v1/me")).bearer_auth(&token).json(&json!({ "interests": interests }))
     };

@@ -103,8 +103,8 @@ async fn link(system: &System, token: &str, legacy_token: &str) -> (StatusCode, 
 
 async fn legacy_tokens_reach_only_the_account_linked_to_their_subject(family: Family) {
     let system = System::start(family).await;
-    let (ana, ana_token) = system.account("ana").await;
-    let (_, bea_token) = system.account("bea").await;
+    let (ana, ana_token) = system.signed_up_user("ana").await;
+    let (_, bea_token) = system.signed_up_user("bea").await;
     let refused = (StatusCode::FORBIDDEN, json!({"message": "Forbidden"}));
     assert_eq!(system.get("/v1/me", &legacy_token("ana")).await, refused, "a name is not a link");
     assert_eq!(system.get("/v1/me", &legacy_token("legacy-7")).await, refused, "nor an unlinked subject");
@@ -159,7 +159,7 @@ async fn legacy_tokens_reach_only_the_account_linked_to_their_subject(family: Fa
     assert_eq!(system.erase(&bea_token, PASSWORD).await.0, StatusCode::NO_CONTENT);
     let after = system.get("/v1/me", &legacy_token("legacy-7")).await;
     assert_eq!(after, refused, "refused at once after erasure");
-    let (_, new_bea_token) = system.account("bea").await;
+    let (_, new_bea_token) = system.signed_up_user("bea").await;
     system.eventually("/v1/me", &new_bea_token, |status, _| status == StatusCode::OK).await;
     for subject in ["legacy-7", "bea"] {
         let after = system.get("/v1/me", &legacy_token(subject)).await;
@@ -169,7 +169,7 @@ async fn legacy_tokens_reach_only_the_account_linked_to_their_subject(family: Fa
 
 async fn a_password_change_ends_the_old_password_and_every_older_token(family: Family) {
     let system = System::start(family).await;
-    let (id, first) = system.account("ana").await;
+    let (id, first) = system.signed_up_user("ana").await;
     let (_, second) = system.log_in("ana", PASSWORD, "203.0.113.3").await;
     let second = second["token"].as_str().unwrap().to_owned();
     let change = |token: &str, current: &str, new: &str| {
@@ -203,8 +203,8 @@ async fn a_password_change_ends_the_old_password_and_every_older_token(family: F
 
 async fn logging_out_everywhere_ends_every_token_issued_before(family: Family) {
     let system = System::start(family).await;
-    let (_, first) = system.account("ana").await;
-    let (_, bea) = system.account("bea").await;
+    let (_, first) = system.signed_up_user("ana").await;
+    let (_, bea) = system.signed_up_user("bea").await;
     let (_, second) = system.log_in("ana", PASSWORD, "203.0.113.4").await;
     let second = second["token"].as_str().unwrap().to_owned();
     let revoke = system.client.post(system.url("/v1/me/sessions/revoke")).bearer_auth(&second);

@@ -75,7 +75,7 @@ async fn a_profile_patched_past_the_snapshot_interval_still_answers_right(family
 
 async fn erasure_leaves_no_snapshot_readable(family: Family) {
     let system = System::start(family).await;
-    let (id, token) = system.account("ana").await;
+    let (id, token) = system.signed_up_user("ana").await;
     for n in 1..=PATCHES {
         patch(&system, &token, json!({"display_name": "Ana Lima", "bio": format!("secret bio {n}")})).await;
     }

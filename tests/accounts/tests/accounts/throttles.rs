@@ -5,6 +5,7 @@
 use crate::{code, System, PASSWORD};
 use huddle_accounts::ThrottleSettings;
 use huddle_domain::throttle::Limit;
+use huddle_test_support::system::SystemUnderTest;
 use huddle_test_support::{on_both_families, Family};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -18,7 +19,8 @@ on_both_families!(
 /// Sends a wrong password for `login` from `address`, and returns the status and `Retry-After`.
 async fn wrong_login(system: &System, login: &str, address: &str) -> (StatusCode, Option<u64>) {
     let body = json!({ "login": login, "password": "a wrong guess at it" });
-    let request = System::from(system.client.post(system.url("/v1/sessions")).json(&body), address);
+    let request =
+        SystemUnderTest::from_address(system.client.post(system.url("/v1/sessions")).json(&body), address);
     let response = request.send().await.unwrap();
     let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().parse().unwrap());
     let status = response.status();
@@ -32,8 +34,8 @@ async fn wrong_login(system: &System, login: &str, address: &str) -> (StatusCode
 async fn wrong_passwords_for_one_name_are_throttled_from_every_address(family: Family) {
     // The runner's defaults: 10 per name, and room for 30 guesses from one address.
     let system = System::start(family).await;
-    system.account("ana").await;
-    system.account("bea").await;
+    system.signed_up_user("ana").await;
+    system.signed_up_user("bea").await;
     let per_name = ThrottleSettings::LOCAL.login_failures_per_name.max;
     for n in 0..per_name {
         let (status, _) = wrong_login(&system, "ana", &format!("198.51.100.{n}")).await;
@@ -59,7 +61,7 @@ async fn wrong_passwords_for_one_name_are_throttled_from_every_address(family: F
 async fn wrong_passwords_from_one_address_are_throttled_for_every_name(family: Family) {
     let throttles = ThrottleSettings { login_failures_per_ip: Limit::new(5, 300), ..ThrottleSettings::LOCAL };
     let system = System::start_with(family, |accounts| accounts.throttles = throttles).await;
-    system.account("bea").await;
+    system.signed_up_user("bea").await;
     for n in 0..5 {
         let (status, _) = wrong_login(&system, &format!("name{n}"), "192.0.2.1").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
@@ -82,7 +84,10 @@ async fn sign_ups_from_one_address_are_throttled(family: Family) {
     let system = System::start_with(family, |accounts| accounts.throttles = throttles).await;
     let sign_up = |name: &str, address: &str| {
         let body = json!({ "username": name, "email": format!("{name}@example.com"), "password": PASSWORD });
-        system.send(System::from(system.client.post(system.url("/v1/accounts")).json(&body), address))
+        system.send(SystemUnderTest::from_address(
+            system.client.post(system.url("/v1/accounts")).json(&body),
+            address,
+        ))
     };
     for name in ["ana", "bea", "cid"] {
         assert_eq!(sign_up(name, "192.0.2.7").await.0, StatusCode::CREATED);

@@ -26,7 +26,7 @@ fn segment(json: &Value) -> String {
 
 async fn bad_tokens_are_refused_as_api_gateway_refuses_them(family: Family) {
     let system = System::start(family).await;
-    let (id, token) = system.account("ana").await;
+    let (id, token) = system.signed_up_user("ana").await;
     system.eventually("/v1/me", &token, |status, _| status == StatusCode::OK).await;
 
     let (status, body) = system.send(system.client.get(system.url("/v1/me"))).await;
@@ -77,7 +77,7 @@ async fn bad_tokens_are_refused_as_api_gateway_refuses_them(family: Family) {
 
 async fn legacy_tokens_get_every_check_a_huddle_token_gets(family: Family) {
     let system = System::start(family).await;
-    let (id, token) = system.account("ana").await;
+    let (id, token) = system.signed_up_user("ana").await;
     let key = EncodingKey::from_rsa_pem(LEGACY_PRIVATE_KEY.as_bytes()).unwrap();
     let legacy = |claims: Value| encode(&Header::new(Algorithm::RS256), &claims, &key).unwrap();
     let now = get_current_timestamp();
@@ -126,7 +126,7 @@ async fn a_configured_audience_is_required_of_legacy_tokens(family: Family) {
         accounts.legacy_issuer = Some(issuer.with_audience("huddle-api"));
     })
     .await;
-    let (_, token) = system.account("ana").await;
+    let (_, token) = system.signed_up_user("ana").await;
     let key = EncodingKey::from_rsa_pem(LEGACY_PRIVATE_KEY.as_bytes()).unwrap();
     let now = get_current_timestamp();
     let legacy = |audience: Option<&str>| {

@@ -10,6 +10,7 @@ use aws_lambda_events::sqs::SqsEvent;
 use huddle_delivery::{fan_out, Projected, Projection, ProjectionError, Projector};
 use huddle_embedded::{Database, SqliteTable};
 use huddle_eventstore::{Envelope, EventStore};
+use huddle_platform_tests::{Invocation, INVOCATIONS};
 use huddle_ports::{FilterPolicy, PublishFailure, Queue, Table, Topic, TopicError, TopicMessage};
 use serde::de::DeserializeOwned;
 use std::path::{Path, PathBuf};
@@ -48,22 +49,77 @@ fn stream_fixture_envelopes() -> Vec<Envelope> {
         .collect()
 }
 
+/// Every file under events/, by folder (`events/<function>/`), relative to the workspace root.
+fn fixtures_under_events() -> Vec<(String, Vec<String>)> {
+    let mut folders = Vec::new();
+    for folder in std::fs::read_dir(workspace_root().join("events")).expect("read events/") {
+        let folder = folder.unwrap().path();
+        let mut files: Vec<String> = std::fs::read_dir(&folder)
+            .unwrap()
+            .map(|file| {
+                file.unwrap().path().strip_prefix(workspace_root()).unwrap().to_string_lossy().into_owned()
+            })
+            .collect();
+        files.sort();
+        folders.push((folder.file_name().unwrap().to_string_lossy().into_owned(), files));
+    }
+    folders.sort();
+    folders
+}
+
+/// The invocation of tests/platform/lib.rs that lists `path`, if any.
+fn invocation_of(path: &str) -> Option<&'static Invocation> {
+    INVOCATIONS.iter().find(|invocation| invocation.fixtures.contains(&path))
+}
+
 #[test]
 fn every_fixture_under_events_is_exercised() {
-    let mut found = Vec::new();
-    for domain in std::fs::read_dir(workspace_root().join("events")).expect("read events/") {
-        for file in std::fs::read_dir(domain.unwrap().path()).unwrap() {
-            let path = file.unwrap().path();
-            found.push(path.strip_prefix(workspace_root()).unwrap().to_string_lossy().into_owned());
+    for (_, files) in fixtures_under_events() {
+        for path in files {
+            assert!(
+                FIXTURES.contains(&path.as_str()) || invocation_of(&path).is_some(),
+                "{path} is read by no test: add it to FIXTURES (or to INVOCATIONS in tests/platform/lib.rs) and test it"
+            );
         }
     }
-    for path in found {
-        let under_emulator =
-            huddle_platform_tests::INVOCATIONS.iter().any(|i| i.fixtures.contains(&path.as_str()));
-        assert!(
-            FIXTURES.contains(&path.as_str()) || under_emulator,
-            "{path} is read by no test: add it to FIXTURES (or to INVOCATIONS in tests/platform/lib.rs) and test it"
-        );
+}
+
+/// A folder's fixtures are one function's triggers, so the RIE runs all of them or none: a new
+/// route's fixture beside the others cannot be left out of its function's invocation.
+#[test]
+fn every_fixture_of_a_folder_the_emulator_runs_is_in_the_same_invocation() {
+    let mut folders_run = 0;
+    for (folder, files) in fixtures_under_events() {
+        let Some(invocation) = files.iter().find_map(|path| invocation_of(path)) else { continue };
+        folders_run += 1;
+        for path in &files {
+            assert!(
+                invocation.fixtures.contains(&path.as_str()),
+                "events/{folder}/ is run under the RIE as `{}`, but {path} is not in its INVOCATIONS entry (tests/platform/lib.rs)",
+                invocation.binary
+            );
+        }
+    }
+    assert!(
+        folders_run > 0,
+        "no folder of events/ is run under the RIE: INVOCATIONS' paths are relative to the workspace root"
+    );
+}
+
+/// What rie.rs reads only once the emulator runs is checked here, where it is cheap.
+#[test]
+fn every_listed_fixture_exists_and_is_json() {
+    let lists = INVOCATIONS.iter().map(|invocation| (invocation.binary, invocation.fixtures));
+    for (list, paths) in lists.chain([("FIXTURES", FIXTURES)]) {
+        let mut seen = std::collections::BTreeSet::new();
+        for path in paths {
+            assert!(
+                path.starts_with("events/") && path.ends_with(".json"),
+                "{path} is not an events/ fixture"
+            );
+            assert!(seen.insert(path), "{list} lists {path} twice");
+            let _: serde_json::Value = fixture(path);
+        }
     }
 }
 
