@@ -55,6 +55,7 @@ fn routes() -> Vec<Route> {
                     operation: "GetAccountByUsername",
                     parameters: &[("username", "$response.body#/account/username")],
                 },
+                RouteLink { name: "GetMe", operation: "GetMe", parameters: &[] },
             ],
             ..Route::new(
                 SignUp,
@@ -82,11 +83,14 @@ fn routes() -> Vec<Route> {
             request: Some(body::<ProfilePatch>),
             response: Some(body::<PrivateProfile>),
             errors: &[NO_ACCOUNT, RACED, INVALID],
-            links: &[RouteLink {
-                name: "GetAccount",
-                operation: "GetAccount",
-                parameters: &[("id", "$response.body#/id")],
-            }],
+            links: &[
+                RouteLink {
+                    name: "GetAccount",
+                    operation: "GetAccount",
+                    parameters: &[("id", "$response.body#/id")],
+                },
+                RouteLink { name: "GetMe", operation: "GetMe", parameters: &[] },
+            ],
             ..Route::new(
                 UpdateProfile,
                 Method::PATCH,

@@ -87,11 +87,11 @@ const RESERVED_USERNAMES: &[&str] = &[
 #[serde(deny_unknown_fields)]
 pub struct SignUpRequest {
     /// Compared in lower case; some names are reserved.
-    #[schema(required = true, pattern = "^[A-Za-z0-9_]{3,30}$")]
+    #[schema(required = true, nullable = false, pattern = "^[A-Za-z0-9_]{3,30}$")]
     pub username: Option<String>,
-    #[schema(required = true, format = Email, max_length = 254)]
+    #[schema(required = true, nullable = false, format = Email, max_length = 254)]
     pub email: Option<String>,
-    #[schema(required = true, min_length = 10, max_length = 256)]
+    #[schema(required = true, nullable = false, min_length = 10, max_length = 256)]
     pub password: Option<String>,
     #[schema(max_length = 50)]
     pub display_name: Option<String>,
@@ -110,9 +110,9 @@ pub struct SignUp {
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
     /// A username or an email address.
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub login: Option<String>,
-    #[schema(required = true)]
+    #[schema(required = true, nullable = false)]
     pub password: Option<String>,
 }
 

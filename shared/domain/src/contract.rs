@@ -9,6 +9,7 @@ use huddle_http::ErrorBody;
 use lambda_http::http::{Method, StatusCode};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::link::LinkBuilder;
 use utoipa::openapi::path::{
     HttpMethod, Operation, OperationBuilder, ParameterBuilder, ParameterIn, PathItem, Paths,
@@ -166,6 +167,17 @@ fn operation(
     let success = match route.response {
         Some(body) => success.content(JSON, ContentBuilder::new().schema(Some(body(components))).build()),
         None => success,
+    };
+    let success = match route.role {
+        Role::Command => success.header(
+            HEADER.as_str(),
+            HeaderBuilder::new()
+                .description(Some(
+                    "Present when the command wrote: send it back with a read to see these writes.",
+                ))
+                .build(),
+        ),
+        Role::Query => success,
     };
     let success = route.links.iter().fold(success, |response, link| {
         let target = LinkBuilder::new().operation_id(lower_camel(link.operation));

@@ -9,7 +9,7 @@ use aws_lambda_events::apigw::{
     ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
 };
 use huddle_delivery::Projection;
-use huddle_domain::{operation, Access, Domain, DomainPorts, DomainRoute, Role, RouteDeclaration};
+use huddle_domain::{operation, Access, Domain, DomainPorts, DomainRoute, Role, RouteDeclaration, PAGE};
 use huddle_eventstore::{decode, EventSchema, EventStore, ExpectedVersion, Metadata};
 use huddle_http::{
     caller, correlation_id, json_body, json_response, path_parameter, replay_or, request_id, ApiError,
@@ -37,7 +37,10 @@ static NOTE_ROUTES: LazyLock<Vec<RouteDeclaration<NoteOperation>>> = LazyLock::n
     vec![
         route(NoteOperation::WriteNote, Method::POST, "/v1/notes", Role::Command),
         route(NoteOperation::LikeNote, Method::POST, "/v1/notes/{id}/likes", Role::Command),
-        route(NoteOperation::ListNotes, Method::GET, "/v1/notes", Role::Query),
+        RouteDeclaration {
+            query: PAGE,
+            ..route(NoteOperation::ListNotes, Method::GET, "/v1/notes", Role::Query)
+        },
         route(NoteOperation::GetNote, Method::GET, "/v1/notes/{id}", Role::Query),
     ]
 });
