@@ -114,6 +114,10 @@ impl Cors {
         let Some(allow_origin) = origin.and_then(|origin| self.allowed(origin)) else {
             return;
         };
+        if allow_origin != "*" {
+            // The answer names the caller's origin: a shared cache must not hand it to another.
+            response_headers.append(header::VARY, HeaderValue::from_static("origin"));
+        }
         response_headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, allow_origin);
         if !self.expose_headers.is_empty() {
             if let Ok(exposed) = HeaderValue::from_str(&self.expose_headers.join(",")) {

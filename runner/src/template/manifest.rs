@@ -79,14 +79,70 @@ pub struct Statement {
 }
 
 impl DeployManifest {
-    pub fn parse(text: &str) -> Result<Self, toml::de::Error> {
-        toml::from_str(text)
+    /// The manifest in `text`, refused when one of its statements would grant more than it
+    /// could mean to (see [`Statement::check`]).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let manifest: Self = toml::from_str(text).map_err(|error| error.to_string())?;
+        for role in [&manifest.command, &manifest.query, &manifest.projector, &manifest.operator] {
+            role.statements.iter().try_for_each(Statement::check)?;
+        }
+        Ok(manifest)
+    }
+}
+
+impl Statement {
+    /// A statement goes into template.yaml as it is written, so one slip would grant silently:
+    /// no wildcard action or resource, nothing that could break out of its YAML line, and the
+    /// shared events table only by the partition keys it names (every domain's streams, keys
+    /// and idempotency records live there).
+    fn check(&self) -> Result<(), String> {
+        let refuse = |why: &str| Err(format!("statement {}: {why}", self.sid));
+        let texts =
+            std::iter::once(&self.sid).chain(&self.actions).chain([&self.resource]).chain(&self.leading_keys);
+        if texts.clone().any(|text| text.is_empty() || text.chars().any(char::is_control)) {
+            return refuse("empty values and control characters (line breaks) are refused");
+        }
+        if self.actions.is_empty() || self.actions.iter().any(|action| action.contains('*')) {
+            return refuse("name each action; wildcards are refused");
+        }
+        if self.resource.contains('*') {
+            return refuse("name the resource; wildcards are refused");
+        }
+        if self.resource.contains("EventsTable") && self.leading_keys.is_empty() {
+            return refuse("the events table is shared: name the partition keys (`leading_keys`)");
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_that_would_grant_more_than_they_name_are_refused() {
+        let statement =
+            |body: &str| DeployManifest::parse(&format!("[[command.statements]]\nsid = \"S\"\n{body}"));
+        let events = "resource = \"!GetAtt EventsTable.Arn\"\n";
+        assert!(
+            statement(&format!("actions = [\"dynamodb:Query\"]\n{events}leading_keys = [\"pin#*\"]")).is_ok()
+        );
+        for (body, why) in [
+            (format!("actions = [\"dynamodb:Query\"]\n{events}"), "leading_keys"),
+            (format!("actions = [\"dynamodb:*\"]\n{events}leading_keys = [\"pin#*\"]"), "wildcards"),
+            ("actions = [\"dynamodb:Query\"]\nresource = \"*\"".to_owned(), "wildcards"),
+            (format!("actions = []\n{events}leading_keys = [\"pin#*\"]"), "each action"),
+            (
+                format!(
+                    "actions = [\"dynamodb:Query\\n  - Effect: Allow\"]\n{events}leading_keys = [\"pin#*\"]"
+                ),
+                "control characters",
+            ),
+        ] {
+            let error = statement(&body).unwrap_err();
+            assert!(error.contains(why), "{body}: {error}");
+        }
+    }
 
     #[test]
     fn a_misspelt_key_is_refused_rather_than_ignored() {

@@ -84,6 +84,11 @@ struct TokenIssuing {
 impl HttpFunction for TokenIssuing {
     async fn call(&self, request: Request) -> Response<Body> {
         let (mut response, written) = recording_appends(self.command.call(request)).await;
+        // Only a success speaks for its writes: a refused request (an idempotency key reused for
+        // another body, say) may have looked at someone else's first append, and must not name it.
+        if !response.status().is_success() {
+            return response;
+        }
         match token(&self.codec, &written).and_then(|token| HeaderValue::try_from(token).ok()) {
             Some(token) => {
                 response.headers_mut().insert(HEADER, token);

@@ -18,6 +18,7 @@ on_both_families!(
     a_commands_token_makes_a_read_include_its_writes,
     a_tampered_or_foreign_token_is_refused,
     a_token_the_projection_never_reaches_answers_503_after_the_wait,
+    a_refused_request_names_no_writes_not_even_the_first_append_of_its_key,
 );
 
 /// `GET path` with `token`, sending `consistency` back.
@@ -131,4 +132,20 @@ async fn a_token_the_projection_never_reaches_answers_503_after_the_wait(family:
     let (status, body) = read_after(&system, &profile, &token, &unconsumed).await;
     assert!(started.elapsed() < WAIT, "waited for a stream it does not consume");
     assert!(matches!(status, StatusCode::OK | StatusCode::NOT_FOUND), "{status} {body}");
+}
+
+/// An idempotency key reused for another body is refused; its answer must not carry a token
+/// naming the first request's streams (whose account id a guesser of keys would learn).
+async fn a_refused_request_names_no_writes_not_even_the_first_append_of_its_key(family: Family) {
+    let system = System::start(family).await;
+    let sign_up = |username: &str| {
+        let body = json!({ "username": username, "email": format!("{username}@example.com"), "password": crate::PASSWORD });
+        system.client.post(system.url("/v1/accounts")).header("idempotency-key", "k-1").json(&body)
+    };
+    let first = sign_up("ana").send().await.unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    assert!(first.headers().contains_key(HEADER.as_str()), "a success names its writes");
+    let reused = sign_up("mallory").send().await.unwrap();
+    assert_eq!(reused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(!reused.headers().contains_key(HEADER.as_str()), "{:?}", reused.headers());
 }
