@@ -9,7 +9,7 @@ use http_body_util::Full;
 use hyper::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use hyper::http::{Method, StatusCode};
 
-const TEMPLATE: &str = include_str!("../../template.yaml");
+use crate::TEMPLATE;
 
 /// template.yaml's allowed origins: its `AllowedOrigins` parameter, whose value `huddle serve
 /// --allowed-origins` gives here.

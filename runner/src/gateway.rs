@@ -4,6 +4,7 @@
 
 use crate::authorizer_cache::{Answer, AuthorizerCache};
 use crate::cors::Cors;
+use crate::metering::{invoke, record_http_api_request, DeployedFunction};
 use aws_lambda_events::apigw::{
     ApiGatewayRequestAuthorizer, ApiGatewayV2CustomAuthorizerV2Request, ApiGatewayV2httpRequest,
     ApiGatewayV2httpRequestContext, ApiGatewayV2httpRequestContextHttpDescription,
@@ -12,6 +13,7 @@ use base64::Engine;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full, Limited};
 use huddle_http::{ApiError, Authorizer, HttpFunction, Router};
+use huddle_metering::{Attribution, Meter};
 use hyper::http::header::{HeaderMap, HeaderValue};
 use hyper::http::{header, Method, StatusCode};
 use lambda_http::request::LambdaRequest;
@@ -32,12 +34,17 @@ const LOOPBACK_ONLY_PREFIX: &str = "/_local/";
 /// HttpApi's name for the route of requests no other route matches.
 const DEFAULT_ROUTE_KEY: &str = "$default";
 
+/// The authorizer's logical id in template.yaml.
+const AUTHORIZER_FUNCTION: &str = "AuthorizerFunction";
+
 /// What a route leads to.
 #[derive(Clone)]
 pub struct Integration {
     pub function: Arc<dyn HttpFunction>,
     /// Whether the authorizer guards the route.
     pub authorized: bool,
+    /// The Lambda function the route invokes, as template.yaml deploys it.
+    pub deployed_as: DeployedFunction,
 }
 
 /// Extra routes the runner itself serves (presigned uploads, the push outbox), outside the API.
@@ -61,6 +68,8 @@ pub struct Gateway {
     pub default_route: Integration,
     pub authorizer: Option<Arc<dyn Authorizer>>,
     pub authorizer_cache: AuthorizerCache,
+    /// Meters every request and invocation, when set (`huddle cost`).
+    pub meter: Option<Meter>,
     pub cors: Cors,
     pub local_routes: Vec<Arc<dyn LocalRoutes>>,
     /// `host:port` as clients reach the gateway.
@@ -133,9 +142,16 @@ impl Gateway {
                 Some((route, integration, path_parameters)) => (route.key(), integration, path_parameters),
                 None => (DEFAULT_ROUTE_KEY.to_owned(), &self.default_route, HashMap::new()),
             };
+        let request_bytes = body.len();
         let mut event = self.event(parts, body, route_key, path_parameters, peer);
+        let correlation_id = huddle_http::correlation_id_or(
+            event.headers.get("x-correlation-id").and_then(|v| v.to_str().ok()),
+            event.request_context.request_id.as_deref().unwrap_or_default(),
+        );
+        let attribution = Attribution::to(correlation_id.clone());
         if integration.authorized {
-            match self.authorize(&event).await {
+            let authorized = attribution.clone().scope(self.authorize(&event));
+            match authorized.await {
                 Ok(fields) => {
                     let mut authorizer = ApiGatewayRequestAuthorizer::default();
                     authorizer.fields = fields;
@@ -146,10 +162,20 @@ impl Gateway {
         }
         let route_key = event.route_key.clone().unwrap_or_default();
         let request: lambda_http::Request = LambdaRequest::ApiGatewayV2(event).into();
-        let (request_id, correlation_id) =
-            (huddle_http::request_id(&request), huddle_http::correlation_id(&request));
+        let request_id = huddle_http::request_id(&request);
         let started = std::time::Instant::now();
-        let response = integration.function.call(request).await;
+        let call = integration.function.call(request);
+        let response = invoke(self.meter.as_ref(), &integration.deployed_as, attribution.clone(), call).await;
+        // API Gateway bills what reached a function (not what the authorizer refused).
+        let response_bytes = match response.body() {
+            Body::Empty => 0,
+            Body::Text(text) => text.len(),
+            Body::Binary(bytes) => bytes.len(),
+            _ => 0,
+        };
+        attribution
+            .scope(async { record_http_api_request(self.meter.as_ref(), request_bytes + response_bytes) })
+            .await;
         // API Gateway's access log line, with the ids that tie it to the events it caused.
         tracing::info!(
             route = %route_key,
@@ -265,7 +291,14 @@ impl Gateway {
         let answer = match self.authorizer_cache.get(identity) {
             Some(cached) => cached,
             None => {
-                let answer = ask(authorizer.as_ref(), event, identity).await;
+                let function = DeployedFunction::named(AUTHORIZER_FUNCTION);
+                let answer = invoke(
+                    self.meter.as_ref(),
+                    &function,
+                    Attribution::current(),
+                    ask(authorizer.as_ref(), event, identity),
+                )
+                .await;
                 self.authorizer_cache.put(identity, answer.clone());
                 answer
             }
@@ -395,13 +428,22 @@ mod tests {
 
     fn gateway() -> Gateway {
         let mut router = Router::default();
-        let echo = Integration { function: Arc::new(Echo), authorized: false };
+        let echo = Integration {
+            function: Arc::new(Echo),
+            authorized: false,
+            deployed_as: DeployedFunction::named("NotFoundFunction"),
+        };
         router.add(Route::new(Method::POST, "/echo/{rest+}"), echo);
         Gateway {
             router,
-            default_route: Integration { function: Arc::new(NotFound), authorized: false },
+            default_route: Integration {
+                function: Arc::new(NotFound),
+                authorized: false,
+                deployed_as: DeployedFunction::named("NotFoundFunction"),
+            },
             authorizer: None,
             authorizer_cache: AuthorizerCache::new(std::time::Duration::ZERO),
+            meter: None,
             cors: Cors::from_template(vec!["*".into()]),
             local_routes: Vec::new(),
             domain_name: "127.0.0.1:3000".into(),

@@ -4,18 +4,23 @@
 mod authorizer_cache;
 pub mod contract;
 mod cors;
+pub mod cost;
 pub mod gateway;
 mod local_routes;
 pub mod mappings;
+pub mod metering;
 pub mod replay;
 mod secrets;
 pub mod system;
 pub mod target;
 pub mod template;
 
+/// template.yaml, compiled in: the runner reads its CORS configuration and functions' memory.
+const TEMPLATE: &str = include_str!("../../template.yaml");
+
 pub use gateway::LocalRoutes;
 pub use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
-pub use mappings::QueuePolling;
+pub use mappings::{DeliveryGate, PausedDeliveries, QueuePolling};
 pub use system::{
     domain_tables, operations, start, DomainResources, Running, Settings, StartError, Storage, DATABASE_FILE,
 };

@@ -22,6 +22,8 @@ enum Command {
     DeadLetters(dead_letters::DeadLetters),
     /// Rebuild or first populate one domain's read model from the events table.
     Replay(huddle_runner::replay::ReplayCommand),
+    /// Measure what each user action costs on AWS over a day of a small network, and price it.
+    Cost(huddle_runner::cost::command::CostCommand),
     /// Write the generated files (template.yaml's per-domain blocks) from the domains'
     /// declarations and deploy.toml files, or with --check only say whether they are current.
     Template(Template),
@@ -88,6 +90,7 @@ async fn main() -> ExitCode {
         Command::Serve(arguments) => serve(arguments).await,
         Command::DeadLetters(arguments) => dead_letters::run(arguments).await,
         Command::Replay(replay) => replay.run().await,
+        Command::Cost(cost) => cost.run().await,
         Command::Template(arguments) => template(arguments),
     }
 }

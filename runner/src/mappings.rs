@@ -1,12 +1,15 @@
 //! Event source mappings, as Lambda runs them: a stream feeding the fan-out, and queues feeding
 //! SQS handlers with partial batch failures. Each runs until `shutdown` turns true.
 
+use crate::metering::Invoker;
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::Event;
 use aws_lambda_events::sqs::{SqsEvent, SqsMessage, SqsMessageAttribute};
 use huddle_aws::streams::StreamPoller;
 use huddle_delivery::{fan_out, SqsHandler, Sweeper, SWEEP_LOOKBACK};
 use huddle_embedded::ChangeFeed;
+use huddle_eventstore::attribute;
+use huddle_metering::{Attribution, BACKGROUND};
 use huddle_ports::{Queue, Topic};
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -149,10 +152,12 @@ impl StreamSource for AwsStream {
     }
 }
 
-/// Stream → fan-out → topic, until shutdown.
+/// Stream → fan-out → topic, until shutdown; each batch one invocation of `fan_out_function`,
+/// charged to the actions whose events it carries.
 pub async fn run_stream(
     mut source: Box<dyn StreamSource>,
     topic: Arc<dyn Topic>,
+    fan_out_function: Invoker,
     mut shutdown: watch::Receiver<bool>,
 ) {
     // The record each shard is being retried from, and how often it was.
@@ -163,7 +168,8 @@ pub async fn run_stream(
             _ = shutdown.changed() => break,
         };
         for (shard, event) in batches {
-            let response = fan_out(topic.as_ref(), event).await;
+            let attribution = Attribution::among(event.records.iter().filter_map(record_correlation_id));
+            let response = fan_out_function.run(attribution, fan_out(topic.as_ref(), event)).await;
             let Some(sequence) = response.batch_item_failures.first().and_then(|f| f.item_identifier.clone())
             else {
                 retries.remove(&shard);
@@ -188,49 +194,149 @@ pub async fn run_stream(
     }
 }
 
-/// The sweeper on a schedule, as template.yaml's EventBridge rule invokes the projector with
-/// it, until shutdown. The first sweep runs one interval after start.
-pub async fn run_sweeps(sweeper: Sweeper, interval: Duration, mut shutdown: watch::Receiver<bool>) {
+/// The correlation id an event's stream record carries (none for other items' changes).
+fn record_correlation_id(record: &aws_lambda_events::dynamodb::EventRecord) -> Option<&str> {
+    match record.change.new_image.get(attribute::CORRELATION_ID) {
+        Some(serde_dynamo::AttributeValue::S(correlation_id)) => Some(correlation_id),
+        _ => None,
+    }
+}
+
+/// The sweeper on a schedule, as template.yaml's EventBridge rule invokes the projector
+/// (`projector_function`) with it, until shutdown. The first sweep runs one interval after start.
+pub async fn run_sweeps(
+    sweeper: Sweeper,
+    interval: Duration,
+    projector_function: Invoker,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + interval, interval);
     while !*shutdown.borrow() {
         tokio::select! {
             _ = ticks.tick() => {}
             _ = shutdown.changed() => break,
         }
-        if let Err(error) = sweeper.sweep(time::OffsetDateTime::now_utc(), SWEEP_LOOKBACK).await {
+        let sweep = sweeper.sweep(time::OffsetDateTime::now_utc(), SWEEP_LOOKBACK);
+        if let Err(error) = projector_function.run(Attribution::to(BACKGROUND), sweep).await {
             tracing::error!(%error, "sweep failed; the next one looks back far enough to make up for it");
         }
     }
 }
 
-/// How a queue is polled: Lambda's batch size, the queue's visibility timeout, and how many
-/// invocations run at once.
+/// How a queue is polled: Lambda's batch size, the queue's visibility timeout, how many
+/// invocations run at once, and how long a receive waits for a first message (Lambda's pollers
+/// wait 20 s; shorter here so a shutdown is quick, zero where every poll is stepped by hand).
 #[derive(Debug, Clone, Copy)]
 pub struct QueuePolling {
     pub batch_size: usize,
     pub visibility_timeout: Duration,
     pub concurrency: usize,
+    pub wait: Duration,
+}
+
+/// Holds the queue mappings between batches, as disabling Lambda's event source mappings does:
+/// `huddle cost` pauses them so an action's fan-out has published all its events before a
+/// projector receives any, and steps them one receive at a time, so every action is measured in
+/// the same batches whatever the timing.
+#[derive(Clone)]
+pub struct DeliveryGate {
+    lock: Arc<tokio::sync::RwLock<()>>,
+    /// How many receives each worker (of every mapping on the gate) has begun.
+    begun: Arc<watch::Sender<Vec<u64>>>,
+}
+
+impl Default for DeliveryGate {
+    fn default() -> Self {
+        Self { lock: Arc::default(), begun: Arc::new(watch::Sender::new(Vec::new())) }
+    }
+}
+
+impl DeliveryGate {
+    /// Stops every queue mapping once its current receive and delivery are done; they go on when
+    /// the answer is dropped.
+    pub async fn pause(&self) -> PausedDeliveries {
+        PausedDeliveries { gate: self.clone(), held: Some(self.lock.clone().write_owned().await) }
+    }
+
+    /// A new worker's number.
+    fn enroll(&self) -> usize {
+        let mut number = 0;
+        self.begun.send_modify(|begun| {
+            number = begun.len();
+            begun.push(0);
+        });
+        number
+    }
+
+    /// Waits until the gate is open, and counts the receive `worker` begins.
+    async fn begin(&self, worker: usize) -> tokio::sync::RwLockReadGuard<'_, ()> {
+        let open = self.lock.read().await;
+        self.begun.send_modify(|begun| begun[worker] += 1);
+        open
+    }
+}
+
+/// Queue mappings held by [`DeliveryGate::pause`].
+pub struct PausedDeliveries {
+    gate: DeliveryGate,
+    held: Option<tokio::sync::OwnedRwLockWriteGuard<()>>,
+}
+
+impl PausedDeliveries {
+    /// Lets every queue mapping worker begin one receive and deliver what it got, then holds them
+    /// all again once those deliveries are done.
+    pub async fn step(&mut self) {
+        let mut begun = self.gate.begun.subscribe();
+        let before = begun.borrow_and_update().clone();
+        self.held = None;
+        let every_worker_began =
+            begun.wait_for(|now| now.iter().zip(&before).all(|(now, before)| now > before)).await;
+        drop(every_worker_began);
+        self.held = Some(self.gate.lock.clone().write_owned().await);
+    }
+}
+
+/// A queue mapping: `handler` as the function it invokes, the queue it polls, how, and the gate
+/// that may hold it.
+pub struct QueueMapping {
+    pub queue: Arc<dyn Queue>,
+    pub handler: Arc<dyn SqsHandler>,
+    pub function: Invoker,
+    pub polling: QueuePolling,
+    pub gate: DeliveryGate,
 }
 
 /// Queue → handler, until shutdown. Succeeded messages are deleted; failed ones stay hidden
 /// until their visibility timeout ends and come back (and past the redrive limit move to the
-/// dead-letter queue), as with Lambda's ReportBatchItemFailures.
-pub async fn run_queue(
-    queue: Arc<dyn Queue>,
-    handler: Arc<dyn SqsHandler>,
-    polling: QueuePolling,
+/// dead-letter queue), as with Lambda's ReportBatchItemFailures. Each batch is one invocation,
+/// charged to the actions whose events it carries.
+/// The workers start (and enroll at the gate) at the call; the future ends with them.
+pub fn run_queue(
+    mapping: QueueMapping,
     shutdown: watch::Receiver<bool>,
-) {
-    let workers = (0..polling.concurrency.max(1)).map(|_| {
-        let (queue, handler, mut shutdown) = (queue.clone(), handler.clone(), shutdown.clone());
+) -> impl std::future::Future<Output = ()> {
+    let mapping = Arc::new(mapping);
+    let workers: Vec<_> = (0..mapping.polling.concurrency.max(1)).map(|_| {
+        let (mapping, mut shutdown) = (mapping.clone(), shutdown.clone());
+        let worker = mapping.gate.enroll();
         tokio::spawn(async move {
+            let (queue, polling) = (mapping.queue.as_ref(), mapping.polling);
             while !*shutdown.borrow() {
+                let _open = tokio::select! {
+                    open = mapping.gate.begin(worker) => open,
+                    _ = shutdown.changed() => break,
+                };
                 let received = tokio::select! {
-                    received = queue.receive(polling.batch_size, polling.visibility_timeout, Duration::from_secs(1)) => received,
+                    received = queue.receive(polling.batch_size, polling.visibility_timeout, polling.wait) => received,
                     _ = shutdown.changed() => break,
                 };
                 match received {
-                    Ok(messages) if !messages.is_empty() => deliver(queue.as_ref(), handler.as_ref(), messages).await,
+                    Ok(messages) if !messages.is_empty() => {
+                        let attribution = Attribution::among(
+                            messages.iter().filter_map(|m| m.attributes.get(attribute::CORRELATION_ID)).map(String::as_str),
+                        );
+                        attribution.clone().scope(deliver(&mapping, attribution, messages)).await
+                    }
                     Ok(_) => {}
                     Err(error) => {
                         tracing::error!(%error, queue = queue.address(), "receive failed");
@@ -239,14 +345,23 @@ pub async fn run_queue(
                 }
             }
         })
-    });
-    futures::future::join_all(workers).await;
+    }).collect();
+    async move {
+        futures::future::join_all(workers).await;
+    }
 }
 
-async fn deliver(queue: &dyn Queue, handler: &dyn SqsHandler, messages: Vec<huddle_ports::ReceivedMessage>) {
+/// One invocation of the mapping's function with `messages`, then, as Lambda's poller does,
+/// the deletes of those it did not report failed.
+async fn deliver(
+    mapping: &QueueMapping,
+    attribution: Attribution,
+    messages: Vec<huddle_ports::ReceivedMessage>,
+) {
+    let queue = mapping.queue.as_ref();
     let mut event = SqsEvent::default();
     event.records = messages.iter().map(|m| sqs_message(m, queue.address())).collect();
-    let response = handler.handle(event).await;
+    let response = mapping.function.run(attribution, mapping.handler.handle(event)).await;
     let failed: HashSet<&str> =
         response.batch_item_failures.iter().map(|f| f.item_identifier.as_str()).collect();
     for message in &messages {
@@ -326,8 +441,13 @@ mod tests {
         }
         let topic = Arc::new(RecordingTopic::default());
         let (stop, stopped) = watch::channel(false);
-        let mapping =
-            tokio::spawn(run_stream(Box::new(EmbeddedStream::resume(feed).unwrap()), topic.clone(), stopped));
+        let fan_out = Invoker::new(crate::metering::DeployedFunction::named("FanoutFunction"), None);
+        let mapping = tokio::spawn(run_stream(
+            Box::new(EmbeddedStream::resume(feed).unwrap()),
+            topic.clone(),
+            fan_out,
+            stopped,
+        ));
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         while topic.0.lock().unwrap().len() < count && std::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(10)).await;

@@ -8,8 +8,10 @@ use crate::cors::Cors;
 use crate::gateway::{Gateway, Integration, LocalRoutes};
 use crate::local_routes::EmbeddedServices;
 use crate::mappings::{
-    run_queue, run_stream, run_sweeps, AwsStream, EmbeddedStream, QueuePolling, StreamSource,
+    run_queue, run_stream, run_sweeps, AwsStream, DeliveryGate, EmbeddedStream, PausedDeliveries,
+    QueueMapping, QueuePolling, StreamSource,
 };
+use crate::metering::{DeployedFunction, Invoker};
 use huddle_delivery::{Operations, Projector, Sweeper, SWEEP_INTERVAL};
 use huddle_domain::{command_role, query_role, Domain, DomainPorts, Role};
 use huddle_embedded::{
@@ -17,6 +19,7 @@ use huddle_embedded::{
 };
 use huddle_eventstore::EventStore;
 use huddle_http::{Authorizer, NotFound, Router};
+use huddle_metering::{Meter, MeteredBlobs, MeteredPush, MeteredQueue, MeteredTable, MeteredTopic};
 use huddle_ports::{Blobs, Platform, Push, Queue, Table, Topic};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::net::SocketAddr;
@@ -68,6 +71,8 @@ pub struct Settings {
     /// On an AWS endpoint, the file the fan-out's stream positions are kept in across restarts
     /// (none: every start reads the stream from its trim horizon).
     pub stream_positions: Option<PathBuf>,
+    /// Meters every port call, request and invocation (`huddle cost`); none by default.
+    pub meter: Option<Meter>,
 }
 
 impl Settings {
@@ -79,6 +84,7 @@ impl Settings {
                 batch_size: 10,
                 visibility_timeout: Duration::from_secs(30),
                 concurrency: 2,
+                wait: Duration::from_secs(1),
             },
             max_receives: 5,
             // Fresh each start: cursors and upload URLs are short-lived, and a fixed secret in
@@ -91,6 +97,7 @@ impl Settings {
             authorizer_cache_ttl: Duration::ZERO,
             sweep_interval: SWEEP_INTERVAL,
             stream_positions: None,
+            meter: None,
         }
     }
 }
@@ -125,6 +132,8 @@ pub struct Running {
     pub push: Arc<dyn Push>,
     /// What each domain runs on, for inspection.
     pub domains: Vec<DomainResources>,
+    /// Holds the queue mappings on request (see [`DeliveryGate`]).
+    deliveries: DeliveryGate,
     shutdown: watch::Sender<bool>,
     tasks: JoinSet<()>,
     /// The blob folder of a memory-only system, removed when the system is dropped.
@@ -134,6 +143,11 @@ pub struct Running {
 impl Running {
     pub fn url(&self) -> String {
         format!("http://{}", self.address)
+    }
+
+    /// Hold every queue mapping once its current batch is done, until the answer is dropped.
+    pub async fn pause_deliveries(&self) -> PausedDeliveries {
+        self.deliveries.pause().await
     }
 
     /// Stop accepting requests, let the mappings finish their current batch, and return.
@@ -352,11 +366,15 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
     let address = listener.local_addr().map_err(|cause| StartError::Listen { port: settings.port, cause })?;
 
     let infrastructure = Infrastructure::new(&settings.storage).await?;
+    let meter = settings.meter.clone();
+    let metered = Metered(meter.clone());
     let (events_table, stream) = infrastructure.events(settings.stream_positions.clone()).await?;
-    let events = EventStore::new(events_table.clone());
-    let topic = infrastructure.topic().await?;
+    let events = EventStore::new(metered.table(events_table.clone()));
+    let topic = metered.topic(infrastructure.topic().await?);
     let (blobs, push, embedded_services, scratch) =
         infrastructure.media_and_push(&settings.storage, &settings, address).await?;
+    let (blobs, push) = (metered.blobs(blobs), metered.push(push));
+    let deliveries = DeliveryGate::default();
     let mut local_routes: Vec<Arc<dyn LocalRoutes>> = vec![Arc::new(ContractRoute::new(&domains))];
     local_routes
         .extend(embedded_services.into_iter().map(|services| Arc::new(services) as Arc<dyn LocalRoutes>));
@@ -369,11 +387,16 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
     for domain in domains {
         let read_model = infrastructure.table(domain.name()).await?;
         let (queue, dead_letters) = infrastructure.queue(domain.name(), settings.max_receives).await?;
+        // SNS's deliveries to SQS are free: the subscription takes the queue unmetered.
         topic
             .subscribe(queue.clone(), &domain.consumes())
             .await
             .map_err(|e| StartError::Provision(e.to_string()))?;
-        let ports = DomainPorts::new(events_table.clone(), read_model.clone(), &settings.request_secret);
+        let ports = DomainPorts::new(
+            metered.table(events_table.clone()),
+            metered.table(read_model.clone()),
+            &settings.request_secret,
+        );
         if let Some(verifier) = domain.authorizer(&ports) {
             if authorizer.replace(verifier).is_some() {
                 return Err(StartError::Provision("two domains bring an authorizer".into()));
@@ -381,24 +404,48 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
         }
         let (command, query) = (command_role(domain.as_ref(), &ports), query_role(domain.as_ref(), &ports));
         for declared in domain.routes() {
-            let function = match declared.role {
-                Role::Command => command.clone(),
-                Role::Query => query.clone(),
+            let (function, role) = match declared.role {
+                Role::Command => (command.clone(), "Command"),
+                Role::Query => (query.clone(), "Query"),
             };
-            router.add(declared.route(), Integration { function, authorized: declared.authorized() });
+            let deployed_as = DeployedFunction::of_domain(domain.name(), role);
+            router.add(
+                declared.route(),
+                Integration { function, authorized: declared.authorized(), deployed_as },
+            );
         }
         let projector = projector(domain.as_ref(), &ports, settings.max_receives);
         let sweeper = Sweeper::new(projector.clone(), events.clone(), domain.consumes());
-        tasks.spawn(run_sweeps(sweeper, settings.sweep_interval, shutdown_signal.clone()));
-        tasks.spawn(run_queue(queue, Arc::new(projector), settings.polling, shutdown_signal.clone()));
+        let projector_function =
+            Invoker::new(DeployedFunction::of_domain(domain.name(), "Projector"), meter.clone());
+        tasks.spawn(run_sweeps(
+            sweeper,
+            settings.sweep_interval,
+            projector_function.clone(),
+            shutdown_signal.clone(),
+        ));
+        let mapping = QueueMapping {
+            queue: metered.queue(queue),
+            handler: Arc::new(projector),
+            function: projector_function,
+            polling: settings.polling,
+            gate: deliveries.clone(),
+        };
+        tasks.spawn(run_queue(mapping, shutdown_signal.clone()));
         inspection.push(DomainResources { name: domain.name(), read_model, dead_letters });
     }
-    tasks.spawn(run_stream(stream, topic.clone(), shutdown_signal.clone()));
+    let fan_out_function = Invoker::new(DeployedFunction::named("FanoutFunction"), meter.clone());
+    tasks.spawn(run_stream(stream, topic.clone(), fan_out_function, shutdown_signal.clone()));
 
     let gateway = Arc::new(Gateway {
         router,
-        default_route: Integration { function: Arc::new(NotFound), authorized: false },
+        default_route: Integration {
+            function: Arc::new(NotFound),
+            authorized: false,
+            deployed_as: DeployedFunction::named("NotFoundFunction"),
+        },
         authorizer,
+        meter,
         authorizer_cache: AuthorizerCache::new(settings.authorizer_cache_ttl),
         cors: Cors::from_template(settings.allowed_origins.clone()),
         local_routes,
@@ -414,10 +461,43 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
         blobs,
         push,
         domains: inspection,
+        deliveries,
         shutdown,
         tasks,
         _scratch: scratch,
     })
+}
+
+/// Wraps ports in their metered decorators when there is a meter.
+struct Metered(Option<Meter>);
+
+impl Metered {
+    fn wrap<P: ?Sized>(&self, port: Arc<P>, decorate: impl FnOnce(Arc<P>, Meter) -> Arc<P>) -> Arc<P> {
+        match &self.0 {
+            Some(meter) => decorate(port, meter.clone()),
+            None => port,
+        }
+    }
+
+    fn table(&self, table: Arc<dyn Table>) -> Arc<dyn Table> {
+        self.wrap(table, |table, meter| Arc::new(MeteredTable::new(table, meter)))
+    }
+
+    fn queue(&self, queue: Arc<dyn Queue>) -> Arc<dyn Queue> {
+        self.wrap(queue, |queue, meter| Arc::new(MeteredQueue::new(queue, meter)))
+    }
+
+    fn topic(&self, topic: Arc<dyn Topic>) -> Arc<dyn Topic> {
+        self.wrap(topic, |topic, meter| Arc::new(MeteredTopic::new(topic, meter)))
+    }
+
+    fn blobs(&self, blobs: Arc<dyn Blobs>) -> Arc<dyn Blobs> {
+        self.wrap(blobs, |blobs, meter| Arc::new(MeteredBlobs::new(blobs, meter)))
+    }
+
+    fn push(&self, push: Arc<dyn Push>) -> Arc<dyn Push> {
+        self.wrap(push, |push, meter| Arc::new(MeteredPush::new(push, meter)))
+    }
 }
 
 /// A domain's projector as the queue mapping runs it: parking past the queue's redrive limit.

@@ -7,6 +7,8 @@
 mod manifest;
 mod render;
 
+pub use render::function_id;
+
 use crate::Domain;
 use std::ops::Range;
 use std::path::{Path, PathBuf};

@@ -97,6 +97,17 @@ impl Names {
     }
 }
 
+/// The logical id of `domain`'s function in the role titled `role` (`Command`, `Query`,
+/// `Projector`, `Operator`), less its `Function` suffix.
+fn function_name(names: &Names, role: &str) -> String {
+    format!("{}{role}", names.pascal)
+}
+
+/// The logical id of `domain`'s function in the role titled `role`: `AccountsCommandFunction`.
+pub fn function_id(domain: &str, role: &str) -> String {
+    format!("{}Function", function_name(&Names::of(domain), role))
+}
+
 fn read_table(out: &mut Yaml, names: &Names) {
     out.line(1, &format!("{}Table:", names.pascal));
     out.lines(
@@ -387,7 +398,7 @@ fn function(
     routes: &[DomainRoute],
 ) -> Result<(), TemplateError> {
     let pascal = &names.pascal;
-    let function = format!("{pascal}{}", role.title());
+    let function = function_name(names, role.title());
     out.blank();
     out.comment(1, &role.comment(pascal));
     if let Some(comment) = &manifest.comment {

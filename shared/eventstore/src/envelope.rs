@@ -58,6 +58,14 @@ pub struct NewEvent {
 
 pub(crate) const KIND_EVENT: &str = "event";
 
+/// The correlation id an event item carries; `None` for an item that is no event.
+pub fn event_correlation_id(item: &Item) -> Option<&str> {
+    if item.get("kind").and_then(Value::as_str) != Some(KIND_EVENT) {
+        return None;
+    }
+    item.get("correlation_id").and_then(Value::as_str)
+}
+
 /// The part of a stream id before its first `#` (`account#01J…` is of type `account`).
 pub fn stream_type(stream: &str) -> &str {
     stream.split_once('#').map_or(stream, |(kind, _)| kind)

@@ -17,7 +17,9 @@ mod store;
 mod written;
 
 pub use appended::{hour_of, AppendedPage, AppendedStream, APPENDED_RETENTION, APPENDED_SHARDS};
-pub use envelope::{attribute, stream_type, Envelope, Metadata, NewEvent, ScannedEvent};
+pub use envelope::{
+    attribute, event_correlation_id, stream_type, Envelope, Metadata, NewEvent, ScannedEvent,
+};
 pub use personal::{decode_personal, encode_personal, sealed_subject, KeyChange, SubjectKey};
 pub use schema::{decode, encode, DecodeError, EventSchema};
 pub use snapshot::{Loaded, NewSnapshot, SnapshotPolicy, StoredSnapshot};

@@ -21,8 +21,8 @@ pub use ids::{is_prefixed_id, prefixed_id};
 pub use logging::init_logging;
 pub use not_found::NotFound;
 pub use request::{
-    caller, correlation_id, json_body, path_parameter, query_parameter, request_id, route_key, source_ip,
-    Caller, MAX_BODY_BYTES,
+    caller, correlation_id, correlation_id_or, json_body, path_parameter, query_parameter, request_id,
+    route_key, source_ip, Caller, MAX_BODY_BYTES,
 };
 pub use router::{Route, Router};
 

@@ -42,13 +42,17 @@ pub fn request_id(request: &Request) -> String {
 /// The id that ties this request's log lines and events together: the client's
 /// `X-Correlation-Id` when it sent a sane one, else the request id.
 pub fn correlation_id(request: &Request) -> String {
-    request
-        .headers()
-        .get("x-correlation-id")
-        .and_then(|v| v.to_str().ok())
+    let header = request.headers().get("x-correlation-id").and_then(|v| v.to_str().ok());
+    correlation_id_or(header, &request_id(request))
+}
+
+/// The correlation id of a request whose `X-Correlation-Id` header is `header` and whose id is
+/// `request_id`: the header when it is sane (1 to 128 visible ASCII characters), else the id.
+pub fn correlation_id_or(header: Option<&str>, request_id: &str) -> String {
+    header
         .filter(|v| (1..=128).contains(&v.len()) && v.chars().all(|c| c.is_ascii_graphic()))
-        .map(str::to_owned)
-        .unwrap_or_else(|| request_id(request))
+        .unwrap_or(request_id)
+        .to_owned()
 }
 
 /// The client's address as API Gateway saw it (`requestContext.http.sourceIp`); empty outside

@@ -27,12 +27,17 @@ pub const MAX_PUBLISH_BATCH: usize = 10;
 /// counted as SNS counts them: see [`message_bytes`].
 pub const MAX_PUBLISH_BATCH_BYTES: usize = 256 * 1024;
 
-/// A message's size as SNS counts it against its limits: the body, and each attribute's name,
-/// data type (`String`) and value.
+/// A message's size as SNS counts it against its limits: see [`payload_bytes`].
 pub fn message_bytes(message: &TopicMessage) -> usize {
+    payload_bytes(&message.body, &message.attributes)
+}
+
+/// A message's size as SNS and SQS count it, for their limits and their bills: the body, and
+/// each attribute's name, data type (`String`) and value.
+pub fn payload_bytes(body: &str, attributes: &Attributes) -> usize {
     let attributes: usize =
-        message.attributes.iter().map(|(name, value)| name.len() + "String".len() + value.len()).sum();
-    message.body.len() + attributes
+        attributes.iter().map(|(name, value)| name.len() + "String".len() + value.len()).sum();
+    body.len() + attributes
 }
 
 #[derive(Debug, thiserror::Error)]

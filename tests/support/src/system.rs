@@ -50,18 +50,15 @@ impl SystemUnderTest {
     /// [`REQUEST_SECRET`], and queues are polled with a short visibility timeout, so a redelivery
     /// comes within a test's patience.
     pub async fn start(family: Family, domains: Vec<Arc<dyn Domain>>) -> Self {
-        let storage = match family {
-            Family::Embedded => Storage::Memory,
-            Family::Moto => Storage::Aws {
-                endpoint: moto::endpoint().to_owned(),
-                prefix: format!("{}-", unique_name("sys")),
-            },
-        };
-        let mut settings = Settings::new(storage, 0);
+        let mut settings = Settings::new(storage_of(family), 0);
         settings.trust_forwarded_for = true;
         settings.request_secret = REQUEST_SECRET.to_vec();
-        settings.polling =
-            QueuePolling { batch_size: 10, visibility_timeout: Duration::from_secs(5), concurrency: 2 };
+        settings.polling = QueuePolling {
+            batch_size: 10,
+            visibility_timeout: Duration::from_secs(5),
+            concurrency: 2,
+            wait: Duration::from_secs(1),
+        };
         let running = huddle_runner::start(settings, domains).await.expect("runner starts");
         Self { running, client: Client::new() }
     }
@@ -131,6 +128,17 @@ impl SystemUnderTest {
             assert!(!FINAL_REFUSALS.contains(&status.as_u16()), "{path} was refused with {status} {body}");
             assert!(Instant::now() < deadline, "{path} never got there; last {status} {body}");
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Where a system of `family` keeps its state: in memory, or on the shared moto server under a
+/// prefix of its own.
+pub fn storage_of(family: Family) -> Storage {
+    match family {
+        Family::Embedded => Storage::Memory,
+        Family::Moto => {
+            Storage::Aws { endpoint: moto::endpoint().to_owned(), prefix: format!("{}-", unique_name("sys")) }
         }
     }
 }

@@ -3,6 +3,7 @@
 
 mod api;
 mod consistency;
+mod cost;
 mod erase;
 mod input;
 mod log;

@@ -41,8 +41,12 @@ async fn start_with(family: Family, redelivery: Redelivery) -> Running {
         }
     };
     let mut settings = Settings::new(storage, 0);
-    settings.polling =
-        QueuePolling { batch_size: 10, visibility_timeout: redelivery.visibility_timeout, concurrency: 2 };
+    settings.polling = QueuePolling {
+        batch_size: 10,
+        visibility_timeout: redelivery.visibility_timeout,
+        concurrency: 2,
+        wait: Duration::from_secs(1),
+    };
     settings.max_receives = redelivery.max_receives;
     huddle_runner::start(settings, vec![Arc::new(NotesDomain)]).await.expect("runner starts")
 }
