@@ -1,4 +1,4 @@
-//! `huddle serve` as a developer runs it: the binary as a child process against this test
+//! The `huddle` binary as a developer runs it (`serve`, `replay`, `cost`): a child process against this test
 //! process's moto server, its output captured. Each test names its own resource prefix, so the
 //! tests share the server without sharing a system.
 
@@ -302,4 +302,76 @@ async fn huddle_serve_takes_the_gateways_cors_origins_and_authorizer_cache() {
     let (status, _) = served.send(client.get(format!("{}/v1/me", served.url)).bearer_auth(token)).await;
     assert_eq!(status, StatusCode::OK, "the cached answer outlives the revocation:\n{}", served.output());
     served.stop();
+}
+
+/// `huddle cost --json <args>`'s report; the run must succeed.
+fn cost_report(args: &[&str]) -> Value {
+    let (status, stdout, stderr) = run_huddle(&[&["cost", "--json", "--users", "3"], args].concat());
+    assert!(status.success(), "huddle cost failed: {stderr}");
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not a JSON report ({e}): {stdout}"))
+}
+
+/// Each action's calls by line, without the durations (which differ run to run).
+fn calls_by_action(report: &Value) -> Vec<(String, Vec<(String, String, f64)>)> {
+    let lines = |action: &Value| {
+        let text = |line: &Value, name: &str| line[name].as_str().unwrap_or_default().to_owned();
+        let lines = action["lines"].as_array().unwrap().iter();
+        lines
+            .map(|line| (text(line, "operation"), text(line, "by"), line["calls"].as_f64().unwrap()))
+            .collect()
+    };
+    let actions = report["actions"].as_array().unwrap().iter();
+    actions.map(|action| (action["action"].as_str().unwrap().to_owned(), lines(action))).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn huddle_cost_measures_every_action_of_the_day_the_same_on_both_families() {
+    let embedded = cost_report(&[]);
+    let on_moto = cost_report(&["--aws-endpoint", moto::endpoint()]);
+    let measured = calls_by_action(&embedded);
+    let actions: Vec<&str> = measured.iter().map(|(action, _)| action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "sign_up",
+            "log_in",
+            "read_own_profile",
+            "read_profile",
+            "read_profile_by_username",
+            "edit_profile",
+            "change_password",
+            "revoke_sessions",
+            "erase_account"
+        ],
+        "every action of the day is measured"
+    );
+    assert_eq!(measured, calls_by_action(&on_moto), "the same requests on moto as embedded");
+    let total = embedded["monthly_per_1000_daily_active_users"].as_f64().unwrap();
+    assert!(total > 0.0 && total.is_finite(), "a month of the mix costs something: {total}");
+    assert!(embedded["stored_bytes_a_month"].as_f64().unwrap() > 0.0, "events are stored");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn huddle_cost_takes_price_overrides_and_refuses_unknown_ones() {
+    let free = ["http_api_request", "lambda_request", "lambda_gb_second", "dynamodb_read_request_unit"]
+        .into_iter()
+        .chain(["dynamodb_write_request_unit", "sns_request", "sqs_request"])
+        .map(|name| format!("--price={name}=0"))
+        .collect::<Vec<_>>();
+    let report = cost_report(&free.iter().map(String::as_str).collect::<Vec<_>>());
+    assert_eq!(
+        report["monthly_per_1000_daily_active_users"].as_f64(),
+        Some(0.0),
+        "every request priced at 0"
+    );
+    assert!(report["prices"]["as_of"].as_str().unwrap().ends_with("with overrides"));
+
+    let (status, _, stderr) = run_huddle(&["cost", "--price", "dynamodb_reads=1"]);
+    assert!(!status.success());
+    assert!(
+        stderr.contains("no price is named \"dynamodb_reads\"") && stderr.contains("sqs_request"),
+        "{stderr}"
+    );
+    let (status, _, stderr) = run_huddle(&["cost", "--price", "sqs_request=-1"]);
+    assert!(!status.success() && stderr.contains("at least 0"), "{stderr}");
 }

@@ -62,12 +62,19 @@ pub fn report(made: &[(Action, Measured)], prices: &Prices) -> Report {
         .into_iter()
         .map(|(action, usages)| {
             let mut mean: BTreeMap<_, Tally> = BTreeMap::new();
-            let share = 1.0 / usages.len() as f64;
             for (line, tally) in usages.iter().flat_map(|usage| usage.iter()) {
                 let sum = mean.entry(line.clone()).or_default();
-                sum.calls += tally.calls * share;
-                sum.billed += tally.billed * share;
-                sum.stored_bytes += tally.stored_bytes * share;
+                sum.calls += tally.calls;
+                sum.billed += tally.billed;
+                sum.stored_bytes += tally.stored_bytes;
+            }
+            let count = usages.len() as f64;
+            for tally in mean.values_mut() {
+                *tally = Tally {
+                    calls: tally.calls / count,
+                    billed: tally.billed / count,
+                    stored_bytes: tally.stored_bytes / count,
+                };
             }
             let lines: Vec<LineCost> = mean
                 .into_iter()
@@ -129,8 +136,8 @@ fn unit_name(unit: Unit) -> &'static str {
 
 /// A count as a person reads it: whole numbers bare, fractions to a few significant places.
 fn amount(value: f64) -> String {
-    if value.fract() == 0.0 {
-        format!("{value}")
+    if (value - value.round()).abs() < 1e-9 {
+        format!("{}", value.round())
     } else if value.abs() >= 1.0 {
         format!("{value:.2}")
     } else {
