@@ -1,8 +1,8 @@
 //! `huddle cost [--users N] [--price NAME=USD]... [--json] [--aws-endpoint URL]`: runs a day of a
-//! small network (every action of [`Action::ALL`]) on the embedded runner in memory (or on an AWS
+//! small network (every action of [`Action`]) on the embedded runner in memory (or on an AWS
 //! endpoint), measures each action, and prints what it costs.
 //!
-//! [`Action::ALL`]: super::workload::Action::ALL
+//! [`Action`]: super::workload::Action
 
 use super::report::{report, table};
 use super::workload::a_day;

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::json;
 
 /// One user action: one request an app makes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, strum::VariantArray)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     SignUp,
@@ -23,18 +23,6 @@ pub enum Action {
 }
 
 impl Action {
-    pub const ALL: [Action; 9] = [
-        Action::SignUp,
-        Action::LogIn,
-        Action::ReadOwnProfile,
-        Action::ReadProfile,
-        Action::ReadProfileByUsername,
-        Action::EditProfile,
-        Action::ChangePassword,
-        Action::RevokeSessions,
-        Action::EraseAccount,
-    ];
-
     pub fn title(self) -> &'static str {
         match self {
             Action::SignUp => "sign up",
