@@ -313,8 +313,11 @@ fn cost_report(args: &[&str]) -> Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("not a JSON report ({e}): {stdout}"))
 }
 
+/// One line's operation, the function that made it, and its calls.
+type LineCalls = (String, String, f64);
+
 /// Each action's calls by line, without the durations (which differ run to run).
-fn calls_by_action(report: &Value) -> Vec<(String, Vec<(String, String, f64)>)> {
+fn calls_by_action(report: &Value) -> Vec<(String, Vec<LineCalls>)> {
     let lines = |action: &Value| {
         let text = |line: &Value, name: &str| line[name].as_str().unwrap_or_default().to_owned();
         let lines = action["lines"].as_array().unwrap().iter();
