@@ -29,16 +29,19 @@ fn charge(meter: &Meter, attribution: &Attribution, service: Service, operation:
 }
 
 /// The actions whose events `messages` carry; the current attribution when none carries one.
+/// Either way the call is made by the current attribution's function (the fan-out's publish is
+/// the fan-out function's, whoever's events it carries).
 fn carried<'a>(messages: impl IntoIterator<Item = &'a Attributes>) -> Attribution {
+    let current = Attribution::current();
     let ids: Vec<&str> = messages
         .into_iter()
         .filter_map(|attributes| attributes.get(CORRELATION_ID))
         .map(String::as_str)
         .collect();
     if ids.is_empty() {
-        Attribution::current()
+        current
     } else {
-        Attribution::among(ids)
+        Attribution::among(ids).made_as(&current)
     }
 }
 
@@ -82,7 +85,7 @@ impl Queue for MeteredQueue {
         if let Ok(messages) = &result {
             let bytes = messages.iter().map(|m| payload_bytes(&m.body, &m.attributes)).sum();
             let attribution = if messages.is_empty() {
-                Attribution::to(crate::BACKGROUND)
+                Attribution::to(crate::BACKGROUND).made_as(&Attribution::current())
             } else {
                 carried(messages.iter().map(|m| &m.attributes))
             };

@@ -148,6 +148,11 @@ impl Attribution {
         Self { function: Some(Arc::from(function)), ..self }
     }
 
+    /// These actions, for calls made by `other`'s function (or by none, as `other`'s are).
+    pub(crate) fn made_as(self, other: &Attribution) -> Self {
+        Self { function: other.function.clone(), ..self }
+    }
+
     /// The attribution `future` runs under, calls it makes included.
     pub async fn scope<F: Future>(self, future: F) -> F::Output {
         CURRENT.scope(self, future).await

@@ -30,7 +30,7 @@ const SCRIPT: [(Action, usize); 12] = [
 const REQUEST: [(&str, u64); 1] = [("API Gateway HttpApi request", 1)];
 const PROJECTED_TAIL: [(&str, u64); 6] = [
     ("Lambda FanoutFunction", 1),
-    ("SNS PublishBatch", 1),
+    ("SNS PublishBatch by FanoutFunction", 1),
     ("SQS ReceiveMessage", 1),
     ("Lambda AccountsProjectorFunction", 1),
     ("DynamoDB TransactWriteItems by AccountsProjectorFunction", 1),

@@ -69,9 +69,12 @@ impl Topic for RecordingTopic {
     }
 }
 
+/// The correlation id of every event [`append_notes`] appends.
+pub(crate) const NOTES_CORRELATION_ID: &str = "corr-delivery";
+
 /// Appends `count` note events spread over five streams (write, then edits and likes).
 pub(crate) async fn append_notes(store: &EventStore, count: usize) -> Vec<Envelope> {
-    let meta = Metadata::new("corr-delivery").actor("acc_test");
+    let meta = Metadata::new(NOTES_CORRELATION_ID).actor("acc_test");
     for n in 0..count {
         let id = format!("n{}", n % 5);
         let event = match n / 5 {
@@ -133,7 +136,7 @@ async fn fan_out_publishes_every_stored_event_in_batches_of_ten(family: Family) 
     let first = &calls[0][0];
     assert_eq!(first.attributes["event_type"], published[0].event_type);
     assert_eq!(first.attributes["stream_type"], "note");
-    assert_eq!(first.attributes["correlation_id"], "corr-delivery");
+    assert_eq!(first.attributes["correlation_id"], NOTES_CORRELATION_ID);
     // Within a stream, the topic sees versions in order.
     for n in 0..5 {
         let stream = stream_of(&format!("n{n}"));

@@ -12,6 +12,7 @@ mod failed_transactions;
 mod fan_out_writes;
 mod fixtures;
 mod gateway;
+mod metering;
 mod parking;
 mod proof;
 mod push;

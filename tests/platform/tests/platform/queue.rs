@@ -9,13 +9,13 @@ use tokio::time::Instant;
 /// back on its own within the test.
 const BRIEF_VISIBILITY: Duration = Duration::from_secs(1);
 /// Longer than any test runs: a message hidden this long comes back only if a test brings it back.
-const HIDDEN: Duration = Duration::from_secs(120);
+pub(crate) const HIDDEN: Duration = Duration::from_secs(120);
 
 fn attributes(pairs: &[(&str, &str)]) -> Attributes {
     pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
 }
 
-fn message(body: &str, pairs: &[(&str, &str)]) -> OutgoingMessage {
+pub(crate) fn message(body: &str, pairs: &[(&str, &str)]) -> OutgoingMessage {
     OutgoingMessage { body: body.into(), attributes: attributes(pairs) }
 }
 

@@ -7,7 +7,7 @@ use huddle_ports::{
 use huddle_test_support::{on_both_families, scan_all, Family};
 use serde_json::{json, Value};
 
-fn item(pk: &str, sk: &str, extra: Value) -> Item {
+pub(crate) fn item(pk: &str, sk: &str, extra: Value) -> Item {
     let mut item = extra.as_object().cloned().unwrap_or_default();
     item.insert("pk".into(), pk.into());
     item.insert("sk".into(), sk.into());
@@ -318,7 +318,7 @@ async fn keys_past_dynamodbs_size_limits_are_refused_on_reads_too(family: Family
 const LARGE_ITEM_BYTES: usize = 400_000;
 
 /// An item under `key` of exactly `bytes` by DynamoDB's count (its padding is a string).
-fn item_of_size(pk: &str, sk: &str, bytes: usize) -> Item {
+pub(crate) fn item_of_size(pk: &str, sk: &str, bytes: usize) -> Item {
     let mut sized = item(pk, sk, json!({ "pad": "" }));
     let padding = bytes - item_size(&sized);
     sized.insert("pad".into(), "x".repeat(padding).into());

@@ -9,7 +9,7 @@ use std::time::Duration;
 /// Longer than any test runs, so nothing received is redelivered mid-test.
 const HIDDEN: Duration = Duration::from_secs(120);
 
-fn message(id: &str, body: &str, pairs: &[(&str, &str)]) -> TopicMessage {
+pub(crate) fn message(id: &str, body: &str, pairs: &[(&str, &str)]) -> TopicMessage {
     let attributes: Attributes = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
     TopicMessage { id: id.into(), body: body.into(), attributes }
 }
