@@ -34,9 +34,6 @@ const LOOPBACK_ONLY_PREFIX: &str = "/_local/";
 /// HttpApi's name for the route of requests no other route matches.
 const DEFAULT_ROUTE_KEY: &str = "$default";
 
-/// The authorizer's logical id in template.yaml.
-const AUTHORIZER_FUNCTION: &str = "AuthorizerFunction";
-
 /// What a route leads to.
 #[derive(Clone)]
 pub struct Integration {
@@ -70,6 +67,8 @@ pub struct Gateway {
     pub authorizer_cache: AuthorizerCache,
     /// Meters every request and invocation, when set (`huddle cost`).
     pub meter: Option<Meter>,
+    /// The authorizer as template.yaml deploys it.
+    pub authorizer_function: DeployedFunction,
     pub cors: Cors,
     pub local_routes: Vec<Arc<dyn LocalRoutes>>,
     /// `host:port` as clients reach the gateway.
@@ -291,10 +290,9 @@ impl Gateway {
         let answer = match self.authorizer_cache.get(identity) {
             Some(cached) => cached,
             None => {
-                let function = DeployedFunction::named(AUTHORIZER_FUNCTION);
                 let answer = invoke(
                     self.meter.as_ref(),
-                    &function,
+                    &self.authorizer_function,
                     Attribution::current(),
                     ask(authorizer.as_ref(), event, identity),
                 )
@@ -444,6 +442,7 @@ mod tests {
             authorizer: None,
             authorizer_cache: AuthorizerCache::new(std::time::Duration::ZERO),
             meter: None,
+            authorizer_function: DeployedFunction::named("AuthorizerFunction"),
             cors: Cors::from_template(vec!["*".into()]),
             local_routes: Vec::new(),
             domain_name: "127.0.0.1:3000".into(),

@@ -167,7 +167,13 @@ pub async fn run_stream(
             batches = source.next_batches() => batches,
             _ = shutdown.changed() => break,
         };
-        for (shard, event) in batches {
+        for (shard, mut event) in batches {
+            // Lambda drops what the mapping's filter refuses before it invokes anything.
+            event.records.retain(passes_the_fan_out_filter);
+            if event.records.is_empty() {
+                source.published(&shard).await;
+                continue;
+            }
             let attribution = Attribution::among(event.records.iter().filter_map(record_correlation_id));
             let response = fan_out_function.run(attribution, fan_out(topic.as_ref(), event)).await;
             let Some(sequence) = response.batch_item_failures.first().and_then(|f| f.item_identifier.clone())
@@ -192,6 +198,13 @@ pub async fn run_stream(
             tokio::time::sleep(RETRY_PAUSE).await;
         }
     }
+}
+
+/// Whether a stream record passes template.yaml's filter on the fan-out's stream mapping
+/// (inserts of event items only; the test below holds the two together).
+fn passes_the_fan_out_filter(record: &aws_lambda_events::dynamodb::EventRecord) -> bool {
+    record.event_name == "INSERT"
+        && matches!(record.change.new_image.get("kind"), Some(serde_dynamo::AttributeValue::S(kind)) if kind == "event")
 }
 
 /// The correlation id an event's stream record carries (none for other items' changes).
@@ -456,6 +469,29 @@ mod tests {
         mapping.await.unwrap();
         let published = topic.0.lock().unwrap();
         published.iter().map(|m| serde_json::from_str::<Envelope>(&m.body).unwrap().version).collect()
+    }
+
+    /// template.yaml's filter on the fan-out's stream mapping: inserts of event items only.
+    const FAN_OUT_FILTER: &str =
+        r#"{"eventName": ["INSERT"], "dynamodb": {"NewImage": {"kind": {"S": ["event"]}}}}"#;
+
+    #[test]
+    fn the_fan_out_filter_is_template_yamls() {
+        assert!(
+            crate::TEMPLATE.contains(&format!("- Pattern: '{FAN_OUT_FILTER}'")),
+            "template.yaml's FanoutFunction filter changed: change FAN_OUT_FILTER and passes_the_fan_out_filter with it"
+        );
+        let record = |event_name: &str, kind: &str| {
+            let mut record = aws_lambda_events::dynamodb::EventRecord::default();
+            record.event_name = event_name.into();
+            let image = [("kind".to_owned(), serde_dynamo::AttributeValue::S(kind.into()))];
+            record.change.new_image = std::collections::HashMap::from(image).into();
+            record
+        };
+        assert!(passes_the_fan_out_filter(&record("INSERT", "event")));
+        assert!(!passes_the_fan_out_filter(&record("MODIFY", "event")), "only inserts");
+        assert!(!passes_the_fan_out_filter(&record("INSERT", "idempotency")), "only event items");
+        assert!(!passes_the_fan_out_filter(&record("REMOVE", "event")));
     }
 
     #[tokio::test]

@@ -446,6 +446,7 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
         },
         authorizer,
         meter,
+        authorizer_function: DeployedFunction::named("AuthorizerFunction"),
         authorizer_cache: AuthorizerCache::new(settings.authorizer_cache_ttl),
         cors: Cors::from_template(settings.allowed_origins.clone()),
         local_routes,

@@ -55,7 +55,7 @@ impl CostCommand {
     async fn measure(self) -> Result<String, String> {
         let mut prices = Prices::default();
         for (name, usd) in &self.prices {
-            prices.set(name, usd.to_owned())?;
+            prices.set(name, *usd)?;
         }
         let storage = match self.aws_endpoint {
             Some(endpoint) => {

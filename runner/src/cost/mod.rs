@@ -3,9 +3,10 @@
 //!
 //! A [`MeteredSystem`] runs the system with a meter and its queue mappings held. Measuring an
 //! action sends its one request with a fresh correlation id, waits until the fan-out has
-//! published every event the action appended, then steps the queue mappings (one receive per
-//! queue, delivered) until a step adds nothing to the action's usage: so each action is counted
-//! alone and in the same batches whatever the timing, its asynchronous tail included.
+//! published every event the action appended, then steps the queue mappings (each worker begins
+//! at least one receive and delivers what it got; a worker that found nothing may poll again,
+//! charged to `background`) until a step adds nothing to the action's usage: so each action is
+//! counted alone and in the same batches whatever the timing, its asynchronous tail included.
 
 pub mod command;
 pub mod report;
@@ -25,6 +26,10 @@ const FAN_OUT_DEADLINE: Duration = Duration::from_secs(10);
 
 /// Steps of the queue mappings after which an action's tail must have settled.
 const MAX_STEPS: usize = 20;
+
+/// How long one step may take: a worker that has ended (its projector panicked) never begins
+/// another receive, and the measurement fails instead of waiting for ever.
+const STEP_DEADLINE: Duration = Duration::from_secs(30);
 
 /// One request, answered and measured.
 #[derive(Debug, Clone)]
@@ -95,7 +100,9 @@ impl MeteredSystem {
         let mut usage = self.meter.usage_of(&correlation_id);
         for _ in 0..MAX_STEPS {
             self.fan_out_caught_up(&correlation_id).await?;
-            self.deliveries.step().await;
+            tokio::time::timeout(STEP_DEADLINE, self.deliveries.step())
+                .await
+                .map_err(|_| format!("a queue mapping did not take its step within {STEP_DEADLINE:?}"))?;
             let after = self.meter.usage_of(&correlation_id);
             if after == usage {
                 return Ok(Measured { status, body, usage });

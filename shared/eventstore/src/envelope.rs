@@ -63,7 +63,7 @@ pub fn event_correlation_id(item: &Item) -> Option<&str> {
     if item.get("kind").and_then(Value::as_str) != Some(KIND_EVENT) {
         return None;
     }
-    item.get("correlation_id").and_then(Value::as_str)
+    item.get(attribute::CORRELATION_ID).and_then(Value::as_str)
 }
 
 /// The part of a stream id before its first `#` (`account#01J…` is of type `account`).

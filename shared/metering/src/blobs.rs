@@ -1,7 +1,8 @@
 //! Metered `Blobs`: each call billed as S3 Standard bills it (a PUT in the write tier, a GET or
 //! HEAD in the read tier, what a PUT stores by the GB-month). Presigning is local signing, free;
-//! the upload the client then makes with the URL goes to S3 itself, past every port, and is
-//! metered where the runner serves it.
+//! the upload the client then makes with the URL goes to S3 itself, past every port: no domain
+//! hands out upload URLs yet, and the one that does meters its uploads where the runner serves
+//! them.
 
 use crate::{Line, Meter, Service, Tally, Unit};
 use async_trait::async_trait;

@@ -16,19 +16,22 @@ use std::time::Duration;
 /// The correlation id of usage no user action caused: idle queue polls, scheduled sweeps.
 pub const BACKGROUND: &str = "background";
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Service {
-    #[serde(rename = "API Gateway")]
     ApiGateway,
     Lambda,
     DynamoDB,
-    #[serde(rename = "SNS")]
     Sns,
-    #[serde(rename = "SQS")]
     Sqs,
     S3,
-    #[serde(rename = "SNS mobile push")]
     MobilePush,
+}
+
+/// A service serializes as its name.
+impl Serialize for Service {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.name())
+    }
 }
 
 impl Service {
@@ -252,11 +255,6 @@ impl Meter {
     /// What the action with this correlation id used so far.
     pub fn usage_of(&self, correlation_id: &str) -> Usage {
         self.records().usage.get(correlation_id).cloned().unwrap_or_default()
-    }
-
-    /// Everything used so far, by correlation id.
-    pub fn all_usage(&self) -> HashMap<String, Usage> {
-        self.records().usage.clone()
     }
 }
 

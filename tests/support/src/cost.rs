@@ -5,7 +5,7 @@
 use crate::system::storage_of;
 use crate::Family;
 use huddle_domain::Domain;
-use huddle_metering::Usage;
+use huddle_metering::{Usage, BACKGROUND};
 use huddle_runner::cost::MeteredSystem;
 use huddle_runner::Settings;
 use std::collections::BTreeMap;
@@ -35,6 +35,18 @@ pub fn requests(usage: &Usage) -> BTreeMap<String, u64> {
             (name, tally.calls as u64)
         })
         .collect()
+}
+
+/// Whether only idle polls (receives that brought nothing) were charged to no action: a request
+/// an action makes outside its attribution (a spawned task) would land there unseen. `None`
+/// when so, else what else landed there.
+pub fn escaped_requests(system: &MeteredSystem) -> Option<String> {
+    let escaped: Vec<String> = requests(&system.meter().usage_of(BACKGROUND))
+        .into_iter()
+        .filter(|(line, _)| line != "SQS ReceiveMessage")
+        .map(|(line, calls)| format!("  {line}: {calls}"))
+        .collect();
+    (!escaped.is_empty()).then(|| format!("charged to no action:\n{}", escaped.join("\n")))
 }
 
 /// The difference between the requests `action` was expected to make and those `usage` shows,

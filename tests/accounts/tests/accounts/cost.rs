@@ -2,7 +2,7 @@
 //! included, on both families (the counts are the same on moto as on the embedded store).
 
 use huddle_runner::cost::workload::{perform, Action, People};
-use huddle_test_support::cost::{changed_requests, metered_system};
+use huddle_test_support::cost::{changed_requests, escaped_requests, metered_system};
 use huddle_test_support::system::{accounts_domain, accounts_settings};
 use huddle_test_support::{on_both_families, Family};
 
@@ -135,6 +135,7 @@ async fn each_accounts_action_makes_the_requests_it_made_before(family: Family) 
         let measured = perform(&mut system, &mut people, action, actor).await.unwrap();
         changed.extend(changed_requests(action.title(), &expected(action), &measured.usage));
     }
+    changed.extend(escaped_requests(&system));
     system.shutdown().await;
     assert!(changed.is_empty(), "{}", changed.join("\n"));
 }
