@@ -3,3 +3,4 @@
 //! cannot disagree about a payload.
 
 pub mod accounts;
+pub mod graph;

@@ -1,0 +1,99 @@
+//! The one visibility rule: whether a viewer may see what an author shared with an audience.
+//! Every domain that shows content asks this function (through the graph's read port, which
+//! fetches the [`Standing`]); none re-implements any part of it.
+
+use huddle_catalog::graph::Tier;
+use serde::{Deserialize, Serialize};
+
+/// Who a post or story is shared with: everyone, the author's followers, or one of the author's
+/// tiers (each within the followers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    Public,
+    Followers,
+    Acquaintances,
+    Friends,
+    CloseFriends,
+}
+
+impl Audience {
+    /// The tier a tiered audience is, if it is one.
+    pub fn tier(self) -> Option<Tier> {
+        match self {
+            Audience::Public | Audience::Followers => None,
+            Audience::Acquaintances => Some(Tier::Acquaintances),
+            Audience::Friends => Some(Tier::Friends),
+            Audience::CloseFriends => Some(Tier::CloseFriends),
+        }
+    }
+}
+
+/// What the graph holds about a viewer and an author that the rule reads.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Standing {
+    /// One of the two blocks the other.
+    pub blocked_either_way: bool,
+    /// The viewer follows the author (a pending request is no follow).
+    pub follows: bool,
+    /// The narrowest tier the author put the viewer in.
+    pub tier: Option<Tier>,
+}
+
+/// Whether `viewer` may see what `author` shared with `audience`, given their [`Standing`]. An
+/// author sees its own; a block either way hides everything, public included; a tier admits the
+/// members of it and of every narrower tier, and only while they follow (a member added before
+/// following sees the tier once they follow).
+pub fn may_view(viewer: &str, author: &str, audience: Audience, standing: &Standing) -> bool {
+    if viewer == author {
+        return true;
+    }
+    if standing.blocked_either_way {
+        return false;
+    }
+    match (audience, audience.tier()) {
+        (Audience::Public, _) => true,
+        (_, None) => standing.follows,
+        (_, Some(tier)) => standing.follows && standing.tier.is_some_and(|member| member.within(tier)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AUDIENCES: [Audience; 5] = [
+        Audience::Public,
+        Audience::Followers,
+        Audience::Acquaintances,
+        Audience::Friends,
+        Audience::CloseFriends,
+    ];
+
+    fn visible_to(standing: Standing) -> Vec<Audience> {
+        AUDIENCES.into_iter().filter(|audience| may_view("viewer", "author", *audience, &standing)).collect()
+    }
+
+    #[test]
+    fn each_standing_sees_exactly_its_audiences() {
+        use Audience::*;
+        let follower = Standing { follows: true, ..Standing::default() };
+        assert_eq!(visible_to(Standing::default()), [Public], "a stranger");
+        assert_eq!(visible_to(follower), [Public, Followers]);
+        let member = |tier| Standing { tier: Some(tier), ..follower };
+        assert_eq!(visible_to(member(Tier::Acquaintances)), [Public, Followers, Acquaintances]);
+        assert_eq!(visible_to(member(Tier::Friends)), [Public, Followers, Acquaintances, Friends]);
+        assert_eq!(visible_to(member(Tier::CloseFriends)), AUDIENCES);
+        let not_following = Standing { tier: Some(Tier::CloseFriends), ..Standing::default() };
+        assert_eq!(visible_to(not_following), [Public], "a tier admits its members only while they follow");
+    }
+
+    #[test]
+    fn a_block_hides_everything_and_an_author_sees_its_own() {
+        let blocked = Standing { blocked_either_way: true, follows: true, tier: Some(Tier::CloseFriends) };
+        assert!(visible_to(blocked).is_empty());
+        for audience in AUDIENCES {
+            assert!(may_view("author", "author", audience, &blocked));
+        }
+    }
+}
