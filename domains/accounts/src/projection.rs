@@ -1,7 +1,7 @@
 //! The projector role: account events into the read table (see `read_model`).
 
 use crate::account::Account;
-use crate::read_model::{item, profile, profile_key, username_key};
+use crate::read_model::{profile, profile_key, username_key};
 use crate::views::PrivateProfile;
 use async_trait::async_trait;
 use huddle_catalog::accounts::{account_of_stream, AccountEvent};
@@ -34,7 +34,7 @@ impl Projection for AccountsProjection {
             .map_err(|e| ProjectionError::Invalid(e.to_string()))?;
         let Some(opened) = opened else { return Ok(Projected::nothing()) };
         let as_item = |view: &PrivateProfile| {
-            item(&profile_key(account_id), serde_json::to_value(view).expect("profiles serialize"))
+            profile_key(account_id).item(serde_json::to_value(view).expect("profiles serialize"))
         };
         Ok(match opened {
             registered @ AccountEvent::AccountRegistered { .. } => {
@@ -43,7 +43,7 @@ impl Projection for AccountsProjection {
                 };
                 let view = PrivateProfile::of(account_id, &account, event.occurred_at);
                 let holder =
-                    item(&username_key(&account.username, account_id), json!({ "account_id": account_id }));
+                    username_key(&account.username, account_id).item(json!({ "account_id": account_id }));
                 vec![put(as_item(&view)), put(holder)]
             }
             AccountEvent::ProfileUpdated { display_name, bio, avatar_media_id, interests } => {

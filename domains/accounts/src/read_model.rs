@@ -6,7 +6,7 @@
 //! | `username#<name>` | `<account id>` | who holds the name; the newest account wins while an erased holder's item is on its way out |
 
 use crate::views::PrivateProfile;
-use huddle_ports::{Item, Key, Query, Table, TableError};
+use huddle_ports::{Key, Query, Table, TableError};
 use serde_json::Value;
 
 pub fn profile_key(account_id: &str) -> Key {
@@ -15,17 +15,6 @@ pub fn profile_key(account_id: &str) -> Key {
 
 pub fn username_key(username: &str, account_id: &str) -> Key {
     Key::new(format!("username#{username}"), account_id)
-}
-
-/// The item of `key` holding `attributes`.
-pub fn item(key: &Key, attributes: Value) -> Item {
-    let mut item = match attributes {
-        Value::Object(map) => map,
-        _ => Item::new(),
-    };
-    item.insert("pk".into(), key.pk.clone().into());
-    item.insert("sk".into(), key.sk.clone().into());
-    item
 }
 
 pub async fn profile(table: &dyn Table, account_id: &str) -> Result<Option<PrivateProfile>, TableError> {

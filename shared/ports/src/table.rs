@@ -21,6 +21,17 @@ impl Key {
         Self { pk: pk.into(), sk: sk.into() }
     }
 
+    /// An item under this key with `attributes` (a JSON object; anything else adds none).
+    pub fn item(&self, attributes: Value) -> Item {
+        let mut item = match attributes {
+            Value::Object(map) => map,
+            _ => Item::new(),
+        };
+        item.insert("pk".into(), self.pk.clone().into());
+        item.insert("sk".into(), self.sk.clone().into());
+        item
+    }
+
     /// The key of an item, or `None` when it lacks string `pk`/`sk` attributes.
     pub fn of(item: &Item) -> Option<Key> {
         Some(Key::new(item.get("pk")?.as_str()?, item.get("sk")?.as_str()?))
