@@ -258,6 +258,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_reader_answers_the_visibility_rule_from_what_was_projected() {
+        use crate::visibility::{Audience, GraphReader};
+        let graph = Graph::new();
+        let reader = GraphReader::new(graph.read_model.clone());
+        let sees = |audience| {
+            let reader = reader.clone();
+            async move { reader.may_view("bo", "ana", audience).await.unwrap() }
+        };
+        graph.record(AUDIENCE, "ana", "bo", AudienceEvent::AudienceSet { tier: Tier::Friends }).await;
+        assert!(
+            sees(Audience::Public).await && !sees(Audience::Friends).await,
+            "a member who does not follow"
+        );
+        graph.record(FOLLOW, "bo", "ana", FollowEvent::FollowRequested).await;
+        assert!(!sees(Audience::Followers).await, "a request is no follow");
+        graph.record(FOLLOW, "bo", "ana", FollowEvent::FollowRequestAccepted).await;
+        assert!(sees(Audience::Friends).await && !sees(Audience::CloseFriends).await);
+        graph.record(BLOCK, "bo", "ana", BlockEvent::Blocked).await;
+        assert!(!sees(Audience::Public).await, "the viewer blocks the author");
+        graph.record(BLOCK, "bo", "ana", BlockEvent::Unblocked).await;
+        graph.record(BLOCK, "ana", "bo", BlockEvent::Blocked).await;
+        assert!(!sees(Audience::Public).await, "the author blocks the viewer");
+        assert!(reader.may_view("ana", "ana", Audience::CloseFriends).await.unwrap());
+    }
+
+    #[tokio::test]
     async fn blocks_mutes_and_tiers_keep_one_entry_each_in_the_owners_lists() {
         let graph = Graph::new();
         graph.record(BLOCK, "ana", "bo", BlockEvent::Blocked).await;

@@ -1,9 +1,14 @@
 //! The one visibility rule: whether a viewer may see what an author shared with an audience.
-//! Every domain that shows content asks this function (through the graph's read port, which
-//! fetches the [`Standing`]); none re-implements any part of it.
+//! Every domain that shows content asks it through [`GraphReader::may_view`] (the graph's
+//! read-only port on its read table, which fetches the [`Standing`]); none re-implements any
+//! part of it.
 
-use huddle_catalog::graph::Tier;
+use crate::read_model::EDGE;
+use huddle_catalog::graph::{pair_stream, Tier, AUDIENCE, BLOCK, FOLLOW};
+use huddle_ports::{Item, Key, Table, TableError};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::sync::Arc;
 
 /// Who a post or story is shared with: everyone, the author's followers, or one of the author's
 /// tiers (each within the followers).
@@ -55,6 +60,46 @@ pub fn may_view(viewer: &str, author: &str, audience: Audience, standing: &Stand
         (Audience::Public, _) => true,
         (_, None) => standing.follows,
         (_, Some(tier)) => standing.follows && standing.tier.is_some_and(|member| member.within(tier)),
+    }
+}
+
+/// The graph's read-only port: what other domains' roles are granted on the graph's read table.
+#[derive(Clone)]
+pub struct GraphReader {
+    read_model: Arc<dyn Table>,
+}
+
+impl GraphReader {
+    pub fn new(read_model: Arc<dyn Table>) -> Self {
+        Self { read_model }
+    }
+
+    async fn edge(&self, kind: &str, from: &str, to: &str) -> Result<Option<Item>, TableError> {
+        self.read_model.get(&Key::new(pair_stream(kind, from, to), EDGE)).await
+    }
+
+    /// The viewer's standing with the author: both blocks, the follow and the tier, read at once.
+    pub async fn standing(&self, viewer: &str, author: &str) -> Result<Standing, TableError> {
+        let (blocking, blocked, follow, member) = futures::try_join!(
+            self.edge(BLOCK, viewer, author),
+            self.edge(BLOCK, author, viewer),
+            self.edge(FOLLOW, viewer, author),
+            self.edge(AUDIENCE, author, viewer),
+        )?;
+        let requested = |item: &Item| item.get("requested").and_then(Value::as_bool).unwrap_or(false);
+        Ok(Standing {
+            blocked_either_way: blocking.is_some() || blocked.is_some(),
+            follows: follow.as_ref().is_some_and(|item| !requested(item)),
+            tier: member.and_then(|item| serde_json::from_value(item.get("tier")?.clone()).ok()),
+        })
+    }
+
+    /// [`may_view`], from the read table.
+    pub async fn may_view(&self, viewer: &str, author: &str, audience: Audience) -> Result<bool, TableError> {
+        if viewer == author {
+            return Ok(true);
+        }
+        Ok(may_view(viewer, author, audience, &self.standing(viewer, author).await?))
     }
 }
 
