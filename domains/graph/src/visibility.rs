@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 /// Who a post or story is shared with: everyone, the author's followers, or one of the author's
 /// tiers (each within the followers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::VariantArray)]
 #[serde(rename_all = "snake_case")]
 pub enum Audience {
     Public,
@@ -106,17 +106,14 @@ impl GraphReader {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const AUDIENCES: [Audience; 5] = [
-        Audience::Public,
-        Audience::Followers,
-        Audience::Acquaintances,
-        Audience::Friends,
-        Audience::CloseFriends,
-    ];
+    use strum::VariantArray;
 
     fn visible_to(standing: Standing) -> Vec<Audience> {
-        AUDIENCES.into_iter().filter(|audience| may_view("viewer", "author", *audience, &standing)).collect()
+        Audience::VARIANTS
+            .iter()
+            .copied()
+            .filter(|audience| may_view("viewer", "author", *audience, &standing))
+            .collect()
     }
 
     #[test]
@@ -128,7 +125,7 @@ mod tests {
         let member = |tier| Standing { tier: Some(tier), ..follower };
         assert_eq!(visible_to(member(Tier::Acquaintances)), [Public, Followers, Acquaintances]);
         assert_eq!(visible_to(member(Tier::Friends)), [Public, Followers, Acquaintances, Friends]);
-        assert_eq!(visible_to(member(Tier::CloseFriends)), AUDIENCES);
+        assert_eq!(visible_to(member(Tier::CloseFriends)), Audience::VARIANTS);
         let not_following = Standing { tier: Some(Tier::CloseFriends), ..Standing::default() };
         assert_eq!(visible_to(not_following), [Public], "a tier admits its members only while they follow");
     }
@@ -137,7 +134,7 @@ mod tests {
     fn a_block_hides_everything_and_an_author_sees_its_own() {
         let blocked = Standing { blocked_either_way: true, follows: true, tier: Some(Tier::CloseFriends) };
         assert!(visible_to(blocked).is_empty());
-        for audience in AUDIENCES {
+        for audience in Audience::VARIANTS.iter().copied() {
             assert!(may_view("author", "author", audience, &blocked));
         }
     }

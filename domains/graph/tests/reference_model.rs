@@ -22,18 +22,12 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use strum::VariantArray;
 
 const ACCOUNTS: [&str; 6] = ["a1", "a2", "a3", "a4", "a5", "a6"];
 /// Accounts whose follows are requests.
 const LOCKED: [&str; 2] = ["a2", "a5"];
 const TIERS: [Tier; 3] = [Tier::CloseFriends, Tier::Friends, Tier::Acquaintances];
-const AUDIENCES: [Audience; 5] = [
-    Audience::Public,
-    Audience::Followers,
-    Audience::Acquaintances,
-    Audience::Friends,
-    Audience::CloseFriends,
-];
 
 type Pair = (&'static str, &'static str);
 
@@ -283,7 +277,7 @@ async fn the_projected_graph_and_the_visibility_rule_match_a_model_of_plain_sets
             assert_eq!(count(FOLLOWERS_COUNT), followers.len(), "{}", context("followers count"));
             assert_eq!(count(FOLLOWING_COUNT), following.len(), "{}", context("following count"));
             for viewer in ACCOUNTS {
-                for audience in AUDIENCES {
+                for audience in Audience::VARIANTS.iter().copied() {
                     assert_eq!(
                         reader.may_view(viewer, owner, audience).await.unwrap(),
                         model.may_view(viewer, owner, audience),
