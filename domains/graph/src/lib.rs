@@ -8,5 +8,6 @@ pub mod follow;
 pub mod projection;
 pub mod read_model;
 pub mod relation;
+pub mod relationships;
 pub mod tiers;
 pub mod visibility;

@@ -284,6 +284,42 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_relationship_reads_every_edge_between_the_two() {
+        use crate::relationships::Relationship;
+        use crate::visibility::GraphReader;
+        let graph = Graph::new();
+        let reader = GraphReader::new(graph.read_model.clone());
+        let nothing = Relationship {
+            id: "bo".into(),
+            following: false,
+            requested: false,
+            followed_by: false,
+            blocking: false,
+            blocked_by: false,
+            muting: false,
+            tier: None,
+        };
+        assert_eq!(reader.relationship("ana", "bo").await.unwrap(), nothing);
+        graph.record(FOLLOW, "ana", "bo", FollowEvent::FollowRequested).await;
+        graph.record(FOLLOW, "bo", "ana", FollowEvent::Followed).await;
+        graph.record(MUTE, "ana", "bo", MuteEvent::Muted).await;
+        graph.record(AUDIENCE, "ana", "bo", AudienceEvent::AudienceSet { tier: Tier::Friends }).await;
+        graph.record(BLOCK, "bo", "ana", BlockEvent::Blocked).await;
+        let expected = Relationship {
+            requested: true,
+            followed_by: true,
+            blocked_by: true,
+            muting: true,
+            tier: Some(Tier::Friends),
+            ..nothing.clone()
+        };
+        assert_eq!(reader.relationship("ana", "bo").await.unwrap(), expected);
+        graph.record(FOLLOW, "ana", "bo", FollowEvent::FollowRequestAccepted).await;
+        let following = reader.relationship("ana", "bo").await.unwrap();
+        assert!(following.following && !following.requested);
+    }
+
+    #[tokio::test]
     async fn blocks_mutes_and_tiers_keep_one_entry_each_in_the_owners_lists() {
         let graph = Graph::new();
         graph.record(BLOCK, "ana", "bo", BlockEvent::Blocked).await;

@@ -74,7 +74,8 @@ impl GraphReader {
         Self { read_model }
     }
 
-    async fn edge(&self, kind: &str, from: &str, to: &str) -> Result<Option<Item>, TableError> {
+    /// The own item of the relationship of `kind` from `from` to `to`, if there is one.
+    pub(crate) async fn edge(&self, kind: &str, from: &str, to: &str) -> Result<Option<Item>, TableError> {
         self.read_model.get(&Key::new(pair_stream(kind, from, to), EDGE)).await
     }
 
