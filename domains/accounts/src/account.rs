@@ -22,6 +22,10 @@ pub struct ActiveAccount {
     pub profile: Profile,
     /// The legacy application's user this account is, once linked.
     pub legacy_subject: Option<String>,
+    /// Whether follows of the account wait for its approval. A snapshot written before accounts
+    /// could lock has no such field, and describes an unlocked account: no `LockChanged` existed.
+    #[serde(default)]
+    pub locked: bool,
 }
 
 /// Serialized only into the command's snapshots, which are sealed under the account's key, so
@@ -34,13 +38,15 @@ pub enum Account {
     Erased,
 }
 
-/// A change to some profile fields: `None` leaves a field as it is, `Some(None)` clears it.
+/// A change to some profile fields, and to whether the account is locked: `None` leaves a field
+/// as it is, `Some(None)` clears it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ProfileChanges {
     pub display_name: Option<Option<String>>,
     pub bio: Option<Option<String>>,
     pub avatar_media_id: Option<Option<String>>,
     pub interests: Option<Vec<String>>,
+    pub locked: Option<bool>,
 }
 
 /// Commands carry validated input (see `validation`) and an already hashed password.
@@ -83,7 +89,8 @@ impl Decider for Account {
 
     /// An account is loaded from its snapshot and at most about 50 events after it. Schema 2:
     /// the kit's `{state, started_at}`; the `{account, created_at}` snapshots of schema 1 are
-    /// not read, and the next append past the interval replaces them.
+    /// not read, and the next append past the interval replaces them. `locked` came later
+    /// within schema 2: older snapshots lack it and load as unlocked, which they were.
     const SNAPSHOTS: Option<SnapshotPolicy> = Some(SnapshotPolicy { interval: 50, schema: 2 });
 
     fn decide(state: &Account, command: AccountCommand) -> Result<Vec<AccountEvent>, AccountError> {
@@ -102,11 +109,17 @@ impl Decider for Account {
                         .unwrap_or_else(|| current.avatar_media_id.clone()),
                     interests: changes.interests.unwrap_or_else(|| current.interests.clone()),
                 };
-                if &updated == current {
-                    return Ok(vec![]);
-                }
-                let Profile { display_name, bio, avatar_media_id, interests } = updated;
-                Ok(vec![AccountEvent::ProfileUpdated { display_name, bio, avatar_media_id, interests }])
+                // Each change is its own event, and only a change is one: the graph follows the
+                // lock without reading the sealed profile.
+                let profile_updated = (&updated != current).then(|| {
+                    let Profile { display_name, bio, avatar_media_id, interests } = updated;
+                    AccountEvent::ProfileUpdated { display_name, bio, avatar_media_id, interests }
+                });
+                let lock_changed = changes
+                    .locked
+                    .filter(|locked| *locked != account.locked)
+                    .map(|locked| AccountEvent::LockChanged { locked });
+                Ok(profile_updated.into_iter().chain(lock_changed).collect())
             }
             (Account::Active(account), AccountCommand::ChangePassword { password_hash }) => {
                 Ok([AccountEvent::PasswordChanged { password_hash }]
@@ -137,6 +150,7 @@ impl Decider for Account {
                     password_hash: password_hash.clone(),
                     profile: Profile { display_name: display_name.clone(), ..Profile::default() },
                     legacy_subject: None,
+                    locked: false,
                 })
             }
             (Account::Active(mut account), AccountEvent::PasswordChanged { password_hash }) => {
@@ -163,10 +177,15 @@ impl Decider for Account {
                 };
                 Account::Active(account)
             }
+            (Account::Active(mut account), AccountEvent::LockChanged { locked }) => {
+                account.locked = *locked;
+                Account::Active(account)
+            }
             (_, AccountEvent::AccountErased) => Account::Erased,
             (
                 state,
                 AccountEvent::ProfileUpdated { .. }
+                | AccountEvent::LockChanged { .. }
                 | AccountEvent::PasswordChanged { .. }
                 | AccountEvent::LegacySubjectLinked { .. }
                 | AccountEvent::LegacySubjectUnlinked { .. },
@@ -312,6 +331,77 @@ mod tests {
                 interests: vec!["running".into()],
             },
         ]);
+    }
+
+    fn lock(locked: bool) -> AccountCommand {
+        AccountCommand::UpdateProfile(ProfileChanges { locked: Some(locked), ..ProfileChanges::default() })
+    }
+
+    fn lock_changed(locked: bool) -> AccountEvent {
+        AccountEvent::LockChanged { locked }
+    }
+
+    fn is_locked(account: &Account) -> bool {
+        let Account::Active(account) = account else { panic!("still active") };
+        account.locked
+    }
+
+    #[test]
+    fn an_account_locks_and_unlocks_with_its_own_event_and_only_when_that_changes_it() {
+        assert!(!is_locked(given::<Account>([registered()]).state()), "a new account is not locked");
+        let locked = given::<Account>([registered()]).when(lock(true)).then([lock_changed(true)]);
+        assert!(is_locked(&locked));
+        given::<Account>([registered(), lock_changed(true)]).when(lock(true)).then([]);
+        given::<Account>([registered()]).when(lock(false)).then([]);
+        let unlocked = given::<Account>([registered(), lock_changed(true)])
+            .when(lock(false))
+            .then([lock_changed(false)]);
+        assert!(!is_locked(&unlocked));
+        given::<Account>([registered(), AccountEvent::AccountErased])
+            .when(lock(true))
+            .then_error(AccountError::NotFound);
+    }
+
+    #[test]
+    fn a_patch_of_the_profile_and_the_lock_appends_an_event_for_each_that_changes() {
+        let bio = |locked: Option<bool>| {
+            AccountCommand::UpdateProfile(ProfileChanges {
+                bio: Some(Some("runner".into())),
+                locked,
+                ..ProfileChanges::default()
+            })
+        };
+        let bio_updated = AccountEvent::ProfileUpdated {
+            display_name: Some("Ana".into()),
+            bio: Some("runner".into()),
+            avatar_media_id: None,
+            interests: vec![],
+        };
+        given::<Account>([registered()])
+            .when(bio(Some(true)))
+            .then([bio_updated.clone(), lock_changed(true)]);
+        given::<Account>([registered(), lock_changed(true)])
+            .when(bio(Some(true)))
+            .then([bio_updated.clone()]);
+        given::<Account>([registered()]).when(bio(Some(false))).then([bio_updated.clone()]);
+        // A profile update leaves the lock as it was.
+        let still_locked =
+            given::<Account>([registered(), lock_changed(true)]).when(bio(None)).then([bio_updated.clone()]);
+        assert!(is_locked(&still_locked));
+        given::<Account>([registered(), bio_updated]).when(bio(Some(true))).then([lock_changed(true)]);
+    }
+
+    #[test]
+    fn a_snapshot_from_before_accounts_could_lock_loads_as_unlocked() {
+        let before_locks = serde_json::json!({"Active": {
+            "username": "ana",
+            "email": "ana@example.com",
+            "password_hash": "$argon2id$...",
+            "profile": {"display_name": "Ana", "bio": null, "avatar_media_id": null, "interests": []},
+            "legacy_subject": null,
+        }});
+        let loaded: Account = serde_json::from_value(before_locks).expect("an older snapshot's state loads");
+        assert_eq!(&loaded, given::<Account>([registered()]).state());
     }
 
     #[test]

@@ -2,13 +2,13 @@
 
 use crate::account::Account;
 use crate::read_model::{profile, profile_key, username_key};
-use crate::views::PrivateProfile;
+use crate::views::{PrivateProfile, PublicProfile};
 use async_trait::async_trait;
 use huddle_catalog::accounts::{account_of_stream, AccountEvent};
 use huddle_delivery::{Projected, Projection, ProjectionError};
 use huddle_domain::Decider;
 use huddle_eventstore::{decode_personal, sealed_subject, Envelope, EventStore};
-use huddle_ports::{Condition, Table, TransactWrite};
+use huddle_ports::{Condition, Table, TableError, TransactWrite};
 use serde_json::json;
 
 pub struct AccountsProjection {
@@ -19,6 +19,22 @@ pub struct AccountsProjection {
 
 fn put(item: huddle_ports::Item) -> TransactWrite {
     TransactWrite::Put { item, condition: Condition::Always }
+}
+
+fn profile_item(account_id: &str, view: &PrivateProfile) -> huddle_ports::Item {
+    profile_key(account_id).item(serde_json::to_value(view).expect("profiles serialize"))
+}
+
+/// The account's profile item as `change` leaves it; nothing when there is none (the account is
+/// erased, or its registration was shredded before a replay reached it).
+async fn edited(
+    read_model: &dyn Table,
+    account_id: &str,
+    change: impl FnOnce(&mut PublicProfile),
+) -> Result<Vec<TransactWrite>, TableError> {
+    let Some(mut view) = profile(read_model, account_id).await? else { return Ok(vec![]) };
+    change(&mut view.public);
+    Ok(vec![put(profile_item(account_id, &view))])
 }
 
 #[async_trait]
@@ -33,9 +49,6 @@ impl Projection for AccountsProjection {
         let opened = decode_personal::<AccountEvent>(event, key.as_ref())
             .map_err(|e| ProjectionError::Invalid(e.to_string()))?;
         let Some(opened) = opened else { return Ok(Projected::nothing()) };
-        let as_item = |view: &PrivateProfile| {
-            profile_key(account_id).item(serde_json::to_value(view).expect("profiles serialize"))
-        };
         Ok(match opened {
             registered @ AccountEvent::AccountRegistered { .. } => {
                 let Account::Active(account) = Account::evolve(Account::Missing, &registered) else {
@@ -44,17 +57,19 @@ impl Projection for AccountsProjection {
                 let view = PrivateProfile::of(account_id, &account, event.occurred_at);
                 let holder =
                     username_key(&account.username, account_id).item(json!({ "account_id": account_id }));
-                vec![put(as_item(&view)), put(holder)]
+                vec![put(profile_item(account_id, &view)), put(holder)]
             }
             AccountEvent::ProfileUpdated { display_name, bio, avatar_media_id, interests } => {
-                let Some(mut view) = profile(read_model, account_id).await? else {
-                    return Ok(Projected::nothing());
-                };
-                view.public.display_name = display_name;
-                view.public.bio = bio;
-                view.public.avatar_media_id = avatar_media_id;
-                view.public.interests = interests;
-                vec![put(as_item(&view))]
+                edited(read_model, account_id, |public| {
+                    public.display_name = display_name;
+                    public.bio = bio;
+                    public.avatar_media_id = avatar_media_id;
+                    public.interests = interests;
+                })
+                .await?
+            }
+            AccountEvent::LockChanged { locked } => {
+                edited(read_model, account_id, |public| public.locked = locked).await?
             }
             // Nothing the read model shows.
             AccountEvent::PasswordChanged { .. }

@@ -97,7 +97,7 @@ fn routes() -> Vec<Route> {
                 "/v1/me",
                 Command,
                 Authorized,
-                "Change the caller's profile.",
+                "Change the caller's profile, or whether it is locked.",
             )
         },
         Route {

@@ -7,6 +7,7 @@ use icu_normalizer::ComposingNormalizerBorrowed;
 use icu_properties::props::{BidiControl, DefaultIgnorableCodePoint};
 use icu_properties::CodePointSetData;
 use serde::{Deserialize, Deserializer};
+use serde_json::Value;
 
 /// Account ids are this and a ULID.
 pub const ACCOUNT_ID_PREFIX: &str = "acc_";
@@ -139,7 +140,8 @@ pub struct LegacyLinkRequest {
     pub password: Option<String>,
 }
 
-/// `PATCH /v1/me` as sent: an absent field stays, `null` clears it.
+/// `PATCH /v1/me` as sent: an absent field stays, `null` clears it (but `locked`, which is
+/// `true` or `false`).
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
@@ -155,6 +157,11 @@ pub struct ProfilePatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<Vec<String>>)]
     pub interests: Option<Option<Vec<String>>>,
+    /// Whether follows of the account wait for its approval (follow requests).
+    // Any JSON value is taken here, so that `null` or a string is a 422 naming the field.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = bool)]
+    pub locked: Option<Option<Value>>,
 }
 
 /// A field that is present deserializes to `Some`, even when it is `null`.
@@ -416,12 +423,21 @@ pub fn profile_changes(patch: ProfilePatch) -> Result<ProfileChanges, Vec<FieldE
         Some(None) => Some(Some(Vec::new())),
         Some(Some(tags)) => problems.check("interests", interests(&tags)).map(Some),
     };
+    let locked = match patch.locked {
+        None => Some(None),
+        Some(value) => {
+            let flag =
+                value.as_ref().and_then(Value::as_bool).ok_or_else(|| "must be true or false".to_owned());
+            problems.check("locked", flag).map(Some)
+        }
+    };
     let changes = (|| {
         Some(ProfileChanges {
             display_name: display_name?,
             bio: bio?,
             avatar_media_id: avatar_media_id?,
             interests: interests?,
+            locked: locked?,
         })
     })();
     problems.finish(changes)
@@ -583,6 +599,7 @@ mod tests {
         assert_eq!(changes.display_name, None, "absent: unchanged");
         assert_eq!(changes.bio, Some(None), "null: cleared");
         assert_eq!(changes.interests, Some(vec!["running".to_owned(), "jazz".to_owned()]));
+        assert_eq!(changes.locked, None, "absent: unchanged");
 
         let many: Vec<String> = (0..21).map(|n| format!("tag{n}")).collect();
         let patch = ProfilePatch {
@@ -595,5 +612,21 @@ mod tests {
             serde_json::from_str::<ProfilePatch>(r#"{"displayname": "x"}"#).is_err(),
             "unknown fields are refused"
         );
+    }
+
+    #[test]
+    fn a_patch_locks_with_true_or_false_and_nothing_else() {
+        let changes = |body: &str| profile_changes(serde_json::from_str(body).unwrap());
+        assert_eq!(changes(r#"{"locked": true}"#).unwrap().locked, Some(true));
+        assert_eq!(changes(r#"{"locked": false}"#).unwrap().locked, Some(false));
+        for bad in ["null", r#""true""#, "1", "{}", "[true]"] {
+            assert_eq!(
+                changes(&format!(r#"{{"locked": {bad}}}"#)).unwrap_err(),
+                [FieldError::new("locked", "must be true or false")],
+                "{bad}"
+            );
+        }
+        let both = format!(r#"{{"locked": "yes", "bio": "{}"}}"#, "x".repeat(MAX_BIO_CHARS + 1));
+        assert_eq!(fields(changes(&both).unwrap_err()), ["bio", "locked"], "every problem at once");
     }
 }

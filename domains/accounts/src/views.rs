@@ -14,6 +14,11 @@ pub struct PublicProfile {
     pub bio: Option<String>,
     pub avatar_media_id: Option<String>,
     pub interests: Vec<String>,
+    /// Whether follows of the account wait for its approval (follow requests).
+    // Read items projected before accounts could lock have none: they were unlocked.
+    #[serde(default)]
+    #[schema(required = true)]
+    pub locked: bool,
     #[serde(with = "time::serde::rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created_at: OffsetDateTime,
@@ -37,6 +42,7 @@ impl PrivateProfile {
                 bio: profile.bio.clone(),
                 avatar_media_id: profile.avatar_media_id.clone(),
                 interests: profile.interests.clone(),
+                locked: account.locked,
                 created_at,
             },
             email: account.email.clone(),
@@ -53,4 +59,26 @@ pub struct SignedIn {
     pub token_type: &'static str,
     /// Seconds until the token expires.
     pub expires_in: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_profile_item_projected_before_accounts_could_lock_reads_as_unlocked() {
+        let before_locks = serde_json::json!({
+            "id": "acc_01JB8Y3T7Q5ZV1F0C2D3E4G5H6",
+            "username": "ana",
+            "display_name": "Ana",
+            "bio": null,
+            "avatar_media_id": null,
+            "interests": [],
+            "created_at": "2026-11-23T10:00:00Z",
+            "email": "ana@example.com",
+        });
+        let view: PrivateProfile = serde_json::from_value(before_locks).expect("an older item reads");
+        assert!(!view.public.locked);
+        assert_eq!(serde_json::to_value(&view.public).unwrap()["locked"], false, "and shows it");
+    }
 }

@@ -58,6 +58,10 @@ pub enum AccountEvent {
         avatar_media_id: Option<String>,
         interests: Vec<String>,
     },
+    /// Whether follows of the account wait for its approval (a follow request) from now on.
+    LockChanged {
+        locked: bool,
+    },
     /// A new password; the account's sessions are revoked in the same transaction.
     PasswordChanged {
         password_hash: String,
@@ -118,3 +122,23 @@ pub enum SessionEvent {
 }
 
 impl EventSchema for SessionEvent {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use huddle_eventstore::{encode_personal, SubjectKey};
+
+    #[test]
+    fn a_lock_change_is_appended_in_clear_for_the_graph_to_read_without_the_accounts_key() {
+        let key = SubjectKey::generate("acc_1");
+        let appended = encode_personal(&AccountEvent::LockChanged { locked: true }, &key);
+        assert_eq!(appended.event_type, "LockChanged");
+        assert_eq!(
+            appended.payload.as_object().map(|payload| payload.len()),
+            Some(1),
+            "{}",
+            appended.payload
+        );
+        assert_eq!(appended.payload["locked"].as_bool(), Some(true));
+    }
+}

@@ -1,4 +1,4 @@
-//! `PATCH /v1/me`: the profile fields a user edits.
+//! `PATCH /v1/me`: the profile fields a user edits, and whether the account is locked.
 
 use super::loaded::created_at;
 use super::{active, refused, AccountsCommand};
