@@ -1,8 +1,10 @@
 //! Sign-up, login and profiles: every status the routes answer with.
 
+use crate::consistency::read_after;
 use crate::{code, System};
 use futures::future::join_all;
-use huddle_catalog::accounts::username_stream;
+use huddle_catalog::accounts::{account_stream, username_stream};
+use huddle_domain::consistency::HEADER;
 use huddle_test_support::{on_both_families, Family};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -14,6 +16,8 @@ on_both_families!(
     concurrent_sign_ups_for_one_username_have_exactly_one_winner,
     a_repeated_sign_up_with_its_idempotency_key_answers_with_the_same_account,
     profile_changes_are_validated_and_unknown_accounts_are_not_found,
+    an_account_locks_and_unlocks_and_every_signed_in_caller_sees_it,
+    a_locked_value_other_than_true_or_false_is_refused_and_changes_nothing,
 );
 
 async fn a_new_account_signs_in_reads_and_edits_its_profile(family: Family) {
@@ -227,4 +231,86 @@ async fn profile_changes_are_validated_and_unknown_accounts_are_not_found(family
         let (status, body) = system.get(path, &token).await;
         assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"), "{path}");
     }
+}
+
+/// `PATCH /v1/me` with `body`, which succeeds: the profile it answers with and, when it wrote
+/// anything, the consistency token that makes a read wait for the projection to reach it.
+async fn patched(system: &System, token: &str, body: Value) -> (Value, Option<String>) {
+    let response =
+        system.client.patch(system.url("/v1/me")).bearer_auth(token).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::OK, "{body}");
+    let consistency = response.headers().get(HEADER).map(|token| token.to_str().unwrap().to_owned());
+    (response.json().await.unwrap(), consistency)
+}
+
+/// The event types of `account_id`'s stream, in order.
+async fn account_event_types(system: &System, account_id: &str) -> Vec<String> {
+    let events = system.running.events.read_stream(&account_stream(account_id), 1..).await.unwrap();
+    events.into_iter().map(|event| event.event_type).collect()
+}
+
+async fn an_account_locks_and_unlocks_and_every_signed_in_caller_sees_it(family: Family) {
+    let system = System::start(family).await;
+    let (id, token) = system.signed_up_user("ana").await;
+    let (_, other_token) = system.signed_up_user("bea").await;
+    let profile = format!("/v1/accounts/{id}");
+    let unlocked = system.eventually(&profile, &other_token, |status, _| status == StatusCode::OK).await;
+    assert_eq!(unlocked["locked"], false, "a new account is not locked: {unlocked}");
+    let (_, me) = system.get("/v1/me", &token).await;
+    assert_eq!(me["locked"], false, "{me}");
+
+    let (locked, consistency) = patched(&system, &token, json!({"locked": true})).await;
+    let consistency = consistency.expect("locking wrote");
+    assert_eq!(locked["locked"], true, "{locked}");
+    let mut expected_me = me.clone();
+    expected_me["locked"] = json!(true);
+    assert_eq!(locked, expected_me, "nothing else changed");
+    assert_eq!(system.get("/v1/me", &token).await, (StatusCode::OK, expected_me.clone()));
+    let (status, seen) = read_after(&system, &profile, &other_token, &consistency).await;
+    assert_eq!((status, &seen["locked"]), (StatusCode::OK, &json!(true)), "{seen}");
+    let (status, by_name) =
+        read_after(&system, "/v1/accounts/by-username/ana", &other_token, &consistency).await;
+    assert_eq!((status, &by_name), (StatusCode::OK, &seen));
+    assert_eq!(
+        account_event_types(&system, &id).await,
+        ["AccountRegistered", "LockChanged"],
+        "locking alone is no profile update"
+    );
+
+    let (again, consistency) = patched(&system, &token, json!({"locked": true})).await;
+    assert_eq!((again, consistency), (expected_me, None));
+    assert_eq!(account_event_types(&system, &id).await.len(), 2, "locking a locked account appends nothing");
+
+    let (unlocked, consistency) =
+        patched(&system, &token, json!({"locked": false, "bio": "Runs before dawn."})).await;
+    let consistency = consistency.expect("unlocking wrote");
+    assert_eq!((&unlocked["locked"], &unlocked["bio"]), (&json!(false), &json!("Runs before dawn.")));
+    let (status, seen) = read_after(&system, &profile, &other_token, &consistency).await;
+    assert_eq!((status, &seen["locked"], &seen["bio"]), (StatusCode::OK, &json!(false), &unlocked["bio"]));
+    assert_eq!(
+        account_event_types(&system, &id).await,
+        ["AccountRegistered", "LockChanged", "ProfileUpdated", "LockChanged"],
+        "one event for each change, the profile first"
+    );
+}
+
+async fn a_locked_value_other_than_true_or_false_is_refused_and_changes_nothing(family: Family) {
+    let system = System::start(family).await;
+    let (id, token) = system.signed_up_user("ana").await;
+    let (status, me) = system.get("/v1/me", &token).await;
+    assert_eq!(status, StatusCode::OK);
+    for bad in [Value::Null, json!("true"), json!(1), json!({}), json!([true])] {
+        let body = json!({"locked": bad, "bio": "Runs before dawn."});
+        let (status, refused) =
+            system.send(system.client.patch(system.url("/v1/me")).bearer_auth(&token).json(&body)).await;
+        assert_eq!(
+            (status, code(&refused)),
+            (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            "{bad}"
+        );
+        let details = &refused["error"]["details"];
+        assert_eq!(details, &json!([{"field": "locked", "message": "must be true or false"}]), "{bad}");
+    }
+    assert_eq!(system.get("/v1/me", &token).await, (StatusCode::OK, me), "neither the lock nor the bio");
+    assert_eq!(account_event_types(&system, &id).await, ["AccountRegistered"]);
 }

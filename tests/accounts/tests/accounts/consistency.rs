@@ -22,7 +22,7 @@ on_both_families!(
 );
 
 /// `GET path` with `token`, sending `consistency` back.
-async fn read_after(system: &System, path: &str, token: &str, consistency: &str) -> (StatusCode, Value) {
+pub async fn read_after(system: &System, path: &str, token: &str, consistency: &str) -> (StatusCode, Value) {
     system.send(system.client.get(system.url(path)).bearer_auth(token).header(HEADER, consistency)).await
 }
 

@@ -45,9 +45,9 @@ async fn an_account_life_to_its_erasure_only_appends_to_the_log_and_removes_its_
         assert_eq!(response.status(), status, "{name}: {:?}", response.body());
     }
 
-    // Sign-up: 3 events and the key; the profile: 1; the password: 2; the erasure: 4 events
-    // (account, sessions, both names released) and the key's removal.
-    let log_changes = 4 + 1 + 2 + 5;
+    // Sign-up: 3 events and the key; the profile and the lock: 2; the password: 2; the erasure:
+    // 4 events (account, sessions, both names released) and the key's removal.
+    let log_changes = 4 + 2 + 2 + 5;
     let records = changes.read_at_least(log_changes).await.records;
     let (counters, log): (Vec<_>, Vec<_>) =
         records.iter().partition(|record| pk(record).starts_with("throttle#"));
