@@ -35,7 +35,10 @@ pub fn domains(
     let mut accounts =
         huddle_accounts::AccountsSettings::new(&secrets.token_secret, &secrets.email_lookup_key);
     accounts.throttles = throttles;
-    vec![std::sync::Arc::new(huddle_accounts::AccountsDomain::new(accounts))]
+    vec![
+        std::sync::Arc::new(huddle_accounts::AccountsDomain::new(accounts)),
+        std::sync::Arc::new(huddle_graph::GraphDomain),
+    ]
 }
 
 /// The domains of [`domains`] as their declarations see them (names, routes, subscriptions),

@@ -384,19 +384,33 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
     let mut inspection = Vec::new();
     let mut authorizer: Option<Arc<dyn Authorizer>> = None;
 
+    let mut read_tables = std::collections::BTreeMap::new();
+    for domain in &domains {
+        read_tables.insert(domain.name(), infrastructure.table(domain.name()).await?);
+    }
     for domain in domains {
-        let read_model = infrastructure.table(domain.name()).await?;
+        let read_model = read_tables[domain.name()].clone();
         let (queue, dead_letters) = infrastructure.queue(domain.name(), settings.max_receives).await?;
         // SNS's deliveries to SQS are free: the subscription takes the queue unmetered.
         topic
             .subscribe(queue.clone(), &domain.consumes())
             .await
             .map_err(|e| StartError::Provision(e.to_string()))?;
-        let ports = DomainPorts::new(
+        let mut ports = DomainPorts::new(
             metered.table(events_table.clone()),
             metered.table(read_model.clone()),
             &settings.request_secret,
         );
+        // A domain that is not running here still has its table: empty, as it would be with
+        // nothing projected yet.
+        let reads = [Role::Command, Role::Query].map(|role| domain.reads(role)).concat();
+        for other in reads {
+            let table = match read_tables.get(other) {
+                Some(table) => table.clone(),
+                None => infrastructure.table(other).await?,
+            };
+            ports = ports.granting(other, metered.table(table));
+        }
         if let Some(verifier) = domain.authorizer(&ports) {
             if authorizer.replace(verifier).is_some() {
                 return Err(StartError::Provision("two domains bring an authorizer".into()));

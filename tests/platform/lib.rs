@@ -33,6 +33,14 @@ pub const INVOCATIONS: &[Invocation] = &[
             "events/accounts-operator/replay.json",
         ],
     },
+    Invocation {
+        binary: "graph",
+        fixtures: &[
+            "events/graph/follow.json",
+            "events/graph/list-followers.json",
+            "events/graph/relationships.json",
+        ],
+    },
     Invocation { binary: "authorizer", fixtures: &["events/authorizer/request.json"] },
     Invocation { binary: "not-found", fixtures: &["events/not-found/unmatched.json"] },
 ];

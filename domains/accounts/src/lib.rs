@@ -21,8 +21,9 @@ pub mod views;
 use huddle_catalog::accounts::{account_stream, AccountEvent};
 use huddle_delivery::Projection;
 use huddle_domain::throttle::{Limit, LimitSyntax};
-use huddle_domain::{Domain, DomainPorts, DomainRoute};
+use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
 use huddle_eventstore::{attribute, EventSchema};
+use huddle_graph::visibility::GraphReader;
 use huddle_http::{Authorizer, HttpFunction};
 use huddle_ports::FilterPolicy;
 use lookup::Lookup;
@@ -212,6 +213,14 @@ impl Domain for AccountsDomain {
         ])
     }
 
+    /// The query reads the graph's: profiles show its follow counts, and a block hides them.
+    fn reads(&self, role: Role) -> &'static [&'static str] {
+        match role {
+            Role::Query => &[huddle_graph::NAME],
+            Role::Command => &[],
+        }
+    }
+
     fn command(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction> {
         let verifier = self.settings.verifier();
         Arc::new(command::AccountsCommand {
@@ -226,7 +235,11 @@ impl Domain for AccountsDomain {
     }
 
     fn query(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction> {
-        Arc::new(query::AccountsQuery { read_model: ports.read_model.clone(), events: ports.events.clone() })
+        Arc::new(query::AccountsQuery {
+            read_model: ports.read_model.clone(),
+            events: ports.events.clone(),
+            graph: GraphReader::new(ports.granted(huddle_graph::NAME)),
+        })
     }
 
     fn projection(&self, ports: &DomainPorts) -> Arc<dyn Projection> {

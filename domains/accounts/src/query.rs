@@ -6,12 +6,13 @@ use crate::command::loaded::{active, created_at};
 use crate::read_model::{account_named, profile};
 use crate::routes::{Operation, ROUTES};
 use crate::validation;
-use crate::views::PrivateProfile;
+use crate::views::{AccountView, PrivateProfile};
 use async_trait::async_trait;
 use huddle_catalog::accounts::account_stream;
 use huddle_domain::decider::load;
 use huddle_domain::operation;
 use huddle_eventstore::EventStore;
+use huddle_graph::visibility::GraphReader;
 use huddle_http::{
     caller, json_response, path_parameter, prefixed_id, request_id, ApiError, Body, HttpFunction, Request,
     Response,
@@ -23,6 +24,8 @@ use std::sync::Arc;
 pub struct AccountsQuery {
     pub(crate) read_model: Arc<dyn Table>,
     pub(crate) events: EventStore,
+    /// The graph's read port: follow counts, and whether a block hides the profile.
+    pub(crate) graph: GraphReader,
 }
 
 fn no_such_account() -> ApiError {
@@ -48,11 +51,21 @@ impl AccountsQuery {
             }
             command => return Err(ApiError::not_found(format!("{command:?} is not a query"))),
         };
-        let view = profile(self.read_model.as_ref(), &account_id)
-            .await
-            .map_err(failed)?
-            .ok_or_else(no_such_account)?;
-        Ok(json_response(StatusCode::OK, &view.public))
+        let (view, blocked, counts) = futures::try_join!(
+            profile(self.read_model.as_ref(), &account_id),
+            self.graph.blocked_either_way(&caller.account_id, &account_id),
+            self.graph.follow_counts(&account_id),
+        )
+        .map_err(failed)?;
+        // A block either way hides the profile as if there were none (the caller's own is never
+        // blocked).
+        let view = view.filter(|_| !blocked).ok_or_else(no_such_account)?;
+        let view = AccountView {
+            profile: view.public,
+            followers_count: counts.followers,
+            following_count: counts.following,
+        };
+        Ok(json_response(StatusCode::OK, &view))
     }
 
     /// The caller's account from its stream (its snapshot and the events after it).

@@ -4,7 +4,7 @@
 use crate::validation::{
     ErasureRequest, LegacyLinkRequest, LoginRequest, PasswordChangeRequest, ProfilePatch, SignUpRequest,
 };
-use crate::views::{PrivateProfile, PublicProfile, SignedIn};
+use crate::views::{AccountView, PrivateProfile, SignedIn};
 use huddle_domain::{body, Access, Role, RouteDeclaration, RouteLink};
 use lambda_http::http::{Method, StatusCode};
 use std::sync::LazyLock;
@@ -25,6 +25,8 @@ pub enum Operation {
 
 const INVALID: (StatusCode, &str) = (StatusCode::UNPROCESSABLE_ENTITY, "A field is invalid (see `details`).");
 const NO_ACCOUNT: (StatusCode, &str) = (StatusCode::NOT_FOUND, "The account does not exist or was erased.");
+const NO_PROFILE: (StatusCode, &str) =
+    (StatusCode::NOT_FOUND, "The account does not exist, was erased, or one of the two blocks the other.");
 const WRONG_PASSWORD: (StatusCode, &str) = (StatusCode::UNAUTHORIZED, "The password is wrong.");
 const RACED: (StatusCode, &str) =
     (StatusCode::CONFLICT, "The account changed at the same time, more than retries could absorb.");
@@ -162,8 +164,8 @@ fn routes() -> Vec<Route> {
             ..Route::new(GetMe, Method::GET, "/v1/me", Query, Authorized, "The caller's own profile.")
         },
         Route {
-            response: Some(body::<PublicProfile>),
-            errors: &[NO_ACCOUNT],
+            response: Some(body::<AccountView>),
+            errors: &[NO_PROFILE],
             ..Route::new(
                 GetAccount,
                 Method::GET,
@@ -174,8 +176,8 @@ fn routes() -> Vec<Route> {
             )
         },
         Route {
-            response: Some(body::<PublicProfile>),
-            errors: &[NO_ACCOUNT],
+            response: Some(body::<AccountView>),
+            errors: &[NO_PROFILE],
             ..Route::new(
                 GetAccountByUsername,
                 Method::GET,

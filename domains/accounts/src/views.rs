@@ -24,6 +24,16 @@ pub struct PublicProfile {
     pub created_at: OffsetDateTime,
 }
 
+/// Another account's profile as `GET /v1/accounts/…` shows it: the public profile, and the
+/// follow counts the graph keeps.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct AccountView {
+    #[serde(flatten)]
+    pub profile: PublicProfile,
+    pub followers_count: u64,
+    pub following_count: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct PrivateProfile {
     #[serde(flatten)]

@@ -1,12 +1,14 @@
 //! One `follow#<follower>#<followee>` stream: following, asked to (the followee is locked), or
 //! neither. Every command is idempotent but accepting or rejecting a request that is not there.
+//! That a block either way refuses a follow spans other streams (the two `block#` streams), so
+//! the use case checks it in the follow's transaction (`command::follow`).
 
 use huddle_catalog::graph::FollowEvent;
 use huddle_domain::decider::Decider;
 
 pub struct Follow;
 
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum FollowState {
     #[default]
     Neither,
@@ -16,11 +18,10 @@ pub enum FollowState {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FollowCommand {
-    /// Follow, or ask to when the followee is locked. The use case reads both facts from the
-    /// graph before it decides.
+    /// Follow, or ask to when the followee is locked (the use case reads it from the
+    /// followee's account stream).
     Follow {
         followee_locked: bool,
-        blocked_either_way: bool,
     },
     /// Stop following, or take a pending request back.
     Unfollow,
@@ -31,8 +32,6 @@ pub enum FollowCommand {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum FollowError {
-    #[error("one of the two accounts blocks the other")]
-    Blocked,
     #[error("there is no pending follow request")]
     NoPendingRequest,
 }
@@ -46,12 +45,11 @@ impl Decider for Follow {
     fn decide(state: &FollowState, command: FollowCommand) -> Result<Vec<FollowEvent>, FollowError> {
         use FollowState::*;
         Ok(match (command, state) {
-            (FollowCommand::Follow { blocked_either_way: true, .. }, _) => return Err(FollowError::Blocked),
             (FollowCommand::Follow { .. }, Requested | Following) => vec![],
-            (FollowCommand::Follow { followee_locked: true, .. }, Neither) => {
+            (FollowCommand::Follow { followee_locked: true }, Neither) => {
                 vec![FollowEvent::FollowRequested]
             }
-            (FollowCommand::Follow { followee_locked: false, .. }, Neither) => vec![FollowEvent::Followed],
+            (FollowCommand::Follow { followee_locked: false }, Neither) => vec![FollowEvent::Followed],
             (FollowCommand::Unfollow, Following) => vec![FollowEvent::Unfollowed],
             (FollowCommand::Unfollow, Requested) => vec![FollowEvent::FollowRequestWithdrawn],
             (FollowCommand::Unfollow, Neither) => vec![],
@@ -80,9 +78,8 @@ mod tests {
     use huddle_domain::decider::testing::given;
     use FollowEvent::*;
 
-    const OPEN: FollowCommand = FollowCommand::Follow { followee_locked: false, blocked_either_way: false };
-    const LOCKED: FollowCommand = FollowCommand::Follow { followee_locked: true, blocked_either_way: false };
-    const BLOCKED: FollowCommand = FollowCommand::Follow { followee_locked: false, blocked_either_way: true };
+    const OPEN: FollowCommand = FollowCommand::Follow { followee_locked: false };
+    const LOCKED: FollowCommand = FollowCommand::Follow { followee_locked: true };
 
     #[test]
     fn an_open_account_is_followed_at_once_and_a_locked_one_asked() {
@@ -111,13 +108,6 @@ mod tests {
             .then([Unfollowed]);
         given::<Follow>([FollowRequested]).when(FollowCommand::Unfollow).then([FollowRequestWithdrawn]);
         given::<Follow>([FollowRequested, FollowRequestRejected]).when(OPEN).then([Followed]);
-    }
-
-    #[test]
-    fn a_block_either_way_refuses_a_follow_whatever_the_state() {
-        for history in [vec![], vec![Followed], vec![FollowRequested]] {
-            given::<Follow>(history).when(BLOCKED).then_error(FollowError::Blocked);
-        }
     }
 
     #[test]

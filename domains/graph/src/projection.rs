@@ -1,41 +1,64 @@
-//! The projector role: the pair streams' events into the read table (see `read_model`). Each
-//! event's writes follow from the event and the relationship's own item, which only this stream
-//! writes, so reading it before writing is safe under the projector's per-stream order.
+//! The projector role: the pair streams' events into the read table (see `read_model`), and of
+//! the accounts' events what the graph shows and decides on (`AccountCard`). Each event's writes
+//! follow from the event and the item its own stream keeps (a relationship's edge, an account's
+//! card), which only that stream writes, so reading it before writing is safe under the
+//! projector's per-stream order.
 
-use crate::read_model::{counts_key, List, EDGE, FOLLOWERS_COUNT, FOLLOWING_COUNT};
+use crate::read_model::{
+    account_key, counts_key, AccountCard, List, EDGE, ENTRY_ID, ENTRY_SINCE_MS, FOLLOWERS_COUNT,
+    FOLLOWING_COUNT,
+};
 use async_trait::async_trait;
+use huddle_catalog::accounts::{account_of_stream, AccountEvent};
 use huddle_catalog::graph::{
     pair_of, AudienceEvent, BlockEvent, FollowEvent, MuteEvent, Tier, AUDIENCE, BLOCK, FOLLOW, MUTE,
 };
 use huddle_delivery::{Projected, Projection, ProjectionError};
-use huddle_eventstore::{decode, Envelope, EventSchema};
-use huddle_ports::{Condition, Key, Table, TransactWrite};
+use huddle_eventstore::{decode, decode_personal, sealed_subject, Envelope, EventSchema, EventStore};
+use huddle_ports::{Condition, Item, Key, Table, TransactWrite};
 use serde::de::DeserializeOwned;
-use serde_json::{json, Value};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::collections::BTreeMap;
+use strum::VariantArray;
 
-pub struct GraphProjection;
+pub struct GraphProjection {
+    /// Opens the sealed fields of account events (the display name) with the account's key.
+    pub events: EventStore,
+}
 
 /// What a relationship's own item holds.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Edge {
-    since_ms: i64,
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Edge {
+    pub since_ms: i64,
     /// A follow that waits for the followee's answer.
-    requested: bool,
-    tier: Option<Tier>,
+    #[serde(default)]
+    pub requested: bool,
+    /// The member's narrowest tier (an `audience#` edge).
+    #[serde(default)]
+    pub tier: Option<Tier>,
+    /// When the member joined each tier it is in: the narrowest and every wider one.
+    #[serde(default)]
+    pub tiers: BTreeMap<Tier, i64>,
 }
 
 impl Edge {
-    fn of(item: &huddle_ports::Item) -> Option<Edge> {
-        Some(Edge {
-            since_ms: item.get("since_ms")?.as_i64()?,
-            requested: item.get("requested").and_then(Value::as_bool).unwrap_or(false),
-            tier: item.get("tier").cloned().and_then(|tier| serde_json::from_value(tier).ok()),
-        })
+    pub(crate) fn of(item: &Item) -> Option<Edge> {
+        serde_json::from_value(serde_json::Value::Object(item.clone())).ok()
     }
 }
 
-fn put(key: Key, attributes: Value) -> TransactWrite {
+fn put(key: Key, attributes: serde_json::Value) -> TransactWrite {
     TransactWrite::Put { item: key.item(attributes), condition: Condition::Always }
+}
+
+fn put_edge(key: &Key, edge: &Edge) -> TransactWrite {
+    put(key.clone(), serde_json::to_value(edge).expect("edges serialize"))
+}
+
+/// A list entry: who, and since when.
+fn put_entry(list: List, owner: &str, since_ms: i64, other: &str) -> TransactWrite {
+    put(list.entry(owner, since_ms, other), json!({ ENTRY_ID: other, ENTRY_SINCE_MS: since_ms }))
 }
 
 fn delete(key: Key) -> TransactWrite {
@@ -53,31 +76,30 @@ fn decoded<E: EventSchema + DeserializeOwned>(event: &Envelope) -> Result<E, Pro
 #[async_trait]
 impl Projection for GraphProjection {
     async fn project(&self, event: &Envelope, read_model: &dyn Table) -> Result<Projected, ProjectionError> {
+        if let Some(account) = account_of_stream(&event.stream) {
+            return self.project_account(account, event, read_model).await;
+        }
         let Some((kind, from, to)) = pair_of(&event.stream) else {
-            return Err(ProjectionError::Invalid(format!("{} is not a pair stream", event.stream)));
+            return Err(ProjectionError::Invalid(format!(
+                "{} is not a stream the graph keeps",
+                event.stream
+            )));
         };
         let edge_key = Key::new(event.stream.clone(), EDGE);
         let edge = read_model.get(&edge_key).await?.as_ref().and_then(Edge::of);
         let now_ms = (event.occurred_at.unix_timestamp_nanos() / 1_000_000) as i64;
-        let began = |requested: bool, tier: Option<Tier>| {
-            put(edge_key.clone(), json!({ "since_ms": now_ms, "requested": requested, "tier": tier }))
-        };
+        let began =
+            |requested: bool| put_edge(&edge_key, &Edge { since_ms: now_ms, requested, ..Edge::default() });
         let writes = match kind {
             FOLLOW => match decoded::<FollowEvent>(event)? {
                 FollowEvent::FollowRequested => {
-                    vec![
-                        began(true, None),
-                        put(List::FollowRequests.entry(to, now_ms, from), json!({ "id": from })),
-                    ]
+                    vec![began(true), put_entry(List::FollowRequests, to, now_ms, from)]
                 }
                 accepted @ (FollowEvent::Followed | FollowEvent::FollowRequestAccepted) => {
                     let mut writes = vec![
-                        began(false, None),
-                        put(
-                            List::Followers.entry(to, now_ms, from),
-                            json!({ "id": from, "since_ms": now_ms }),
-                        ),
-                        put(List::Following.entry(from, now_ms, to), json!({ "id": to, "since_ms": now_ms })),
+                        began(false),
+                        put_entry(List::Followers, to, now_ms, from),
+                        put_entry(List::Following, from, now_ms, to),
                         add(to, FOLLOWERS_COUNT, 1),
                         add(from, FOLLOWING_COUNT, 1),
                     ];
@@ -108,8 +130,7 @@ impl Projection for GraphProjection {
                 List::Blocks,
                 &edge_key,
                 edge,
-                from,
-                to,
+                (from, to),
                 now_ms,
             ),
             MUTE => switched(
@@ -117,25 +138,15 @@ impl Projection for GraphProjection {
                 List::Mutes,
                 &edge_key,
                 edge,
-                from,
-                to,
+                (from, to),
                 now_ms,
             ),
             AUDIENCE => {
-                let mut writes: Vec<TransactWrite> = edge
-                    .and_then(|member| {
-                        Some(delete(List::Tier(member.tier?).entry(from, member.since_ms, to)))
-                    })
-                    .into_iter()
-                    .collect();
-                match decoded::<AudienceEvent>(event)? {
-                    AudienceEvent::AudienceSet { tier } => {
-                        writes.push(began(false, Some(tier)));
-                        writes.push(put(List::Tier(tier).entry(from, now_ms, to), json!({ "id": to })));
-                    }
-                    AudienceEvent::AudienceCleared => writes.push(delete(edge_key)),
-                }
-                writes
+                let narrowest = match decoded::<AudienceEvent>(event)? {
+                    AudienceEvent::AudienceSet { tier } => Some(tier),
+                    AudienceEvent::AudienceCleared => None,
+                };
+                tiers_changed(&edge_key, edge.unwrap_or_default(), narrowest, (from, to), now_ms)
             }
             _ => unreachable!("pair_of names only the graph's kinds"),
         };
@@ -143,25 +154,100 @@ impl Projection for GraphProjection {
     }
 }
 
-/// The writes of an on/off relation (a block, a mute) turned `on` or off: its own item and its
-/// entry in the owner's list.
+impl GraphProjection {
+    /// An account's card: made at registration, kept current, deleted at erasure.
+    async fn project_account(
+        &self,
+        account: &str,
+        event: &Envelope,
+        read_model: &dyn Table,
+    ) -> Result<Projected, ProjectionError> {
+        let key = match sealed_subject(event) {
+            Some(subject) => self.events.subject_key(subject).await?,
+            None => None,
+        };
+        // `None`: sealed under a key that is gone, so the account was erased since.
+        let opened = decode_personal::<AccountEvent>(event, key.as_ref())
+            .map_err(|e| ProjectionError::Invalid(e.to_string()))?;
+        let Some(opened) = opened else { return Ok(Projected::nothing()) };
+        let card = || async { Ok::<_, ProjectionError>(AccountCard::read(read_model, account).await?) };
+        let changed = |card: AccountCard| {
+            vec![TransactWrite::Put { item: card.item(account), condition: Condition::Always }]
+        };
+        Ok(match opened {
+            AccountEvent::AccountRegistered { username, display_name, .. } => {
+                changed(AccountCard { username, display_name, locked: false })
+            }
+            AccountEvent::ProfileUpdated { display_name, .. } => match card().await? {
+                Some(card) => changed(AccountCard { display_name, ..card }),
+                None => vec![],
+            },
+            AccountEvent::LockChanged { locked } => match card().await? {
+                Some(card) => changed(AccountCard { locked, ..card }),
+                None => vec![],
+            },
+            AccountEvent::AccountErased => vec![delete(account_key(account))],
+            AccountEvent::PasswordChanged { .. }
+            | AccountEvent::LegacySubjectLinked { .. }
+            | AccountEvent::LegacySubjectUnlinked { .. } => vec![],
+        }
+        .into())
+    }
+}
+
+/// The writes of an on/off relation (a block, a mute) from `from` to `to` turned `on` or off:
+/// its own item and its entry in the owner's list.
 fn switched(
     on: bool,
     list: List,
     edge_key: &Key,
     edge: Option<Edge>,
-    from: &str,
-    to: &str,
+    (from, to): (&str, &str),
     now_ms: i64,
 ) -> Vec<TransactWrite> {
     match (on, edge) {
-        (true, _) => vec![
-            put(edge_key.clone(), json!({ "since_ms": now_ms })),
-            put(list.entry(from, now_ms, to), json!({ "id": to })),
+        (true, Some(_)) => vec![],
+        (true, None) => vec![
+            put_edge(edge_key, &Edge { since_ms: now_ms, ..Edge::default() }),
+            put_entry(list, from, now_ms, to),
         ],
         (false, Some(was)) => vec![delete(edge_key.clone()), delete(list.entry(from, was.since_ms, to))],
         (false, None) => vec![],
     }
+}
+
+/// The writes that make `member`'s tiers in `owner`'s lists those of `narrowest` (and every
+/// wider tier), from those `was` recorded: a tier it stays in keeps its entry and its date.
+fn tiers_changed(
+    edge_key: &Key,
+    was: Edge,
+    narrowest: Option<Tier>,
+    (owner, member): (&str, &str),
+    now_ms: i64,
+) -> Vec<TransactWrite> {
+    let mut writes = Vec::new();
+    let mut tiers = BTreeMap::new();
+    for &tier in Tier::VARIANTS {
+        let member_now = narrowest.is_some_and(|narrowest| narrowest.within(tier));
+        match (was.tiers.get(&tier), member_now) {
+            (Some(&since), true) => {
+                tiers.insert(tier, since);
+            }
+            (None, true) => {
+                tiers.insert(tier, now_ms);
+                writes.push(put_entry(List::Tier(tier), owner, now_ms, member));
+            }
+            (Some(&since), false) => writes.push(delete(List::Tier(tier).entry(owner, since, member))),
+            (None, false) => {}
+        }
+    }
+    writes.push(match narrowest {
+        Some(tier) => {
+            put_edge(edge_key, &Edge { since_ms: now_ms, tier: Some(tier), tiers, ..Edge::default() })
+        }
+        None => delete(edge_key.clone()),
+    });
+    writes
 }
 
 #[cfg(test)]
@@ -172,6 +258,7 @@ mod tests {
     use huddle_embedded::{Database, SqliteTable};
     use huddle_eventstore::{encode, EventStore, ExpectedVersion, Metadata};
     use huddle_ports::Query;
+    use serde_json::Value;
     use std::sync::Arc;
 
     /// An events table and a read table in one in-memory database, and the graph's projector.
@@ -186,7 +273,8 @@ mod tests {
             let db = Database::in_memory().unwrap();
             let events = EventStore::new(Arc::new(SqliteTable::new(&db, "events", true)));
             let read_model: Arc<dyn Table> = Arc::new(SqliteTable::new(&db, "graph", false));
-            let projector = Projector::new(Arc::new(GraphProjection), read_model.clone(), events.clone());
+            let projection = GraphProjection { events: events.clone() };
+            let projector = Projector::new(Arc::new(projection), read_model.clone(), events.clone());
             Self { events, read_model, projector }
         }
 
@@ -285,7 +373,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_relationship_reads_every_edge_between_the_two() {
-        use crate::relationships::Relationship;
+        use crate::views::Relationship;
         use crate::visibility::GraphReader;
         let graph = Graph::new();
         let reader = GraphReader::new(graph.read_model.clone());
@@ -330,12 +418,41 @@ mod tests {
         assert!(graph.list(List::Blocks, "ana").await.is_empty());
 
         graph.record(AUDIENCE, "ana", "cy", AudienceEvent::AudienceSet { tier: Tier::Friends }).await;
-        graph.record(AUDIENCE, "ana", "cy", AudienceEvent::AudienceSet { tier: Tier::CloseFriends }).await;
-        assert!(graph.list(List::Tier(Tier::Friends), "ana").await.is_empty(), "moved, not copied");
-        assert_eq!(graph.list(List::Tier(Tier::CloseFriends), "ana").await, ["cy"]);
-        assert_eq!(graph.edge(AUDIENCE, "ana", "cy").await.unwrap().tier, Some(Tier::CloseFriends));
-        graph.record(AUDIENCE, "ana", "cy", AudienceEvent::AudienceCleared).await;
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        graph.record(AUDIENCE, "ana", "bo", AudienceEvent::AudienceSet { tier: Tier::Acquaintances }).await;
         assert!(graph.list(List::Tier(Tier::CloseFriends), "ana").await.is_empty());
+        assert_eq!(graph.list(List::Tier(Tier::Friends), "ana").await, ["cy"]);
+        assert_eq!(
+            graph.list(List::Tier(Tier::Acquaintances), "ana").await,
+            ["bo", "cy"],
+            "a friend is an acquaintance"
+        );
+        let joined = graph.edge(AUDIENCE, "ana", "cy").await.unwrap().tiers;
+
+        graph.record(AUDIENCE, "ana", "cy", AudienceEvent::AudienceSet { tier: Tier::CloseFriends }).await;
+        for tier in [Tier::CloseFriends, Tier::Friends] {
+            assert_eq!(graph.list(List::Tier(tier), "ana").await, ["cy"], "{tier:?}");
+        }
+        let narrowed = graph.edge(AUDIENCE, "ana", "cy").await.unwrap();
+        assert_eq!(narrowed.tier, Some(Tier::CloseFriends));
+        assert_eq!(
+            narrowed.tiers[&Tier::Friends],
+            joined[&Tier::Friends],
+            "a tier it stays in keeps its date"
+        );
+        assert_eq!(
+            graph.list(List::Tier(Tier::Acquaintances), "ana").await,
+            ["bo", "cy"],
+            "not moved to the front"
+        );
+
+        graph.record(AUDIENCE, "ana", "cy", AudienceEvent::AudienceSet { tier: Tier::Acquaintances }).await;
+        assert!(
+            graph.list(List::Tier(Tier::Friends), "ana").await.is_empty(),
+            "taken out of the narrower tiers"
+        );
+        graph.record(AUDIENCE, "ana", "cy", AudienceEvent::AudienceCleared).await;
+        assert_eq!(graph.list(List::Tier(Tier::Acquaintances), "ana").await, ["bo"]);
         assert_eq!(graph.edge(AUDIENCE, "ana", "cy").await, None);
     }
 }

@@ -1,11 +1,20 @@
-//! The graph's read table. Each relationship is kept twice: its own item
-//! (`<kind>#<from>#<to>` / `edge`, with when it began), for the point lookups of relationships
-//! and the visibility rule, and an entry in each list it belongs to (`<list>#<owner>` /
-//! `<began, ms, zero-padded>#<other>`), read backward for newest first. Follow counts are
-//! `counts#<account>` / `counts`, changed only by atomic adds in the projection's transaction.
+//! The graph's read table:
+//!
+//! | pk | sk | holds |
+//! |---|---|---|
+//! | `<kind>#<from>#<to>` | `edge` | a relationship's own item: when it began, whether it is a request, the tiers |
+//! | `<list>#<owner>` | `<began ms, 15 digits>#<other>` | an entry of one of the owner's lists, read backward for newest first |
+//! | `counts#<account>` | `counts` | follower and following counts, changed only by atomic adds |
+//! | `account#<id>` | `account` | what the lists show of an account (username, display name) and whether it is locked |
+//!
+//! Each relationship is kept twice: its own item for point lookups (relationships, the
+//! visibility rule) and an entry in each list it belongs to. A member of a tier has an entry in
+//! that tier's list and in every wider one's, so each list pages on its own.
 
 use huddle_catalog::graph::Tier;
-use huddle_ports::Key;
+use huddle_ports::{Item, Key, Table, TableError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 /// The sort key of a relationship's own item.
 pub const EDGE: &str = "edge";
@@ -47,9 +56,42 @@ impl List {
     }
 }
 
+/// What every list entry holds besides its key.
+pub const ENTRY_ID: &str = "id";
+pub const ENTRY_SINCE_MS: &str = "since_ms";
+
 pub fn counts_key(account: &str) -> Key {
     Key::new(format!("counts#{account}"), "counts")
 }
 
 pub const FOLLOWERS_COUNT: &str = "followers_count";
 pub const FOLLOWING_COUNT: &str = "following_count";
+
+pub fn account_key(account: &str) -> Key {
+    Key::new(format!("account#{account}"), "account")
+}
+
+/// What the graph keeps of an account: what its lists show of it, and whether it is locked.
+/// Only while the account exists: erasure deletes it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountCard {
+    pub username: String,
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub locked: bool,
+}
+
+impl AccountCard {
+    pub fn of(item: Item) -> Result<Self, TableError> {
+        serde_json::from_value(Value::Object(item))
+            .map_err(|e| TableError::Invalid(format!("corrupt account card: {e}")))
+    }
+
+    pub fn item(&self, account: &str) -> Item {
+        account_key(account).item(serde_json::to_value(self).expect("cards serialize"))
+    }
+
+    pub async fn read(table: &dyn Table, account: &str) -> Result<Option<Self>, TableError> {
+        table.get(&account_key(account)).await?.map(Self::of).transpose()
+    }
+}

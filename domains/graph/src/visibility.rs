@@ -3,11 +3,11 @@
 //! read-only port on its read table, which fetches the [`Standing`]); none re-implements any
 //! part of it.
 
-use crate::read_model::EDGE;
+use crate::projection::Edge;
+use crate::read_model::{counts_key, EDGE, FOLLOWERS_COUNT, FOLLOWING_COUNT};
 use huddle_catalog::graph::{pair_stream, Tier, AUDIENCE, BLOCK, FOLLOW};
-use huddle_ports::{Item, Key, Table, TableError};
+use huddle_ports::{Key, Table, TableError};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::sync::Arc;
 
 /// Who a post or story is shared with: everyone, the author's followers, or one of the author's
@@ -63,6 +63,13 @@ pub fn may_view(viewer: &str, author: &str, audience: Audience, standing: &Stand
     }
 }
 
+/// How many accounts follow an account, and how many it follows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FollowCounts {
+    pub followers: u64,
+    pub following: u64,
+}
+
 /// The graph's read-only port: what other domains' roles are granted on the graph's read table.
 #[derive(Clone)]
 pub struct GraphReader {
@@ -75,8 +82,26 @@ impl GraphReader {
     }
 
     /// The own item of the relationship of `kind` from `from` to `to`, if there is one.
-    pub(crate) async fn edge(&self, kind: &str, from: &str, to: &str) -> Result<Option<Item>, TableError> {
-        self.read_model.get(&Key::new(pair_stream(kind, from, to), EDGE)).await
+    pub(crate) async fn edge(&self, kind: &str, from: &str, to: &str) -> Result<Option<Edge>, TableError> {
+        let item = self.read_model.get(&Key::new(pair_stream(kind, from, to), EDGE)).await?;
+        item.map(|item| Edge::of(&item).ok_or_else(|| TableError::Invalid(format!("a corrupt {kind} edge"))))
+            .transpose()
+    }
+
+    /// How many accounts follow `account`, and how many it follows.
+    pub async fn follow_counts(&self, account: &str) -> Result<FollowCounts, TableError> {
+        let item = self.read_model.get(&counts_key(account)).await?.unwrap_or_default();
+        // Never below zero, whatever a bug or a hand edit left.
+        let count =
+            |name: &str| item.get(name).and_then(serde_json::Value::as_i64).unwrap_or(0).max(0) as u64;
+        Ok(FollowCounts { followers: count(FOLLOWERS_COUNT), following: count(FOLLOWING_COUNT) })
+    }
+
+    /// Whether one of the two accounts blocks the other.
+    pub async fn blocked_either_way(&self, one: &str, other: &str) -> Result<bool, TableError> {
+        let (one_way, other_way) =
+            futures::try_join!(self.edge(BLOCK, one, other), self.edge(BLOCK, other, one))?;
+        Ok(one_way.is_some() || other_way.is_some())
     }
 
     /// The viewer's standing with the author: both blocks, the follow and the tier, read at once.
@@ -87,11 +112,10 @@ impl GraphReader {
             self.edge(FOLLOW, viewer, author),
             self.edge(AUDIENCE, author, viewer),
         )?;
-        let requested = |item: &Item| item.get("requested").and_then(Value::as_bool).unwrap_or(false);
         Ok(Standing {
             blocked_either_way: blocking.is_some() || blocked.is_some(),
-            follows: follow.as_ref().is_some_and(|item| !requested(item)),
-            tier: member.and_then(|item| serde_json::from_value(item.get("tier")?.clone()).ok()),
+            follows: follow.as_ref().is_some_and(|edge| !edge.requested),
+            tier: member.and_then(|edge| edge.tier),
         })
     }
 

@@ -4,7 +4,7 @@
 
 use super::manifest::{DeployManifest, RoleManifest, Setting, Statement, Variable};
 use super::TemplateError;
-use huddle_domain::{Access, Domain, DomainRoute, Role};
+use huddle_domain::{granted_read_table_variable, Access, Domain, DomainRoute, Role};
 use serde_json::Value;
 use std::fmt::Write;
 use std::time::Duration;
@@ -52,7 +52,12 @@ pub fn resources(
     subscription(&mut out, &names, domain)?;
     let routes = domain.routes();
     for role in FunctionRole::ALL {
-        function(&mut out, &names, role, role.manifest(manifest), &routes)?;
+        let reads = match role {
+            FunctionRole::Command => domain.reads(Role::Command),
+            FunctionRole::Query => domain.reads(Role::Query),
+            FunctionRole::Projector | FunctionRole::Operator => &[],
+        };
+        function(&mut out, &names, role, role.manifest(manifest), &routes, reads)?;
     }
     out.line(1, &super::closing_marker(domain.name()));
     Ok(out.text)
@@ -396,8 +401,11 @@ fn function(
     role: FunctionRole,
     manifest: &RoleManifest,
     routes: &[DomainRoute],
+    reads: &[&str],
 ) -> Result<(), TemplateError> {
     let pascal = &names.pascal;
+    // The other domains' read tables this role reads.
+    let granted: Vec<Names> = reads.iter().map(|domain| Names::of(domain)).collect();
     let function = function_name(names, role.title());
     out.blank();
     out.comment(1, &role.comment(pascal));
@@ -429,6 +437,9 @@ fn function(
     for (name, value) in role.environment(pascal) {
         out.line(5, &format!("{name}: {value}"));
     }
+    for other in &granted {
+        out.line(5, &format!("{}: !Ref {}Table", granted_read_table_variable(&other.domain), other.pascal));
+    }
     for variable in &manifest.environment {
         if let Some(comment) = &variable.comment {
             out.comment(5, comment);
@@ -436,7 +447,7 @@ fn function(
         out.line(5, &format!("{}: {}", variable.name, variable_value(names, variable)?));
     }
     events(out, names, role, routes);
-    role_resource(out, names, role, &function, manifest);
+    role_resource(out, names, role, &function, manifest, &granted);
     out.blank();
     out.line(1, &format!("{function}LogGroup:"));
     out.line(2, "Type: AWS::Logs::LogGroup");
@@ -509,7 +520,14 @@ fn schedule(interval: Duration) -> String {
     }
 }
 
-fn role_resource(out: &mut Yaml, names: &Names, role: FunctionRole, function: &str, manifest: &RoleManifest) {
+fn role_resource(
+    out: &mut Yaml,
+    names: &Names,
+    role: FunctionRole,
+    function: &str,
+    manifest: &RoleManifest,
+    granted: &[Names],
+) {
     out.blank();
     out.line(1, &format!("{function}Role:"));
     out.lines(
@@ -536,7 +554,17 @@ fn role_resource(out: &mut Yaml, names: &Names, role: FunctionRole, function: &s
         comment: None,
     };
     let generic = role.statements(&names.pascal);
-    for statement in std::iter::once(&own_logs).chain(&generic).chain(&manifest.statements) {
+    let reads_granted = granted.iter().map(|other| Statement {
+        sid: format!("Read{}ReadModel", other.pascal),
+        actions: vec!["dynamodb:GetItem".to_owned(), "dynamodb:Query".to_owned()],
+        resource: format!("!GetAtt {}Table.Arn", other.pascal),
+        leading_keys: Vec::new(),
+        comment: Some(format!("Reads only, through the port the {} domain publishes.", other.domain)),
+    });
+    let reads_granted: Vec<Statement> = reads_granted.collect();
+    for statement in
+        std::iter::once(&own_logs).chain(&generic).chain(&reads_granted).chain(&manifest.statements)
+    {
         if let Some(comment) = &statement.comment {
             out.comment(7, comment);
         }

@@ -12,6 +12,9 @@
 use huddle_eventstore::EventSchema;
 use serde::{Deserialize, Serialize};
 
+/// What every account id begins with (a ULID follows).
+pub const ACCOUNT_ID_PREFIX: &str = "acc_";
+
 pub fn account_stream(account_id: &str) -> String {
     format!("account#{account_id}")
 }

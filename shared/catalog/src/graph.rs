@@ -73,7 +73,20 @@ impl EventSchema for MuteEvent {}
 /// An owner's private audience tiers, nested: every close friend is a friend, every friend an
 /// acquaintance (and every tier sits within the owner's followers, for what the tier may see).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, strum::VariantNames,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    strum::VariantNames,
+    strum::VariantArray,
+    strum::EnumString,
+    strum::IntoStaticStr,
 )]
 #[serde(rename_all = "snake_case")]
 #[strum(serialize_all = "snake_case")]

@@ -19,6 +19,7 @@ use huddle_delivery::{Projection, ReplayTarget};
 use huddle_eventstore::EventStore;
 use huddle_http::{Authorizer, CursorCodec, HttpFunction, IdempotencyKeys};
 use huddle_ports::{FilterPolicy, Table};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// What a domain's roles are built from.
@@ -32,6 +33,15 @@ pub struct DomainPorts {
     /// Short-lived counters (throttles): the events table, whose TTL sweeps them. Writers are
     /// limited to `throttle#` keys there (template.yaml), so no event can be touched through it.
     pub counters: Arc<dyn Table>,
+    /// The read tables of the other domains [`Domain::reads`] names for the role, by domain name:
+    /// read-only (their IAM grants only reads).
+    granted: BTreeMap<String, Arc<dyn Table>>,
+}
+
+/// The environment variable that names `domain`'s read table to another domain's roles that
+/// read it (`GRAPH_READ_TABLE`); template.yaml sets it, `huddle_lambda` reads it.
+pub fn granted_read_table_variable(domain: &str) -> String {
+    format!("{}_READ_TABLE", domain.to_uppercase().replace('-', "_"))
 }
 
 impl DomainPorts {
@@ -44,7 +54,22 @@ impl DomainPorts {
             cursors: CursorCodec::new(request_secret),
             idempotency: IdempotencyKeys::new(request_secret),
             counters: events_table,
+            granted: BTreeMap::new(),
         }
+    }
+
+    /// These ports with `domain`'s read table granted for reading.
+    pub fn granting(mut self, domain: &str, read_table: Arc<dyn Table>) -> Self {
+        self.granted.insert(domain.to_owned(), read_table);
+        self
+    }
+
+    /// The read table of `domain`, which [`Domain::reads`] names: hosts grant each one.
+    pub fn granted(&self, domain: &str) -> Arc<dyn Table> {
+        self.granted
+            .get(domain)
+            .cloned()
+            .unwrap_or_else(|| panic!("the host grants the {domain} read table that Domain::reads names"))
     }
 }
 
@@ -55,6 +80,12 @@ pub trait Domain: Send + Sync {
     fn routes(&self) -> Vec<DomainRoute>;
     /// The subscription filter of the domain's queue.
     fn consumes(&self) -> FilterPolicy;
+    /// The other domains whose read tables `role` reads (through the read port those domains
+    /// publish, such as the graph's visibility rule): hosts grant them to that role, read-only
+    /// ([`DomainPorts::granted`]).
+    fn reads(&self, _role: Role) -> &'static [&'static str] {
+        &[]
+    }
     /// Hosts serve it through [`command_role`], which adds the consistency token.
     fn command(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction>;
     /// Hosts serve it through [`query_role`], which waits for a consistency token's writes.

@@ -47,12 +47,21 @@ pub enum ExpectedVersion {
     Exact(u64),
 }
 
-/// Events to append to one stream.
+/// Events to append to one stream; with no events, a check that the stream is still at
+/// `expected` ([`StreamWrite::unchanged`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamWrite {
     pub stream: String,
     pub expected: ExpectedVersion,
     pub events: Vec<NewEvent>,
+}
+
+impl StreamWrite {
+    /// No events: the append commits only while `stream` is still at `version` (nothing was
+    /// appended to it since it was read), for a decision that rests on another stream's state.
+    pub fn unchanged(stream: impl Into<String>, version: u64) -> Self {
+        Self { stream: stream.into(), expected: ExpectedVersion::Exact(version), events: Vec::new() }
+    }
 }
 
 /// Makes an append answer its first result when repeated.
@@ -276,6 +285,15 @@ impl EventStore {
         let mut committed = Vec::new();
         let mut heads = Vec::with_capacity(writes.len());
         for (index, (write, &base)) in writes.iter().zip(bases).enumerate() {
+            if write.events.is_empty() {
+                // A stream never loses an event, so "no event after `base`" is "still at `base`".
+                transaction.push(TransactWrite::Check {
+                    key: Key::new(&write.stream, version_sk(base + 1)),
+                    condition: Condition::NotExists,
+                });
+                roles.push(Role::VersionCheck(index));
+                continue;
+            }
             if base > 0 {
                 let exists = Condition::attribute_equals("kind", KIND_EVENT);
                 transaction.push(TransactWrite::Check {
@@ -547,8 +565,11 @@ fn validate(
     keys: usize,
     idempotent: bool,
 ) -> Result<(), AppendError> {
-    if writes.is_empty() || writes.iter().any(|w| w.events.is_empty()) {
-        return Err(AppendError::Invalid("an append needs at least one event per stream".into()));
+    if writes.iter().all(|w| w.events.is_empty()) {
+        return Err(AppendError::Invalid("an append needs at least one event".into()));
+    }
+    if writes.iter().any(|w| w.events.is_empty() && w.expected == ExpectedVersion::Any) {
+        return Err(AppendError::Invalid("a stream that must be unchanged needs its version".into()));
     }
     // The values of the message attributes the fan-out publishes: SNS refuses an empty one.
     let names = writes.iter().flat_map(|w| {
@@ -577,9 +598,12 @@ fn validate(
             return Err(AppendError::Invalid(format!("stream {} appears twice", write.stream)));
         }
     }
-    // Per stream: its events, a version check, and its appended-streams index entry.
+    // Per stream: its events, a version check, and its appended-streams index entry (a stream
+    // that must be unchanged: its check alone).
     let items: usize =
-        writes.iter().map(|w| w.events.len() + 2).sum::<usize>() + keys + usize::from(idempotent);
+        writes.iter().map(|w| if w.events.is_empty() { 1 } else { w.events.len() + 2 }).sum::<usize>()
+            + keys
+            + usize::from(idempotent);
     if items > MAX_TRANSACT_WRITES {
         return Err(AppendError::Invalid(format!("too many events in one append ({items} writes)")));
     }

@@ -52,6 +52,13 @@ pub struct ErrorDetail {
     pub details: Vec<FieldError>,
 }
 
+/// For a decider that never refuses (`Error = Infallible`), so its use case answers as any other.
+impl From<std::convert::Infallible> for ApiError {
+    fn from(never: std::convert::Infallible) -> Self {
+        match never {}
+    }
+}
+
 impl ApiError {
     pub fn new(status: StatusCode, code: impl Into<String>, message: impl Into<String>) -> Self {
         Self { status, code: code.into(), message: message.into(), details: Vec::new(), retry_after: None }

@@ -8,12 +8,13 @@
 //! which refuse to start without it: a key of their own would make every instance refuse the
 //! cursors of the others. The projector needs `MAX_RECEIVES` (its queue's redrive limit, past
 //! which it parks a failing stream), the operator `DEAD_LETTER_QUEUE_URL` and
-//! `DEAD_LETTER_QUEUE_ARN`. Logging follows `HUDDLE_LOG_LEVEL` (see `huddle_http::init_logging`).
+//! `DEAD_LETTER_QUEUE_ARN`. The command and query of a domain that reads other domains' read
+//! tables (`Domain::reads`) need `<DOMAIN>_READ_TABLE` for each. Logging follows `HUDDLE_LOG_LEVEL` (see `huddle_http::init_logging`).
 
 mod projector;
 
 use huddle_delivery::{Operation, Operations, Projector, Sweeper};
-use huddle_domain::{command_role, query_role, Domain, DomainPorts};
+use huddle_domain::{command_role, granted_read_table_variable, query_role, Domain, DomainPorts, Role};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -25,12 +26,13 @@ fn variable(name: &str) -> Result<String, Error> {
         .ok_or_else(|| format!("{name} is not set").into())
 }
 
-/// The ports of a role; `answers_http` says whether it issues and reads cursors.
-async fn ports(answers_http: bool) -> Result<DomainPorts, Error> {
+/// The ports of a role; `answers_http` says whether it issues and reads cursors; it is granted
+/// the read tables `grants` names.
+async fn ports(answers_http: bool, grants: &[&str]) -> Result<DomainPorts, Error> {
     let config = huddle_aws::sdk_config(None).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let events = huddle_aws::DynamoTable::new(dynamodb.clone(), variable("EVENTS_TABLE")?);
-    let read_model = huddle_aws::DynamoTable::new(dynamodb, variable("READ_TABLE")?);
+    let read_model = huddle_aws::DynamoTable::new(dynamodb.clone(), variable("READ_TABLE")?);
     // Signs cursors and keys idempotency fingerprints, so every instance must share it.
     let request_secret = if answers_http {
         variable("CURSOR_SECRET")?.into_bytes()
@@ -38,7 +40,12 @@ async fn ports(answers_http: bool) -> Result<DomainPorts, Error> {
         // Projectors and authorizers never see a cursor or an idempotency key; any key will do.
         ulid::Ulid::new().to_bytes().to_vec()
     };
-    Ok(DomainPorts::new(Arc::new(events), Arc::new(read_model), &request_secret))
+    let mut ports = DomainPorts::new(Arc::new(events), Arc::new(read_model), &request_secret);
+    for domain in grants {
+        let table = variable(&granted_read_table_variable(domain))?;
+        ports = ports.granting(domain, Arc::new(huddle_aws::DynamoTable::new(dynamodb.clone(), table)));
+    }
+    Ok(ports)
 }
 
 /// Serve the role `HUDDLE_ROLE` names: the command or query HTTP function, the projector (its
@@ -46,7 +53,12 @@ async fn ports(answers_http: bool) -> Result<DomainPorts, Error> {
 pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
     huddle_http::init_logging();
     let role = variable("HUDDLE_ROLE")?;
-    let ports = ports(matches!(role.as_str(), "command" | "query")).await?;
+    let grants = match role.as_str() {
+        "command" => domain.reads(Role::Command),
+        "query" => domain.reads(Role::Query),
+        _ => &[],
+    };
+    let ports = ports(matches!(role.as_str(), "command" | "query"), grants).await?;
     let projector =
         || Projector::new(domain.projection(&ports), ports.read_model.clone(), ports.events.clone());
     match role.as_str() {
@@ -102,7 +114,7 @@ async fn operate(operations: &Operations, request: Value, operator: &str) -> Val
 /// Serve the domain's HttpApi authorizer.
 pub async fn run_authorizer(domain: impl Domain) -> Result<(), Error> {
     huddle_http::init_logging();
-    let ports = ports(false).await?;
+    let ports = ports(false, &[]).await?;
     let authorizer = domain.authorizer(&ports).ok_or("this domain has no authorizer")?;
     huddle_http::run_authorizer(authorizer).await
 }

@@ -60,6 +60,7 @@ async fn every_function_binary_answers_its_fixture_under_the_runtime_interface_e
         match invocation.binary {
             "fanout" => fanout_publishes_every_inserted_event(&emulator, bootstrap, &fixtures[0]).await,
             "accounts" => accounts_roles_answer_their_routes(&emulator, bootstrap, &fixtures).await,
+            "graph" => graph_roles_answer_their_routes(&emulator, bootstrap, &fixtures).await,
             "authorizer" => authorizer_admits_valid_tokens_only(&emulator, bootstrap, &fixtures[0]).await,
             "not-found" => not_found_answers_our_json_404(&emulator, bootstrap, &fixtures[0]).await,
             other => panic!("no expectations written for `{other}`"),
@@ -75,11 +76,12 @@ fn fixture(path: &str) -> Value {
 
 const TOKEN_SECRET: &str = "the RIE test's token secret, at least 32 bytes";
 
-/// An events table and an accounts read table on moto, and the accounts function's
-/// environment for `role`.
+/// An events table, an accounts read table and the graph's (which the accounts query reads) on
+/// moto, and the accounts function's environment for `role`.
 struct AccountsTables {
     events: String,
     read: String,
+    graph: String,
     /// The accounts queue's dead-letter queue: URL and ARN.
     dead_letters: (String, String),
 }
@@ -89,9 +91,11 @@ impl AccountsTables {
         let client = aws_sdk_dynamodb::Client::new(&moto::sdk_config().await);
         let sqs = aws_sdk_sqs::Client::new(&moto::sdk_config().await);
         let dead_letters = provision::queue(&sqs, &unique_name("accounts-dlq"), None).await.unwrap();
-        let tables = Self { events: unique_name("events"), read: unique_name("accounts"), dead_letters };
-        provision::table(&client, &tables.events, false).await.unwrap();
-        provision::table(&client, &tables.read, false).await.unwrap();
+        let (events, read, graph) = (unique_name("events"), unique_name("accounts"), unique_name("graph"));
+        let tables = Self { events, read, graph, dead_letters };
+        for table in [&tables.events, &tables.read, &tables.graph] {
+            provision::table(&client, table, false).await.unwrap();
+        }
         tables
     }
 
@@ -100,6 +104,7 @@ impl AccountsTables {
             ("HUDDLE_ROLE", role),
             ("EVENTS_TABLE", &self.events),
             ("READ_TABLE", &self.read),
+            ("GRAPH_READ_TABLE", &self.graph),
             ("TOKEN_SECRET", TOKEN_SECRET),
             ("EMAIL_LOOKUP_KEY", "the RIE test's email lookup key, 32+ bytes"),
             ("CURSOR_SECRET", "the RIE test's cursor secret"),
@@ -215,6 +220,78 @@ async fn accounts_roles_answer_their_routes(emulator: &Path, bootstrap: &Path, f
     let erased = command.invoke(&as_account(erase_me.clone(), &account_id)).await;
     assert_eq!(erased["statusCode"], 204, "{erased}");
     assert!(events.subject_key(&account_id).await.unwrap().is_none(), "the erasure shredded the key");
+}
+
+/// The graph binary in each role: the command follows (the followee's registration is in the
+/// log), the projector takes the follow and both registrations, the query lists and relates.
+async fn graph_roles_answer_their_routes(emulator: &Path, bootstrap: &Path, fixtures: &[Value]) {
+    use huddle_catalog::accounts::{account_stream, AccountEvent};
+    let [follow, list_followers, relationships] = fixtures else {
+        panic!("the graph fixtures, in INVOCATIONS order")
+    };
+    let follower =
+        follow["requestContext"]["authorizer"]["lambda"]["account_id"].as_str().unwrap().to_owned();
+    let followee = follow["pathParameters"]["account_id"].as_str().unwrap().to_owned();
+    let config = moto::sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let (events_table, read_table) = (unique_name("events"), unique_name("graph"));
+    provision::table(&dynamodb, &events_table, false).await.unwrap();
+    provision::table(&dynamodb, &read_table, false).await.unwrap();
+    let events = huddle_eventstore::EventStore::new(std::sync::Arc::new(huddle_aws::DynamoTable::new(
+        dynamodb,
+        events_table.clone(),
+    )));
+    for (id, username) in [(&follower, "ana"), (&followee, "bo")] {
+        let registered = AccountEvent::AccountRegistered {
+            username: username.to_owned(),
+            email: format!("{username}@example.com"),
+            password_hash: "not a real hash".to_owned(),
+            display_name: None,
+        };
+        let metadata = huddle_eventstore::Metadata::new("rie");
+        let new = vec![huddle_eventstore::encode(&registered)];
+        events
+            .append(&account_stream(id), huddle_eventstore::ExpectedVersion::NoStream, new, &metadata, None)
+            .await
+            .unwrap();
+    }
+    let env = |role| {
+        vec![
+            ("HUDDLE_ROLE", role),
+            ("EVENTS_TABLE", events_table.as_str()),
+            ("READ_TABLE", read_table.as_str()),
+            ("CURSOR_SECRET", "the RIE test's cursor secret"),
+            ("MAX_RECEIVES", MAX_RECEIVES),
+        ]
+    };
+    let command = Emulated::start(emulator, bootstrap, &env("command"));
+    let followed = command.invoke(follow).await;
+    assert_eq!(followed["statusCode"], 200, "{followed}; log:\n{}", command.log());
+    assert_eq!(http_body(&followed)["following"], true, "{followed}");
+
+    let mut records = Vec::new();
+    for stream in
+        [account_stream(&follower), account_stream(&followee), format!("follow#{follower}#{followee}")]
+    {
+        let stored = events.read_stream(&stream, 1..).await.unwrap();
+        records.extend(stored.iter().map(|envelope| sqs_record(envelope, "1")));
+    }
+    let projector = Emulated::start(emulator, bootstrap, &env("projector"));
+    let projected = projector.invoke(&json!({ "Records": records })).await;
+    assert_eq!(projected, json!({"batchItemFailures": []}), "log:\n{}", projector.log());
+
+    let query = Emulated::start(emulator, bootstrap, &env("query"));
+    let listed = query.invoke(list_followers).await;
+    assert_eq!(listed["statusCode"], 200, "{listed}; log:\n{}", query.log());
+    let items = &http_body(&listed)["items"];
+    assert_eq!(
+        (items[0]["id"].as_str(), items[0]["username"].as_str()),
+        (Some(follower.as_str()), Some("ana")),
+        "{listed}"
+    );
+    let related = query.invoke(relationships).await;
+    assert_eq!(related["statusCode"], 200, "{related}");
+    assert_eq!(http_body(&related)["items"][0]["following"], true, "{related}");
 }
 
 /// A message of the accounts queue as SQS hands it over on receive number `receive_count`.

@@ -136,6 +136,12 @@ where
         self.write_sealed(events, self.key.as_ref()).map(Some)
     }
 
+    /// The check that this stream is still as it was loaded, for an append whose decision rests
+    /// on its state without writing to it (see [`StreamWrite::unchanged`]).
+    pub fn unchanged(&self) -> StreamWrite {
+        StreamWrite::unchanged(self.stream.clone(), self.version)
+    }
+
     /// The append of `events`, sealed under `key` when the stream's events are.
     pub(super) fn write_sealed(
         &self,

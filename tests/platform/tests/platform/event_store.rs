@@ -39,6 +39,7 @@ on_both_families!(
     an_append_that_keeps_conflicting_gives_up_as_unavailable,
     throttling_is_reported_as_unavailable_and_writes_nothing,
     a_conditional_failure_naming_no_write_is_pinned_on_the_stream_that_moved,
+    an_append_resting_on_another_stream_commits_only_while_that_stream_is_unchanged,
 );
 
 async fn appends_number_versions_and_keep_metadata(family: Family) {
@@ -264,6 +265,37 @@ async fn several_streams_append_atomically(family: Family) {
         other => panic!("expected the reservation to conflict: {other:?}"),
     }
     assert_eq!(store.head("account#2").await.unwrap(), 0, "the other stream of a failed append stays empty");
+}
+
+async fn an_append_resting_on_another_stream_commits_only_while_that_stream_is_unchanged(family: Family) {
+    let store = store(family).await;
+    let follow = |expected| StreamWrite { stream: "follow#a#b".into(), expected, events: vec![event(0)] };
+    // Resting on a stream that has no events yet, then on one at version 1.
+    let resting = vec![follow(ExpectedVersion::NoStream), StreamWrite::unchanged("block#b#a", 0)];
+    let first = store.append_all(resting, &meta(), None).await.unwrap();
+    assert_eq!(first.streams.len(), 1, "the unchanged stream is checked, not written: {first:?}");
+    assert_eq!(store.head("block#b#a").await.unwrap(), 0);
+
+    store.append("block#b#a", ExpectedVersion::NoStream, vec![event(1)], &meta(), None).await.unwrap();
+    let stale = vec![follow(ExpectedVersion::Exact(1)), StreamWrite::unchanged("block#b#a", 0)];
+    match store.append_all(stale, &meta(), None).await {
+        Err(AppendError::Conflict { stream, current: 1, .. }) => assert_eq!(stream, "block#b#a"),
+        other => panic!("expected the moved stream to conflict: {other:?}"),
+    }
+    assert_eq!(store.head("follow#a#b").await.unwrap(), 1, "nothing of the refused append landed");
+    let current = vec![follow(ExpectedVersion::Exact(1)), StreamWrite::unchanged("block#b#a", 1)];
+    store.append_all(current, &meta(), None).await.unwrap();
+    assert_eq!(store.head("follow#a#b").await.unwrap(), 2);
+
+    for refused in [
+        vec![StreamWrite::unchanged("block#b#a", 1)],
+        vec![
+            follow(ExpectedVersion::Exact(2)),
+            StreamWrite { expected: ExpectedVersion::Any, ..StreamWrite::unchanged("block#b#a", 1) },
+        ],
+    ] {
+        assert!(matches!(store.append_all(refused, &meta(), None).await, Err(AppendError::Invalid(_))));
+    }
 }
 
 async fn oversized_events_are_refused_before_any_write(family: Family) {

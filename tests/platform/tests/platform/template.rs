@@ -59,7 +59,13 @@ fn the_cursor_secret_reaches_exactly_the_functions_that_answer_http_requests() {
             );
         }
     }
-    assert_eq!(answering, ["AccountsCommandFunction", "AccountsQueryFunction"]);
+    let every_command_and_query: Vec<String> = huddle_runner::domains_as_declared()
+        .iter()
+        .flat_map(|domain| {
+            ["Command", "Query"].map(|role| huddle_runner::template::function_id(domain.name(), role))
+        })
+        .collect();
+    assert_eq!(answering, every_command_and_query);
     assert!(functions.len() > answering.len(), "the fan-out, authorizer and projector were looked at too");
 }
 

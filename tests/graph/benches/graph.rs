@@ -1,0 +1,188 @@
+//! Graph benchmarks (a bench binary, not a timed test), release build, embedded runner on a
+//! file-backed store as `huddle serve --data` runs it:
+//!
+//! * follow latency over HTTP (`PUT /v1/me/following/{id}`, through the authorizer) of an account
+//!   with no followers and of one with `HUDDLE_BENCH_FOLLOWERS` (default 100,000): the pair
+//!   streams make them the same;
+//! * list-page latency of that account's followers (`GET /v1/accounts/{id}/followers`), the first
+//!   page and one half-way down (through its cursor);
+//! * `may_view` latency through `GraphReader`, the port other domains call, for followers and
+//!   strangers of that account.
+//!
+//! The followers are seeded straight into the log (their registrations and follows) and applied
+//! by the graph's own projector, with the runner's deliveries held, so seeding takes a minute,
+//! not an hour of sign-ups.
+//!
+//! Run: `cargo bench -p huddle-graph-tests --bench graph` (`HUDDLE_BENCH_FOLLOWERS=10000` for a
+//! quick run).
+
+use futures::StreamExt;
+use huddle_catalog::accounts::{account_stream, AccountEvent};
+use huddle_catalog::graph::{pair_stream, FollowEvent, FOLLOW};
+use huddle_delivery::Projector;
+use huddle_domain::{Domain, DomainPorts};
+use huddle_eventstore::{encode, EventStore, ExpectedVersion, Metadata};
+use huddle_graph::visibility::{Audience, GraphReader};
+use huddle_graph::GraphDomain;
+use huddle_runner::{Running, Settings, Storage};
+use huddle_test_support::system::{accounts_domain, accounts_settings};
+use reqwest::{Client, StatusCode};
+use serde_json::{json, Value};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+#[tokio::main]
+async fn main() {
+    let followers: usize =
+        std::env::var("HUDDLE_BENCH_FOLLOWERS").ok().and_then(|n| n.parse().ok()).unwrap_or(100_000);
+    let folder = std::env::temp_dir().join(format!("huddle-bench-graph-{}", ulid::Ulid::new()));
+    let domains = vec![accounts_domain(accounts_settings()), Arc::new(GraphDomain) as Arc<dyn Domain>];
+    let running =
+        huddle_runner::start(Settings::new(Storage::Folder(folder.clone()), 0), domains).await.unwrap();
+    let bench = Bench { client: Client::new(), url: running.url() };
+
+    let (star, _) = bench.sign_up("star").await;
+    let (quiet, _) = bench.sign_up("quiet").await;
+    let started = Instant::now();
+    let fans = seed_followers(&running, &star, followers).await;
+    println!("seeded {followers} followers of one account in {:.1} s", started.elapsed().as_secs_f64());
+
+    let mut to_star = Vec::new();
+    let mut to_quiet = Vec::new();
+    for n in 0..40 {
+        let (_, token) = bench.sign_up(&format!("newcomer{n}")).await;
+        to_quiet.push(bench.timed_put(&format!("/v1/me/following/{quiet}"), &token).await);
+        to_star.push(bench.timed_put(&format!("/v1/me/following/{star}"), &token).await);
+    }
+    println!("follow, an account with 0 followers: {}", summary(to_quiet));
+    println!("follow, an account with {followers} followers: {}", summary(to_star));
+
+    let (_, reader_token) = bench.sign_up("reader").await;
+    let first_page = format!("/v1/accounts/{star}/followers?limit=20");
+    let mut first = Vec::new();
+    for _ in 0..200 {
+        first.push(bench.timed_get(&first_page, &reader_token).await.0);
+    }
+    let cursor = bench.cursor_at(&star, &reader_token, followers / 2).await;
+    let deep_page = format!("/v1/accounts/{star}/followers?limit=20&cursor={cursor}");
+    let mut deep = Vec::new();
+    for _ in 0..200 {
+        deep.push(bench.timed_get(&deep_page, &reader_token).await.0);
+    }
+    println!("followers page of 20, the first: {}", summary(first));
+    println!("followers page of 20, {} entries down: {}", followers / 2, summary(deep));
+
+    let graph = running.domains.iter().find(|domain| domain.name == "graph").unwrap();
+    let reader = GraphReader::new(graph.read_model.clone());
+    let mut answers = Vec::new();
+    for n in 0..10_000 {
+        // Every other viewer follows; the others are strangers.
+        let viewer = if n % 2 == 0 { fans[n % fans.len()].clone() } else { format!("acc_stranger{n}") };
+        let started = Instant::now();
+        let may = reader.may_view(&viewer, &star, Audience::Followers).await.unwrap();
+        answers.push(started.elapsed());
+        assert_eq!(may, n % 2 == 0, "{viewer}");
+    }
+    println!("may_view (followers audience), 10,000 calls: {}", summary(answers));
+
+    running.shutdown().await;
+    let _ = std::fs::remove_dir_all(folder);
+}
+
+/// "p50 … ms, p90 …, p99 …, max …" of `samples`.
+fn summary(mut samples: Vec<Duration>) -> String {
+    samples.sort();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
+    format!("p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms", at(0.5), at(0.9), at(0.99), at(1.0))
+}
+
+/// `count` accounts registered and following `star`, appended to the log and applied by the
+/// graph's projector (the runner's own deliveries held meanwhile); their ids.
+async fn seed_followers(running: &Running, star: &str, count: usize) -> Vec<String> {
+    let _held = running.pause_deliveries().await;
+    let graph = running.domains.iter().find(|domain| domain.name == "graph").unwrap();
+    let ports = DomainPorts::new(running.events_table.clone(), graph.read_model.clone(), b"bench");
+    let projector =
+        Projector::new(GraphDomain.projection(&ports), graph.read_model.clone(), ports.events.clone());
+    let fans: Vec<String> = (0..count).map(|_| format!("acc_{}", ulid::Ulid::new())).collect();
+    futures::stream::iter(fans.iter().enumerate())
+        .for_each_concurrent(16, |(n, fan)| {
+            let (events, projector) = (&running.events, &projector);
+            async move {
+                let registered = AccountEvent::AccountRegistered {
+                    username: format!("fan{n}"),
+                    email: format!("fan{n}@example.com"),
+                    password_hash: "not a hash".into(),
+                    display_name: None,
+                };
+                for (stream, event) in [
+                    (account_stream(fan), encode(&registered)),
+                    (pair_stream(FOLLOW, fan, star), encode(&FollowEvent::Followed)),
+                ] {
+                    append(events, &stream, event).await;
+                    projector.apply_stream(events.read_stream(&stream, 1..).await.unwrap()).await.unwrap();
+                }
+            }
+        })
+        .await;
+    fans
+}
+
+async fn append(events: &EventStore, stream: &str, event: huddle_eventstore::NewEvent) {
+    events
+        .append(stream, ExpectedVersion::NoStream, vec![event], &Metadata::new("bench"), None)
+        .await
+        .unwrap();
+}
+
+struct Bench {
+    client: Client,
+    url: String,
+}
+
+impl Bench {
+    async fn sign_up(&self, username: &str) -> (String, String) {
+        let body = json!({ "username": username, "email": format!("{username}@example.com"), "password": "correct horse battery" });
+        let response =
+            self.client.post(format!("{}/v1/accounts", self.url)).json(&body).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        (body["account"]["id"].as_str().unwrap().to_owned(), body["token"].as_str().unwrap().to_owned())
+    }
+
+    async fn timed_put(&self, path: &str, token: &str) -> Duration {
+        let started = Instant::now();
+        let response =
+            self.client.put(format!("{}{path}", self.url)).bearer_auth(token).send().await.unwrap();
+        let status = response.status();
+        response.bytes().await.unwrap();
+        let elapsed = started.elapsed();
+        assert_eq!(status, StatusCode::OK, "{path}");
+        elapsed
+    }
+
+    async fn timed_get(&self, path: &str, token: &str) -> (Duration, Value) {
+        let started = Instant::now();
+        let response =
+            self.client.get(format!("{}{path}", self.url)).bearer_auth(token).send().await.unwrap();
+        let status = response.status();
+        let body: Value = response.json().await.unwrap();
+        let elapsed = started.elapsed();
+        assert_eq!(status, StatusCode::OK, "{path}: {body}");
+        (elapsed, body)
+    }
+
+    /// The cursor of the page that starts about `depth` entries down `star`'s followers.
+    async fn cursor_at(&self, star: &str, token: &str, depth: usize) -> String {
+        let mut cursor: Option<String> = None;
+        for _ in 0..(depth / 100).max(1) {
+            let path = match &cursor {
+                Some(cursor) => format!("/v1/accounts/{star}/followers?limit=100&cursor={cursor}"),
+                None => format!("/v1/accounts/{star}/followers?limit=100"),
+            };
+            let (_, page) = self.timed_get(&path, token).await;
+            cursor = Some(page["next_cursor"].as_str().expect("a next page").to_owned());
+        }
+        cursor.unwrap()
+    }
+}
