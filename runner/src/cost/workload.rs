@@ -20,6 +20,13 @@ pub enum Action {
     ChangePassword,
     RevokeSessions,
     EraseAccount,
+    Follow,
+    Unfollow,
+    AddToAudience,
+    Mute,
+    Block,
+    ListFollowers,
+    ReadRelationships,
 }
 
 impl Action {
@@ -34,13 +41,22 @@ impl Action {
             Action::ChangePassword => "change password",
             Action::RevokeSessions => "log out everywhere",
             Action::EraseAccount => "erase account",
+            Action::Follow => "follow",
+            Action::Unfollow => "unfollow",
+            Action::AddToAudience => "put someone in a tier",
+            Action::Mute => "mute",
+            Action::Block => "block",
+            Action::ListFollowers => "list an account's followers",
+            Action::ReadRelationships => "read relationships (GET /v1/me/relationships)",
         }
     }
 
     /// How often a daily active user makes the action in a day: the stated activity mix. Not
     /// measured from users: a network's own analytics should replace it. One in a hundred
     /// active users is new each day; a token lasts, so an app logs in about every third day;
-    /// profiles are opened far more often than edited.
+    /// profiles are opened far more often than edited. A user follows someone every few days and
+    /// unfollows far less; an app asks for the caller's relationships whenever it shows accounts
+    /// (a profile, a list); blocks and mutes are rare.
     pub fn daily_per_active_user(self) -> f64 {
         match self {
             Action::SignUp => 0.01,
@@ -52,6 +68,13 @@ impl Action {
             Action::ChangePassword => 0.002,
             Action::RevokeSessions => 0.001,
             Action::EraseAccount => 0.0005,
+            Action::Follow => 0.3,
+            Action::Unfollow => 0.05,
+            Action::AddToAudience => 0.05,
+            Action::Mute => 0.005,
+            Action::Block => 0.005,
+            Action::ListFollowers => 1.0,
+            Action::ReadRelationships => 8.0,
         }
     }
 
@@ -59,7 +82,9 @@ impl Action {
     fn succeeds_with(self) -> StatusCode {
         match self {
             Action::SignUp => StatusCode::CREATED,
-            Action::ChangePassword | Action::RevokeSessions | Action::EraseAccount => StatusCode::NO_CONTENT,
+            Action::ChangePassword | Action::RevokeSessions | Action::EraseAccount | Action::Unfollow => {
+                StatusCode::NO_CONTENT
+            }
             _ => StatusCode::OK,
         }
     }
@@ -136,6 +161,27 @@ pub async fn perform(
         (Action::EraseAccount, Some(user)) => {
             client.delete(system.url("/v1/me")).bearer_auth(&user.token).json(&json!({ "password": user.password }))
         }
+        (Action::Follow, Some(user)) => {
+            client.put(system.url(&format!("/v1/me/following/{}", other(people).id))).bearer_auth(&user.token)
+        }
+        (Action::Unfollow, Some(user)) => {
+            client.delete(system.url(&format!("/v1/me/following/{}", other(people).id))).bearer_auth(&user.token)
+        }
+        (Action::AddToAudience, Some(user)) => client
+            .put(system.url(&format!("/v1/me/audiences/friends/{}", other(people).id)))
+            .bearer_auth(&user.token),
+        (Action::Mute, Some(user)) => {
+            client.put(system.url(&format!("/v1/me/mutes/{}", other(people).id))).bearer_auth(&user.token)
+        }
+        (Action::Block, Some(user)) => {
+            client.put(system.url(&format!("/v1/me/blocks/{}", other(people).id))).bearer_auth(&user.token)
+        }
+        (Action::ListFollowers, Some(user)) => client
+            .get(system.url(&format!("/v1/accounts/{}/followers", other(people).id)))
+            .bearer_auth(&user.token),
+        (Action::ReadRelationships, Some(user)) => client
+            .get(system.url(&format!("/v1/me/relationships?ids={}", other(people).id)))
+            .bearer_auth(&user.token),
     };
     let measured = system.measure(request).await?;
     if measured.status != action.succeeds_with() {
@@ -175,8 +221,10 @@ fn next_password(password: &str) -> String {
 }
 
 /// A day of a small network of `users` people: each signs up, logs in, opens its own profile,
-/// two others' and edits its own; one changes its password and one logs out everywhere (each
-/// then logs in again), and one erases its account. Every action is made at least once.
+/// two others' and edits its own, follows the next one and puts it among its friends, reads
+/// that relationship and the next one's followers; one mutes, unfollows, one blocks; one
+/// changes its password and one logs out everywhere (each then logs in again), and one erases
+/// its account. Every action is made at least once.
 pub async fn a_day(system: &mut MeteredSystem, users: usize) -> Result<Vec<(Action, Measured)>, String> {
     let users = users.max(3);
     let mut people = People::default();
@@ -191,9 +239,16 @@ pub async fn a_day(system: &mut MeteredSystem, users: usize) -> Result<Vec<(Acti
             Action::ReadProfile,
             Action::ReadProfileByUsername,
             Action::EditProfile,
+            Action::Follow,
+            Action::AddToAudience,
+            Action::ReadRelationships,
+            Action::ListFollowers,
         ] {
             make(system, &mut people, &mut made, action, actor).await?;
         }
+    }
+    for (actor, action) in [(0, Action::Mute), (0, Action::Unfollow), (1, Action::Block)] {
+        make(system, &mut people, &mut made, action, actor).await?;
     }
     for (actor, action) in [(0, Action::ChangePassword), (1, Action::RevokeSessions)] {
         make(system, &mut people, &mut made, action, actor).await?;

@@ -22,11 +22,13 @@ impl GraphCommand {
         let stream = pair_stream(AUDIENCE, &pair.caller, &pair.other);
         Execution::<TierMembership>::new(&self.events, stream, TierCommand::Put(tier), pair.metadata.clone())
             .execute_with(|_, decided| async move {
+                // Refused across a block even when it would change nothing: the answer never
+                // reads as if the tier could still be set.
+                let (mut writes, account) =
+                    tokio::try_join!(self.not_blocked(pair), existing(&self.events, pair))?;
                 if decided.is_empty() {
                     return Ok(Also::default());
                 }
-                let (mut writes, account) =
-                    tokio::try_join!(self.not_blocked(pair), existing(&self.events, pair))?;
                 writes.push(account.unchanged);
                 Ok(Also { writes, keys: Vec::new() })
             })

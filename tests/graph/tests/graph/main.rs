@@ -3,6 +3,7 @@
 //! HTTP as an app calls them.
 
 mod blocks;
+mod cost;
 mod follows;
 mod lists;
 mod locked;
