@@ -26,7 +26,7 @@ async fn a_block_ends_follows_both_ways_and_the_tier_and_refuses_new_ones(family
     assert_eq!(system.relationship(&bo, &ana).await, relationship(&ana.id, &["blocked_by"], None));
     assert_eq!((system.counts(&ana).await, system.counts(&bo).await), ((0, 0), (0, 0)));
     assert!(system.ids("/v1/me/audiences/acquaintances", &ana).await.is_empty());
-    assert_eq!(system.ids("/v1/me/blocks", &ana).await, [bo.id.clone()]);
+    assert_eq!(system.ids("/v1/me/blocks", &ana).await, [bo.id.as_str()]);
 
     for (who, whom) in [(&bo, &ana), (&ana, &bo)] {
         let refused = system.put(&format!("/v1/me/following/{}", whom.id), who).await;

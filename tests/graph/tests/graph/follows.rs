@@ -28,7 +28,7 @@ async fn a_follow_fills_both_lists_and_counts_and_an_unfollow_empties_them(famil
         (Some(ana.id.as_str()), Some("ana"))
     );
     assert!(follower["followed_at"].is_string(), "{follower}");
-    assert_eq!(system.ids(&format!("/v1/accounts/{}/following", ana.id), &bo).await, [bo.id.clone()]);
+    assert_eq!(system.ids(&format!("/v1/accounts/{}/following", ana.id), &bo).await, [bo.id.as_str()]);
     assert_eq!((system.counts(&bo).await, system.counts(&ana).await), ((1, 0), (0, 1)));
     assert_eq!(system.relationship(&bo, &ana).await, relationship(&ana.id, &["followed_by"], None));
 

@@ -43,7 +43,7 @@ async fn a_follow_of_a_locked_account_waits_for_its_answer(family: Family) {
     assert_eq!(accepted.body, relationship(&ana.id, &["followed_by"], None));
     let (_, requests) = system.read("/v1/me/follow-requests", &bo, &accepted).await;
     assert_eq!(requests["items"], json!([]));
-    assert_eq!(system.ids(&format!("/v1/accounts/{}/followers", bo.id), &ana).await, [ana.id.clone()]);
+    assert_eq!(system.ids(&format!("/v1/accounts/{}/followers", bo.id), &ana).await, [ana.id.as_str()]);
     assert_eq!(system.counts(&bo).await, (1, 0));
 
     // Unlocked, follows land at once again.

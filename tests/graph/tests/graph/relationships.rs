@@ -37,7 +37,7 @@ async fn tiers_nest_and_a_member_leaves_the_narrower_ones_with_the_tier(family: 
     system.put(&format!("/v1/me/audiences/friends/{}", cy.id), &ana).await;
     system.relationship_becomes(&ana, &cy, &relationship(&cy.id, &[], Some("friends"))).await;
     system.relationship_becomes(&ana, &bo, &relationship(&bo.id, &[], Some("close_friends"))).await;
-    assert_eq!(system.ids("/v1/me/audiences/close_friends", &ana).await, [bo.id.clone()]);
+    assert_eq!(system.ids("/v1/me/audiences/close_friends", &ana).await, [bo.id.as_str()]);
     assert_eq!(system.ids("/v1/me/audiences/friends", &ana).await, [cy.id.clone(), bo.id.clone()]);
     assert_eq!(system.ids("/v1/me/audiences/acquaintances", &ana).await, [cy.id.clone(), bo.id.clone()]);
 
@@ -45,7 +45,7 @@ async fn tiers_nest_and_a_member_leaves_the_narrower_ones_with_the_tier(family: 
     assert_eq!(removed.status, StatusCode::NO_CONTENT);
     system.relationship_becomes(&ana, &bo, &relationship(&bo.id, &[], Some("acquaintances"))).await;
     assert!(system.ids("/v1/me/audiences/close_friends", &ana).await.is_empty());
-    assert_eq!(system.ids("/v1/me/audiences/friends", &ana).await, [cy.id.clone()]);
+    assert_eq!(system.ids("/v1/me/audiences/friends", &ana).await, [cy.id.as_str()]);
 
     for bad in ["besties", "followers", "public", "Friends"] {
         let answer = system.put(&format!("/v1/me/audiences/{bad}/{}", bo.id), &ana).await;
