@@ -5,8 +5,8 @@
 //! projector's per-stream order.
 
 use crate::read_model::{
-    account_key, counts_key, AccountCard, List, EDGE, ENTRY_ID, ENTRY_SINCE_MS, FOLLOWERS_COUNT,
-    FOLLOWING_COUNT,
+    account_key, counts_key, edge_key, mirror_key, AccountCard, List, ENTRY_ID, ENTRY_SINCE_MS,
+    FOLLOWERS_COUNT, FOLLOWING_COUNT,
 };
 use async_trait::async_trait;
 use huddle_catalog::accounts::{account_of_stream, AccountEvent};
@@ -85,7 +85,7 @@ impl Projection for GraphProjection {
                 event.stream
             )));
         };
-        let edge_key = Key::new(event.stream.clone(), EDGE);
+        let edge_key = edge_key(kind, from, to);
         let edge = read_model.get(&edge_key).await?.as_ref().and_then(Edge::of);
         let now_ms = (event.occurred_at.unix_timestamp_nanos() / 1_000_000) as i64;
         let began =
@@ -110,13 +110,16 @@ impl Projection for GraphProjection {
                 }
                 FollowEvent::FollowRequestRejected | FollowEvent::FollowRequestWithdrawn => match edge {
                     Some(request) => {
-                        vec![delete(edge_key), delete(List::FollowRequests.entry(to, request.since_ms, from))]
+                        vec![
+                            delete(edge_key.clone()),
+                            delete(List::FollowRequests.entry(to, request.since_ms, from)),
+                        ]
                     }
                     None => vec![],
                 },
                 FollowEvent::Unfollowed => match edge {
                     Some(follow) => vec![
-                        delete(edge_key),
+                        delete(edge_key.clone()),
                         delete(List::Followers.entry(to, follow.since_ms, from)),
                         delete(List::Following.entry(from, follow.since_ms, to)),
                         add(to, FOLLOWERS_COUNT, -1),
@@ -150,7 +153,7 @@ impl Projection for GraphProjection {
             }
             _ => unreachable!("pair_of names only the graph's kinds"),
         };
-        Ok(writes.into())
+        Ok(with_mirror(writes, &edge_key, &mirror_key(kind, from, to)).into())
     }
 }
 
@@ -193,6 +196,27 @@ impl GraphProjection {
         }
         .into())
     }
+}
+
+/// `writes`, with each write of a relationship's own item (`own`) made on its mirror too.
+fn with_mirror(writes: Vec<TransactWrite>, own: &Key, mirror: &Key) -> Vec<TransactWrite> {
+    let mut all = Vec::with_capacity(writes.len() + 1);
+    for write in writes {
+        let mirrored = match &write {
+            TransactWrite::Put { item, condition } if Key::of(item).as_ref() == Some(own) => {
+                let mut item = item.clone();
+                item.extend(mirror.item(serde_json::Value::Null));
+                Some(TransactWrite::Put { item, condition: condition.clone() })
+            }
+            TransactWrite::Delete { key, condition } if key == own => {
+                Some(TransactWrite::Delete { key: mirror.clone(), condition: condition.clone() })
+            }
+            _ => None,
+        };
+        all.push(write);
+        all.extend(mirrored);
+    }
+    all
 }
 
 /// The writes of an on/off relation (a block, a mute) from `from` to `to` turned `on` or off:
@@ -303,8 +327,16 @@ mod tests {
         }
 
         async fn edge(&self, kind: &str, from: &str, to: &str) -> Option<Edge> {
-            let key = Key::new(pair_stream(kind, from, to), EDGE);
-            self.read_model.get(&key).await.unwrap().as_ref().and_then(Edge::of)
+            let own = self.read_model.get(&edge_key(kind, from, to)).await.unwrap();
+            let mirror = self.read_model.get(&mirror_key(kind, from, to)).await.unwrap();
+            let attributes = |item: Option<huddle_ports::Item>| {
+                item.map(|mut item| {
+                    item.retain(|name, _| name != "pk" && name != "sk");
+                    item
+                })
+            };
+            assert_eq!(attributes(own.clone()), attributes(mirror), "an edge and its mirror agree");
+            own.as_ref().and_then(Edge::of)
         }
     }
 

@@ -2,22 +2,45 @@
 //!
 //! | pk | sk | holds |
 //! |---|---|---|
-//! | `<kind>#<from>#<to>` | `edge` | a relationship's own item: when it began, whether it is a request, the tiers |
+//! | `rel#<from>` | `<to>#<kind>` | a relationship's own item: when it began, whether it is a request, the tiers |
+//! | `rel#<to>` | `<from>#<kind>-by` | its mirror, the same attributes |
 //! | `<list>#<owner>` | `<began ms, 15 digits>#<other>` | an entry of one of the owner's lists, read backward for newest first |
 //! | `counts#<account>` | `counts` | follower and following counts, changed only by atomic adds |
 //! | `account#<id>` | `account` | what the lists show of an account (username, display name) and whether it is locked |
 //!
-//! Each relationship is kept twice: its own item for point lookups (relationships, the
-//! visibility rule) and an entry in each list it belongs to. A member of a tier has an entry in
-//! that tier's list and in every wider one's, so each list pages on its own.
+//! Each relationship is kept in three places: its own item and its mirror, so that everything
+//! between two accounts is one Query of either one's `rel#` partition (a relationship, the
+//! visibility rule's standing), and an entry in each list it belongs to. A member of a tier has
+//! an entry in that tier's list and in every wider one's, so each list pages on its own.
 
 use huddle_catalog::graph::Tier;
 use huddle_ports::{Item, Key, Table, TableError};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-/// The sort key of a relationship's own item.
-pub const EDGE: &str = "edge";
+/// The partition of everything between `account` and the others.
+pub fn relations_partition(account: &str) -> String {
+    format!("rel#{account}")
+}
+
+/// The sort keys of what `account`'s partition holds of its relationships with `other` begin
+/// with this.
+pub fn relations_with(other: &str) -> String {
+    format!("{other}#")
+}
+
+/// The own item of the relationship of `kind` from `from` to `to`, in `from`'s partition.
+pub fn edge_key(kind: &str, from: &str, to: &str) -> Key {
+    Key::new(relations_partition(from), format!("{}{kind}", relations_with(to)))
+}
+
+/// What marks an edge's mirror, in the sort key after its kind.
+pub const MIRROR_SUFFIX: &str = "-by";
+
+/// The mirror of that item, in `to`'s partition.
+pub fn mirror_key(kind: &str, from: &str, to: &str) -> Key {
+    Key::new(relations_partition(to), format!("{}{kind}{MIRROR_SUFFIX}", relations_with(from)))
+}
 
 /// The lists an account owns.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,10 +4,13 @@
 //! part of it.
 
 use crate::projection::Edge;
-use crate::read_model::{counts_key, EDGE, FOLLOWERS_COUNT, FOLLOWING_COUNT};
-use huddle_catalog::graph::{pair_stream, Tier, AUDIENCE, BLOCK, FOLLOW};
-use huddle_ports::{Key, Table, TableError};
+use crate::read_model::{
+    counts_key, relations_partition, relations_with, FOLLOWERS_COUNT, FOLLOWING_COUNT, MIRROR_SUFFIX,
+};
+use huddle_catalog::graph::{Tier, AUDIENCE, BLOCK, FOLLOW};
+use huddle_ports::{Query, SkRange, Table, TableError};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Who a post or story is shared with: everyone, the author's followers, or one of the author's
@@ -63,6 +66,24 @@ pub fn may_view(viewer: &str, author: &str, audience: Audience, standing: &Stand
     }
 }
 
+/// The relationships between one account and another, by kind, as the one's partition holds
+/// them: its own (`outgoing`) and the other's (`incoming`, their mirrors).
+#[derive(Debug, Default)]
+pub(crate) struct Between {
+    outgoing: BTreeMap<String, Edge>,
+    incoming: BTreeMap<String, Edge>,
+}
+
+impl Between {
+    pub(crate) fn outgoing(&self, kind: &str) -> Option<&Edge> {
+        self.outgoing.get(kind)
+    }
+
+    pub(crate) fn incoming(&self, kind: &str) -> Option<&Edge> {
+        self.incoming.get(kind)
+    }
+}
+
 /// How many accounts follow an account, and how many it follows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct FollowCounts {
@@ -81,11 +102,21 @@ impl GraphReader {
         Self { read_model }
     }
 
-    /// The own item of the relationship of `kind` from `from` to `to`, if there is one.
-    pub(crate) async fn edge(&self, kind: &str, from: &str, to: &str) -> Result<Option<Edge>, TableError> {
-        let item = self.read_model.get(&Key::new(pair_stream(kind, from, to), EDGE)).await?;
-        item.map(|item| Edge::of(&item).ok_or_else(|| TableError::Invalid(format!("a corrupt {kind} edge"))))
-            .transpose()
+    /// Every relationship between `one` and `other`, both ways: one Query of `one`'s partition.
+    pub(crate) async fn between(&self, one: &str, other: &str) -> Result<Between, TableError> {
+        let prefix = relations_with(other);
+        let query = Query::new(relations_partition(one)).range(SkRange::Prefix(prefix.clone()));
+        let mut between = Between::default();
+        for item in self.read_model.query(&query).await?.items {
+            let sk = item.get("sk").and_then(serde_json::Value::as_str).unwrap_or_default();
+            let kind = sk.strip_prefix(&prefix).unwrap_or_default().to_owned();
+            let edge = Edge::of(&item).ok_or_else(|| TableError::Invalid(format!("a corrupt edge {sk}")))?;
+            match kind.strip_suffix(MIRROR_SUFFIX) {
+                Some(kind) => between.incoming.insert(kind.to_owned(), edge),
+                None => between.outgoing.insert(kind, edge),
+            };
+        }
+        Ok(between)
     }
 
     /// How many accounts follow `account`, and how many it follows.
@@ -99,23 +130,16 @@ impl GraphReader {
 
     /// Whether one of the two accounts blocks the other.
     pub async fn blocked_either_way(&self, one: &str, other: &str) -> Result<bool, TableError> {
-        let (one_way, other_way) =
-            futures::try_join!(self.edge(BLOCK, one, other), self.edge(BLOCK, other, one))?;
-        Ok(one_way.is_some() || other_way.is_some())
+        Ok(self.standing(one, other).await?.blocked_either_way)
     }
 
-    /// The viewer's standing with the author: both blocks, the follow and the tier, read at once.
+    /// The viewer's standing with the author: both blocks, the follow and the tier, in one read.
     pub async fn standing(&self, viewer: &str, author: &str) -> Result<Standing, TableError> {
-        let (blocking, blocked, follow, member) = futures::try_join!(
-            self.edge(BLOCK, viewer, author),
-            self.edge(BLOCK, author, viewer),
-            self.edge(FOLLOW, viewer, author),
-            self.edge(AUDIENCE, author, viewer),
-        )?;
+        let between = self.between(viewer, author).await?;
         Ok(Standing {
-            blocked_either_way: blocking.is_some() || blocked.is_some(),
-            follows: follow.as_ref().is_some_and(|edge| !edge.requested),
-            tier: member.and_then(|edge| edge.tier),
+            blocked_either_way: between.outgoing(BLOCK).is_some() || between.incoming(BLOCK).is_some(),
+            follows: between.outgoing(FOLLOW).is_some_and(|edge| !edge.requested),
+            tier: between.incoming(AUDIENCE).and_then(|edge| edge.tier),
         })
     }
 
