@@ -5,9 +5,9 @@ use crate::read_model::{profile, profile_key, username_key};
 use crate::views::{PrivateProfile, PublicProfile};
 use async_trait::async_trait;
 use huddle_catalog::accounts::{account_of_stream, AccountEvent};
-use huddle_delivery::{Projected, Projection, ProjectionError};
+use huddle_delivery::{open_personal, Projected, Projection, ProjectionError};
 use huddle_domain::Decider;
-use huddle_eventstore::{decode_personal, sealed_subject, Envelope, EventStore};
+use huddle_eventstore::{Envelope, EventStore};
 use huddle_ports::{Condition, Table, TableError, TransactWrite};
 use serde_json::json;
 
@@ -42,13 +42,9 @@ impl Projection for AccountsProjection {
     async fn project(&self, event: &Envelope, read_model: &dyn Table) -> Result<Projected, ProjectionError> {
         let account_id = account_of_stream(&event.stream)
             .ok_or_else(|| ProjectionError::Invalid(format!("{} is not an account stream", event.stream)))?;
-        let key = match sealed_subject(event) {
-            Some(subject) => self.events.subject_key(subject).await?,
-            None => None,
+        let Some(opened) = open_personal::<AccountEvent>(&self.events, event).await? else {
+            return Ok(Projected::nothing());
         };
-        let opened = decode_personal::<AccountEvent>(event, key.as_ref())
-            .map_err(|e| ProjectionError::Invalid(e.to_string()))?;
-        let Some(opened) = opened else { return Ok(Projected::nothing()) };
         Ok(match opened {
             registered @ AccountEvent::AccountRegistered { .. } => {
                 let Account::Active(account) = Account::evolve(Account::Missing, &registered) else {

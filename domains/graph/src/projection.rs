@@ -13,8 +13,8 @@ use huddle_catalog::accounts::{account_of_stream, AccountEvent};
 use huddle_catalog::graph::{
     pair_of, AudienceEvent, BlockEvent, FollowEvent, MuteEvent, Tier, AUDIENCE, BLOCK, FOLLOW, MUTE,
 };
-use huddle_delivery::{Projected, Projection, ProjectionError};
-use huddle_eventstore::{decode, decode_personal, sealed_subject, Envelope, EventSchema, EventStore};
+use huddle_delivery::{open_personal, Projected, Projection, ProjectionError};
+use huddle_eventstore::{decode, Envelope, EventSchema, EventStore};
 use huddle_ports::{Condition, Item, Key, Table, TransactWrite};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -165,14 +165,9 @@ impl GraphProjection {
         event: &Envelope,
         read_model: &dyn Table,
     ) -> Result<Projected, ProjectionError> {
-        let key = match sealed_subject(event) {
-            Some(subject) => self.events.subject_key(subject).await?,
-            None => None,
+        let Some(opened) = open_personal::<AccountEvent>(&self.events, event).await? else {
+            return Ok(Projected::nothing());
         };
-        // `None`: sealed under a key that is gone, so the account was erased since.
-        let opened = decode_personal::<AccountEvent>(event, key.as_ref())
-            .map_err(|e| ProjectionError::Invalid(e.to_string()))?;
-        let Some(opened) = opened else { return Ok(Projected::nothing()) };
         let card = || async { Ok::<_, ProjectionError>(AccountCard::read(read_model, account).await?) };
         let changed = |card: AccountCard| {
             vec![TransactWrite::Put { item: card.item(account), condition: Condition::Always }]

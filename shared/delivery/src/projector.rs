@@ -11,7 +11,7 @@ use crate::parking::{self, Checkpoint, Parked};
 use crate::{Dispatcher, Projected, ReplayTarget, Sinks};
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use huddle_eventstore::{AppendError, Envelope, EventStore};
+use huddle_eventstore::{decode_personal, sealed_subject, AppendError, Envelope, EventSchema, EventStore};
 use huddle_ports::table::MAX_TRANSACT_WRITES;
 use huddle_ports::{FilterPolicy, Table, TableError, TransactWrite};
 use std::collections::{BTreeMap, HashMap};
@@ -39,6 +39,20 @@ pub enum ProjectionError {
     /// Reading the event store (a data subject's key) failed.
     #[error("event store: {0}")]
     EventStore(#[from] AppendError),
+}
+
+/// `event` as a projection reads it: typed, its sealed fields opened with its data subject's key
+/// (read from `events`); `None` when the key is gone, so the subject was erased since and its
+/// personal data must not come back (a replay then projects nothing of it).
+pub async fn open_personal<E: EventSchema>(
+    events: &EventStore,
+    event: &Envelope,
+) -> Result<Option<E>, ProjectionError> {
+    let key = match sealed_subject(event) {
+        Some(subject) => events.subject_key(subject).await?,
+        None => None,
+    };
+    decode_personal::<E>(event, key.as_ref()).map_err(|e| ProjectionError::Invalid(e.to_string()))
 }
 
 #[derive(Debug, thiserror::Error)]

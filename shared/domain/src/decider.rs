@@ -8,7 +8,7 @@ mod execute;
 mod stream;
 pub mod testing;
 
-pub use execute::{Also, ExecuteError, Executed, Execution, EXECUTE_ATTEMPTS};
+pub use execute::{refused, Also, ExecuteError, Executed, Execution, EXECUTE_ATTEMPTS};
 pub use stream::{load, Current, StreamError};
 
 use huddle_eventstore::SnapshotPolicy;

@@ -24,7 +24,8 @@ use crate::views::{PrivateProfile, SignedIn};
 use crate::ThrottleSettings;
 use async_trait::async_trait;
 use huddle_catalog::accounts::account_stream;
-use huddle_domain::decider::{load, ExecuteError, StreamError};
+pub(crate) use huddle_domain::decider::refused;
+use huddle_domain::decider::{load, StreamError};
 use huddle_domain::operation;
 use huddle_domain::throttle::{Limit, Throttle, Throttled, Ticket};
 use huddle_domain::Execution;
@@ -124,16 +125,6 @@ impl From<AccountError> for ApiError {
             AccountError::AlreadyExists => ApiError::conflict("already_exists", error.to_string()),
             AccountError::LinkedElsewhere => ApiError::conflict("legacy_subject_linked", error.to_string()),
         }
-    }
-}
-
-/// The answer to a command that was not executed: the use case's own refusal, 409 for a
-/// conflict that outlasted the retries, 413 for an oversized event, else a logged 500.
-fn refused(request_id: &str) -> impl Fn(ExecuteError<ApiError>) -> ApiError + '_ {
-    move |error| match error {
-        ExecuteError::Rejected(refusal) => refusal,
-        ExecuteError::Stream(StreamError::Store(error)) => ApiError::from_append(error, request_id),
-        ExecuteError::Stream(other) => ApiError::internal(request_id, &other),
     }
 }
 

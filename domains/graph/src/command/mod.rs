@@ -20,7 +20,7 @@ use crate::views::Relationship;
 use async_trait::async_trait;
 use huddle_catalog::accounts::ACCOUNT_ID_PREFIX;
 use huddle_catalog::graph::{pair_stream, AUDIENCE, BLOCK, FOLLOW, MUTE};
-use huddle_domain::decider::{load, Decider, ExecuteError, StreamError};
+use huddle_domain::decider::{load, refused, Decider, ExecuteError};
 use huddle_domain::{operation, Execution};
 use huddle_eventstore::{EventSchema, EventStore, Metadata, StreamWrite};
 use huddle_http::{
@@ -49,16 +49,6 @@ fn blocked() -> ApiError {
 
 fn no_content() -> Response<Body> {
     Response::builder().status(StatusCode::NO_CONTENT).body(Body::Empty).expect("a response")
-}
-
-/// The answer to a command that was not executed: the use case's own refusal, 409 for a
-/// conflict that outlasted the retries, else a logged 500.
-fn refused(request_id: &str) -> impl Fn(ExecuteError<ApiError>) -> ApiError + '_ {
-    move |error| match error {
-        ExecuteError::Rejected(refusal) => refusal,
-        ExecuteError::Stream(StreamError::Store(error)) => ApiError::from_append(error, request_id),
-        ExecuteError::Stream(other) => ApiError::internal(request_id, &other),
-    }
 }
 
 impl GraphCommand {

@@ -4,6 +4,7 @@ use super::{load, Current, Decider, StreamError};
 use huddle_eventstore::{
     AppendError, Appended, EventSchema, EventStore, Idempotency, KeyChange, Metadata, StreamWrite,
 };
+use huddle_http::ApiError;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::future::Future;
@@ -32,6 +33,16 @@ pub enum ExecuteError<R> {
     /// A stream could not be read or written; a conflict here outlasted [`EXECUTE_ATTEMPTS`].
     #[error(transparent)]
     Stream(#[from] StreamError),
+}
+
+/// The HTTP answer to a command that was not executed: the use case's own refusal, 409 for a
+/// conflict that outlasted the retries, 413 for an oversized event, else a logged 500.
+pub fn refused(request_id: &str) -> impl Fn(ExecuteError<ApiError>) -> ApiError + '_ {
+    move |error| match error {
+        ExecuteError::Rejected(refusal) => refusal,
+        ExecuteError::Stream(StreamError::Store(error)) => ApiError::from_append(error, request_id),
+        ExecuteError::Stream(other) => ApiError::internal(request_id, &other),
+    }
 }
 
 impl<R> From<AppendError> for ExecuteError<R> {
