@@ -19,7 +19,7 @@ pub mod visibility;
 
 use huddle_catalog::accounts::{account_stream, AccountEvent};
 use huddle_catalog::graph::{
-    AudienceEvent, BlockEvent, FollowEvent, MuteEvent, AUDIENCE, BLOCK, FOLLOW, MUTE,
+    AudienceEvent, BlockEvent, ErasureEvent, FollowEvent, MuteEvent, AUDIENCE, BLOCK, ERASURE, FOLLOW, MUTE,
 };
 use huddle_delivery::Projection;
 use huddle_domain::{Domain, DomainPorts, DomainRoute};
@@ -43,18 +43,19 @@ impl Domain for GraphDomain {
         routes::ROUTES.iter().map(|route| route.erased()).collect()
     }
 
-    /// The pair streams' events, and every event of the account streams (the projection keeps
-    /// what the lists show of an account and whether it is locked; it takes the events it
-    /// ignores too, so it never has to heal a gap they would leave).
+    /// The pair streams' events, its own erasure steps, and every event of the account streams
+    /// (the projection keeps what the lists show of an account, whether it is locked or erased;
+    /// it takes the events it ignores too, so it never has to heal a gap they would leave).
     fn consumes(&self) -> FilterPolicy {
         let account_streams = account_stream("");
-        let stream_types = [account_streams.trim_end_matches('#'), FOLLOW, BLOCK, MUTE, AUDIENCE];
+        let stream_types = [account_streams.trim_end_matches('#'), FOLLOW, BLOCK, MUTE, AUDIENCE, ERASURE];
         let event_types: Vec<&str> = [
             AccountEvent::event_types(),
             FollowEvent::event_types(),
             BlockEvent::event_types(),
             MuteEvent::event_types(),
             AudienceEvent::event_types(),
+            ErasureEvent::event_types(),
         ]
         .concat();
         FilterPolicy::all_of(&[

@@ -5,17 +5,20 @@
 //! projector's per-stream order.
 
 use crate::read_model::{
-    account_key, counts_key, edge_key, mirror_key, AccountCard, List, ENTRY_ID, ENTRY_SINCE_MS,
-    FOLLOWERS_COUNT, FOLLOWING_COUNT,
+    account_key, counts_key, edge_key, mirror_key, relations_partition, AccountCard, List, ENTRY_ID,
+    ENTRY_SINCE_MS, FOLLOWERS_COUNT, FOLLOWING_COUNT, MIRROR_SUFFIX,
 };
 use async_trait::async_trait;
 use huddle_catalog::accounts::{account_of_stream, AccountEvent};
 use huddle_catalog::graph::{
-    pair_of, AudienceEvent, BlockEvent, FollowEvent, MuteEvent, Tier, AUDIENCE, BLOCK, FOLLOW, MUTE,
+    erased_account_of, erasure_stream, pair_of, AudienceEvent, BlockEvent, ErasureEvent, FollowEvent,
+    MuteEvent, Tier, AUDIENCE, BLOCK, FOLLOW, MUTE,
 };
 use huddle_delivery::{open_personal, Projected, Projection, ProjectionError};
-use huddle_eventstore::{decode, Envelope, EventSchema, EventStore};
-use huddle_ports::{Condition, Item, Key, Table, TransactWrite};
+use huddle_eventstore::{
+    decode, encode, AppendError, Envelope, EventSchema, EventStore, ExpectedVersion, Metadata,
+};
+use huddle_ports::{Condition, Item, Key, Query, Table, TransactWrite};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -73,11 +76,59 @@ fn decoded<E: EventSchema + DeserializeOwned>(event: &Envelope) -> Result<E, Pro
     decode(event).map_err(|e| ProjectionError::Invalid(e.to_string()))
 }
 
+/// What one event of a pair stream changes, decoded.
+#[derive(Debug, Clone, Copy)]
+enum PairChange {
+    Follow(FollowEvent),
+    Block(bool),
+    Mute(bool),
+    /// The member's narrowest tier from now on, if any.
+    Audience(Option<Tier>),
+}
+
+impl PairChange {
+    fn of(kind: &str, event: &Envelope) -> Result<Self, ProjectionError> {
+        Ok(match kind {
+            FOLLOW => PairChange::Follow(decoded(event)?),
+            BLOCK => PairChange::Block(decoded::<BlockEvent>(event)? == BlockEvent::Blocked),
+            MUTE => PairChange::Mute(decoded::<MuteEvent>(event)? == MuteEvent::Muted),
+            AUDIENCE => PairChange::Audience(match decoded::<AudienceEvent>(event)? {
+                AudienceEvent::AudienceSet { tier } => Some(tier),
+                AudienceEvent::AudienceCleared => None,
+            }),
+            _ => unreachable!("pair_of names only the graph's kinds"),
+        })
+    }
+
+    /// The change that ends the relationship of `kind` whose own item is `edge`: what the graph
+    /// makes of it when one of the two accounts is erased.
+    fn ending(kind: &str, edge: &Edge) -> Option<Self> {
+        Some(match kind {
+            FOLLOW if edge.requested => PairChange::Follow(FollowEvent::FollowRequestWithdrawn),
+            FOLLOW => PairChange::Follow(FollowEvent::Unfollowed),
+            BLOCK => PairChange::Block(false),
+            MUTE => PairChange::Mute(false),
+            AUDIENCE => PairChange::Audience(None),
+            _ => return None,
+        })
+    }
+}
+
+/// How many relationships of an erased account one erasure step ends: each takes up to six
+/// writes of the step's transaction (the edge, its mirror, two list entries, two counts).
+pub const ERASURE_PAGE: usize = 15;
+
+/// The attribute of an account's card that says it was erased.
+const ERASED: &str = "erased";
+
 #[async_trait]
 impl Projection for GraphProjection {
     async fn project(&self, event: &Envelope, read_model: &dyn Table) -> Result<Projected, ProjectionError> {
         if let Some(account) = account_of_stream(&event.stream) {
             return self.project_account(account, event, read_model).await;
+        }
+        if let Some(account) = erased_account_of(&event.stream) {
+            return self.erasure_step(account, event, read_model).await;
         }
         let Some((kind, from, to)) = pair_of(&event.stream) else {
             return Err(ProjectionError::Invalid(format!(
@@ -85,80 +136,156 @@ impl Projection for GraphProjection {
                 event.stream
             )));
         };
-        let edge_key = edge_key(kind, from, to);
-        let edge = read_model.get(&edge_key).await?.as_ref().and_then(Edge::of);
-        let now_ms = (event.occurred_at.unix_timestamp_nanos() / 1_000_000) as i64;
-        let began =
-            |requested: bool| put_edge(&edge_key, &Edge { since_ms: now_ms, requested, ..Edge::default() });
-        let writes = match kind {
-            FOLLOW => match decoded::<FollowEvent>(event)? {
-                FollowEvent::FollowRequested => {
-                    vec![began(true), put_entry(List::FollowRequests, to, now_ms, from)]
-                }
-                accepted @ (FollowEvent::Followed | FollowEvent::FollowRequestAccepted) => {
-                    let mut writes = vec![
-                        began(false),
-                        put_entry(List::Followers, to, now_ms, from),
-                        put_entry(List::Following, from, now_ms, to),
-                        add(to, FOLLOWERS_COUNT, 1),
-                        add(from, FOLLOWING_COUNT, 1),
-                    ];
-                    if let (FollowEvent::FollowRequestAccepted, Some(request)) = (accepted, edge) {
-                        writes.push(delete(List::FollowRequests.entry(to, request.since_ms, from)));
-                    }
-                    writes
-                }
-                FollowEvent::FollowRequestRejected | FollowEvent::FollowRequestWithdrawn => match edge {
-                    Some(request) => {
-                        vec![
-                            delete(edge_key.clone()),
-                            delete(List::FollowRequests.entry(to, request.since_ms, from)),
-                        ]
-                    }
-                    None => vec![],
-                },
-                FollowEvent::Unfollowed => match edge {
-                    Some(follow) => vec![
-                        delete(edge_key.clone()),
-                        delete(List::Followers.entry(to, follow.since_ms, from)),
-                        delete(List::Following.entry(from, follow.since_ms, to)),
-                        add(to, FOLLOWERS_COUNT, -1),
-                        add(from, FOLLOWING_COUNT, -1),
-                    ],
-                    None => vec![],
-                },
-            },
-            BLOCK => switched(
-                decoded::<BlockEvent>(event)? == BlockEvent::Blocked,
-                List::Blocks,
-                &edge_key,
-                edge,
-                (from, to),
-                now_ms,
-            ),
-            MUTE => switched(
-                decoded::<MuteEvent>(event)? == MuteEvent::Muted,
-                List::Mutes,
-                &edge_key,
-                edge,
-                (from, to),
-                now_ms,
-            ),
-            AUDIENCE => {
-                let narrowest = match decoded::<AudienceEvent>(event)? {
-                    AudienceEvent::AudienceSet { tier } => Some(tier),
-                    AudienceEvent::AudienceCleared => None,
-                };
-                tiers_changed(&edge_key, edge.unwrap_or_default(), narrowest, (from, to), now_ms)
+        let change = PairChange::of(kind, event)?;
+        let edge = read_model.get(&edge_key(kind, from, to)).await?.as_ref().and_then(Edge::of);
+        let mut writes = pair_writes(change, kind, (from, to), edge, event_ms(event));
+        // What makes or keeps a relationship rests on neither account being erased: once one is
+        // (its card says so before its erasure reads its relationships), the event projects
+        // nothing, and a transaction that read the card before it was marked fails its check
+        // and is applied again.
+        if writes.iter().any(|write| matches!(write, TransactWrite::Put { .. })) {
+            let (one, other) =
+                futures::try_join!(AccountCard::read(read_model, from), AccountCard::read(read_model, to))?;
+            if [one, other].iter().flatten().any(|card| card.erased) {
+                return Ok(Projected::nothing());
             }
-            _ => unreachable!("pair_of names only the graph's kinds"),
-        };
-        Ok(with_mirror(writes, &edge_key, &mirror_key(kind, from, to)).into())
+            for account in [from, to] {
+                let not_erased =
+                    Condition::AttributeAbsentOrEquals { name: ERASED.into(), value: false.into() };
+                writes.push(TransactWrite::Check { key: account_key(account), condition: not_erased });
+            }
+        }
+        Ok(writes.into())
+    }
+}
+
+fn event_ms(event: &Envelope) -> i64 {
+    (event.occurred_at.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// The writes of `change` to the relationship of `kind` from `from` to `to`, whose own item was
+/// `edge`: its own item and its mirror, its list entries and the follow counts. An edge is
+/// deleted only as it was read, so two changes that end one relationship at once (an unfollow
+/// and its account's erasure) never both count it out: the second fails and is applied again.
+fn pair_writes(
+    change: PairChange,
+    kind: &str,
+    (from, to): (&str, &str),
+    edge: Option<Edge>,
+    now_ms: i64,
+) -> Vec<TransactWrite> {
+    let edge_key = edge_key(kind, from, to);
+    let began =
+        |requested: bool| put_edge(&edge_key, &Edge { since_ms: now_ms, requested, ..Edge::default() });
+    let writes = match change {
+        PairChange::Follow(FollowEvent::FollowRequested) => {
+            vec![began(true), put_entry(List::FollowRequests, to, now_ms, from)]
+        }
+        PairChange::Follow(accepted @ (FollowEvent::Followed | FollowEvent::FollowRequestAccepted)) => {
+            let mut writes = vec![
+                began(false),
+                put_entry(List::Followers, to, now_ms, from),
+                put_entry(List::Following, from, now_ms, to),
+                add(to, FOLLOWERS_COUNT, 1),
+                add(from, FOLLOWING_COUNT, 1),
+            ];
+            if let (FollowEvent::FollowRequestAccepted, Some(request)) = (accepted, &edge) {
+                writes.push(delete(List::FollowRequests.entry(to, request.since_ms, from)));
+            }
+            writes
+        }
+        PairChange::Follow(FollowEvent::FollowRequestRejected | FollowEvent::FollowRequestWithdrawn) => {
+            match &edge {
+                Some(request) => vec![
+                    delete_edge(&edge_key, request),
+                    delete(List::FollowRequests.entry(to, request.since_ms, from)),
+                ],
+                None => vec![],
+            }
+        }
+        PairChange::Follow(FollowEvent::Unfollowed) => match &edge {
+            Some(follow) => vec![
+                delete_edge(&edge_key, follow),
+                delete(List::Followers.entry(to, follow.since_ms, from)),
+                delete(List::Following.entry(from, follow.since_ms, to)),
+                add(to, FOLLOWERS_COUNT, -1),
+                add(from, FOLLOWING_COUNT, -1),
+            ],
+            None => vec![],
+        },
+        PairChange::Block(on) => switched(on, List::Blocks, &edge_key, edge, (from, to), now_ms),
+        PairChange::Mute(on) => switched(on, List::Mutes, &edge_key, edge, (from, to), now_ms),
+        PairChange::Audience(narrowest) => tiers_changed(&edge_key, edge, narrowest, (from, to), now_ms),
+    };
+    with_mirror(writes, &edge_key, &mirror_key(kind, from, to))
+}
+
+impl GraphProjection {
+    /// One step of taking an erased account out of the graph: the first page of what its
+    /// partition still holds (every relationship, both ways) ended in this step's transaction,
+    /// and the next step appended, which the projector applies only after this one. A step that
+    /// finds nothing is the last.
+    async fn erasure_step(
+        &self,
+        account: &str,
+        event: &Envelope,
+        read_model: &dyn Table,
+    ) -> Result<Projected, ProjectionError> {
+        let page = read_model.query(&Query::new(relations_partition(account)).limit(ERASURE_PAGE)).await?;
+        if page.items.is_empty() {
+            return Ok(Projected::nothing());
+        }
+        let mut writes = Vec::new();
+        // One relationship with each other account a step: a transaction changes an item once,
+        // and two with one account would both change its counts item (the next step takes the
+        // other).
+        let mut others = std::collections::HashSet::new();
+        for item in &page.items {
+            let sk = item.get("sk").and_then(serde_json::Value::as_str).unwrap_or_default();
+            let Some((other, kind)) = sk.split_once('#') else { continue };
+            if !others.insert(other) {
+                continue;
+            }
+            let (kind, from, to) = match kind.strip_suffix(MIRROR_SUFFIX) {
+                Some(kind) => (kind, other, account),
+                None => (kind, account, other),
+            };
+            let edge =
+                Edge::of(item).ok_or_else(|| ProjectionError::Invalid(format!("a corrupt edge {sk}")))?;
+            if let Some(ending) = PairChange::ending(kind, &edge) {
+                writes.extend(pair_writes(ending, kind, (from, to), Some(edge), event_ms(event)));
+            }
+        }
+        // The erased account's own counts are left as they are: nothing shows them any more, and
+        // every relationship of the step would change them.
+        let own_counts = counts_key(account);
+        writes.retain(|write| !matches!(write, TransactWrite::Add { key, .. } if *key == own_counts));
+        let (next, metadata) = (vec![encode(&ErasureEvent::ErasureStepped)], caused_by(event));
+        let after_this = ExpectedVersion::Exact(event.version);
+        match self.events.append(&event.stream, after_this, next, &metadata, None).await {
+            // A step applied again (its transaction failed) finds the next one appended already.
+            Ok(_) | Err(AppendError::Conflict { .. }) => Ok(writes.into()),
+            Err(error) => Err(error.into()),
+        }
+    }
+}
+
+/// The metadata of what the graph appends as it applies `event`.
+fn caused_by(event: &Envelope) -> Metadata {
+    Metadata::new(event.correlation_id.clone()).actor("system:graph").caused_by(event.event_id.to_string())
+}
+
+/// The delete of a relationship's own item as it was read.
+fn delete_edge(edge_key: &Key, was: &Edge) -> TransactWrite {
+    TransactWrite::Delete {
+        key: edge_key.clone(),
+        condition: Condition::attribute_equals("since_ms", was.since_ms),
     }
 }
 
 impl GraphProjection {
-    /// An account's card: made at registration, kept current, deleted at erasure.
+    /// An account's card: made at registration, kept current; at erasure, marked erased (its
+    /// name and display name gone) and the erasure's first step appended.
     async fn project_account(
         &self,
         account: &str,
@@ -168,13 +295,13 @@ impl GraphProjection {
         let Some(opened) = open_personal::<AccountEvent>(&self.events, event).await? else {
             return Ok(Projected::nothing());
         };
-        let card = || async { Ok::<_, ProjectionError>(AccountCard::read(read_model, account).await?) };
+        let card = || async { Ok::<_, ProjectionError>(AccountCard::live(read_model, account).await?) };
         let changed = |card: AccountCard| {
             vec![TransactWrite::Put { item: card.item(account), condition: Condition::Always }]
         };
         Ok(match opened {
             AccountEvent::AccountRegistered { username, display_name, .. } => {
-                changed(AccountCard { username, display_name, locked: false })
+                changed(AccountCard { username, display_name, locked: false, erased: false })
             }
             AccountEvent::ProfileUpdated { display_name, .. } => match card().await? {
                 Some(card) => changed(AccountCard { display_name, ..card }),
@@ -184,7 +311,17 @@ impl GraphProjection {
                 Some(card) => changed(AccountCard { locked, ..card }),
                 None => vec![],
             },
-            AccountEvent::AccountErased => vec![delete(account_key(account))],
+            AccountEvent::AccountErased => {
+                // Marked before the first step reads anything, and directly (a repeat is the same
+                // put): from here on no relationship of the account is made (see `project`).
+                let erased = AccountCard { erased: true, ..AccountCard::default() };
+                read_model.put(erased.item(account), Condition::Always).await?;
+                // Each application starts a step: a replay sweeps again after the mark.
+                let first = vec![encode(&ErasureEvent::ErasureStepped)];
+                let stream = erasure_stream(account);
+                self.events.append(&stream, ExpectedVersion::Any, first, &caused_by(event), None).await?;
+                vec![]
+            }
             AccountEvent::PasswordChanged { .. }
             | AccountEvent::LegacySubjectLinked { .. }
             | AccountEvent::LegacySubjectUnlinked { .. } => vec![],
@@ -230,7 +367,7 @@ fn switched(
             put_edge(edge_key, &Edge { since_ms: now_ms, ..Edge::default() }),
             put_entry(list, from, now_ms, to),
         ],
-        (false, Some(was)) => vec![delete(edge_key.clone()), delete(list.entry(from, was.since_ms, to))],
+        (false, Some(was)) => vec![delete_edge(edge_key, &was), delete(list.entry(from, was.since_ms, to))],
         (false, None) => vec![],
     }
 }
@@ -239,11 +376,12 @@ fn switched(
 /// wider tier), from those `was` recorded: a tier it stays in keeps its entry and its date.
 fn tiers_changed(
     edge_key: &Key,
-    was: Edge,
+    edge: Option<Edge>,
     narrowest: Option<Tier>,
     (owner, member): (&str, &str),
     now_ms: i64,
 ) -> Vec<TransactWrite> {
+    let was = edge.clone().unwrap_or_default();
     let mut writes = Vec::new();
     let mut tiers = BTreeMap::new();
     for &tier in Tier::VARIANTS {
@@ -260,12 +398,12 @@ fn tiers_changed(
             (None, false) => {}
         }
     }
-    writes.push(match narrowest {
-        Some(tier) => {
-            put_edge(edge_key, &Edge { since_ms: now_ms, tier: Some(tier), tiers, ..Edge::default() })
-        }
-        None => delete(edge_key.clone()),
-    });
+    match (narrowest, &edge) {
+        (Some(tier), _) => writes
+            .push(put_edge(edge_key, &Edge { since_ms: now_ms, tier: Some(tier), tiers, ..Edge::default() })),
+        (None, Some(was)) => writes.push(delete_edge(edge_key, was)),
+        (None, None) => {}
+    }
     writes
 }
 

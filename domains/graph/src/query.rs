@@ -78,7 +78,7 @@ impl GraphQuery {
             return Ok(Ok(()));
         }
         let (card, standing) = futures::try_join!(
-            AccountCard::read(self.read_model.as_ref(), owner),
+            AccountCard::live(self.read_model.as_ref(), owner),
             self.reader.standing(viewer, owner)
         )?;
         Ok(match card {
@@ -116,7 +116,7 @@ impl GraphQuery {
             Some((id, since_ms))
         });
         let cards = futures::future::try_join_all(entries.map(|(id, since_ms)| async move {
-            let card = AccountCard::read(self.read_model.as_ref(), &id).await?;
+            let card = AccountCard::live(self.read_model.as_ref(), &id).await?;
             Ok::<_, TableError>(card.map(|card| listed(id, card, since_ms)))
         }));
         let items = cards.await?.into_iter().flatten().collect();

@@ -94,14 +94,17 @@ pub fn account_key(account: &str) -> Key {
     Key::new(format!("account#{account}"), "account")
 }
 
-/// What the graph keeps of an account: what its lists show of it, and whether it is locked.
-/// Only while the account exists: erasure deletes it.
+/// What the graph keeps of an account: what its lists show of it, and whether it is locked;
+/// once it is erased, only that it was.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AccountCard {
     pub username: String,
     pub display_name: Option<String>,
     #[serde(default)]
     pub locked: bool,
+    /// The account was erased: nothing else is kept of it, and nothing relates to it any more.
+    #[serde(default)]
+    pub erased: bool,
 }
 
 impl AccountCard {
@@ -116,5 +119,10 @@ impl AccountCard {
 
     pub async fn read(table: &dyn Table, account: &str) -> Result<Option<Self>, TableError> {
         table.get(&account_key(account)).await?.map(Self::of).transpose()
+    }
+
+    /// The card of an account that exists (registered and not erased).
+    pub async fn live(table: &dyn Table, account: &str) -> Result<Option<Self>, TableError> {
+        Ok(Self::read(table, account).await?.filter(|card| !card.erased))
     }
 }

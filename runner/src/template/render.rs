@@ -283,7 +283,7 @@ impl FunctionRole {
             Self::Query => "Query: the domain's routes that read.".to_owned(),
             Self::Projector => format!(
                 "Projector: {pascal}Queue -> {pascal}Table, version-gated. It reads the event log to heal\n\
-                 gaps; it never writes the log."
+                 gaps; it writes the log only where its statements below say."
             ),
             Self::Operator => format!(
                 "Operator: invoked by hand (`aws lambda invoke --payload '{{\"operation\": \"dead-letters\"}}'`,\n\

@@ -122,6 +122,30 @@ pub enum AudienceEvent {
 
 impl EventSchema for AudienceEvent {}
 
+/// The stream type of the graph's erasure jobs: `graph-erasure#<account>`, one per erased account.
+pub const ERASURE: &str = "graph-erasure";
+
+pub fn erasure_stream(account: &str) -> String {
+    format!("{ERASURE}#{account}")
+}
+
+/// The account an erasure stream erases from the graph.
+pub fn erased_account_of(stream: &str) -> Option<&str> {
+    stream.strip_prefix(ERASURE)?.strip_prefix('#').filter(|account| !account.is_empty())
+}
+
+/// The events of a `graph-erasure#` stream: the graph's own record of taking an erased account
+/// out of every relationship, a page of them at a time. The graph's projection appends each when
+/// it applies the event before (the first when it applies `AccountErased`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::VariantNames)]
+#[serde(tag = "type", content = "data")]
+pub enum ErasureEvent {
+    /// Take the next page of the account's relationships out of the graph.
+    ErasureStepped,
+}
+
+impl EventSchema for ErasureEvent {}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,6 +158,9 @@ mod tests {
         for other in ["account#acc_1", "follow#acc_1", "follow##acc_2", "follow#a#b#c", "likes#a#b"] {
             assert_eq!(pair_of(other), None, "{other}");
         }
+        assert_eq!(erased_account_of(&erasure_stream("acc_1")), Some("acc_1"));
+        assert_eq!(pair_of(&erasure_stream("acc_1")), None);
+        assert_eq!(erased_account_of("graph-erasure#"), None);
     }
 
     #[test]

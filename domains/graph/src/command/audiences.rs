@@ -24,8 +24,9 @@ impl GraphCommand {
             .execute_with(|_, decided| async move {
                 // Refused across a block even when it would change nothing: the answer never
                 // reads as if the tier could still be set.
-                let (mut writes, account) =
-                    tokio::try_join!(self.not_blocked(pair), existing(&self.events, pair))?;
+                // The account first: an erased one's blocks are in its streams still.
+                let account = existing(&self.events, pair).await?;
+                let mut writes = self.not_blocked(pair).await?;
                 if decided.is_empty() {
                     return Ok(Also::default());
                 }

@@ -52,6 +52,8 @@ impl GraphCommand {
     /// The caller's answer to the other account's pending request to follow it: accepted, it
     /// answers with the relationship (`followed_by`); rejected, with nothing.
     pub(super) async fn answer_request(&self, pair: &Pair, accept: bool) -> Result<Response<Body>, ApiError> {
+        // An erased account's request is no request any more.
+        other_account(&self.events, pair).await?;
         let stream = pair_stream(FOLLOW, &pair.other, &pair.caller);
         let command = if accept { FollowCommand::Accept } else { FollowCommand::Reject };
         self.run::<Follow>(pair, stream, command).await?;

@@ -4,6 +4,7 @@
 
 mod blocks;
 mod cost;
+mod erasure;
 mod follows;
 mod lists;
 mod locked;
