@@ -120,13 +120,23 @@ pub async fn sdk_config() -> aws_config::SdkConfig {
 /// endpoint. moto delivers nothing to APNs or FCM; it keeps each endpoint's messages, and its
 /// `/moto-api/data.json` back door lists every model instance with its public fields.
 pub async fn platform_endpoint_messages(moto_endpoint: &str, endpoint_arn: &str) -> Vec<String> {
-    let models: serde_json::Value = reqwest::get(format!("{moto_endpoint}/moto-api/data.json"))
-        .await
-        .and_then(|response| response.error_for_status())
-        .expect("moto model data")
-        .json()
-        .await
-        .expect("moto model data is JSON");
+    // The back door walks moto's live models: a request changing them meanwhile (other tests
+    // share the server) makes it answer 500, so it is asked again.
+    let mut attempts = 0;
+    let models: serde_json::Value = loop {
+        attempts += 1;
+        let answer = reqwest::get(format!("{moto_endpoint}/moto-api/data.json"))
+            .await
+            .and_then(|response| response.error_for_status());
+        match answer {
+            Ok(response) => break response.json().await.expect("moto model data is JSON"),
+            Err(error) if attempts < 10 => {
+                eprintln!("moto model data, attempt {attempts}: {error}");
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+            }
+            Err(error) => panic!("moto model data: {error}"),
+        }
+    };
     let endpoints = models["sns"]["PlatformEndpoint"].as_array().expect("moto lists SNS platform endpoints");
     let endpoint = endpoints
         .iter()
