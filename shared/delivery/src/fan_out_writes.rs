@@ -6,16 +6,18 @@
 //!
 //! The checkpoint item `checkpoint#<stream>/checkpoint` holds `version` (the last applied) and,
 //! while a fan-out is being written, `lease` (the holder's token) and `lease_until` (Unix ms).
-//! * Taking the lease is a conditional put: `version` is still the previous one and no lease is
-//!   held or it has expired.
+//! * Taking the lease is a conditional put: `version` is still the previous one, the stream is
+//!   not parked, and no lease is held or it has expired.
 //! * The event's transaction puts the new checkpoint (without a lease) conditioned on `lease`
 //!   still being the holder's token.
-//! * An event without fan-out writes commits as before, conditioned on the version and on no
-//!   unexpired lease: no extra request, and no commit under another worker's fan-out.
+//! * An event without fan-out writes commits as before, conditioned on the version, on no park
+//!   and on no unexpired lease: no extra request, and no commit under another worker's fan-out.
+//! * A park rewrites the checkpoint without the lease, so a holder's commit fails on it too.
 //! * A holder that fails after every batch it sent has finished gives the lease back; one that
 //!   crashes leaves it to expire. A holder stops writing at half its lease, so its last writes
 //!   land long before anyone else can take the lease, whatever the function's timeout.
 
+use crate::parking::{self, Checkpoint};
 use crate::projector::CHECKPOINT_PREFIX;
 use crate::{FanOutWrite, ProjectionError, ProjectorError};
 use futures::StreamExt;
@@ -63,9 +65,10 @@ impl Lease {
     }
 }
 
-/// The condition of a checkpoint put that follows `applied` without a lease of its own.
+/// The condition of a checkpoint put that follows `applied` without a lease of its own (and of
+/// taking the lease): the stream is also not parked.
 pub(crate) fn unleased_condition(applied: u64) -> Condition {
-    Condition::All(vec![version_is(applied), lease_free()])
+    Condition::All(vec![version_is(applied), lease_free(), parking::not_parked()])
 }
 
 impl FanOutWriter {
@@ -160,15 +163,16 @@ pub(crate) async fn release(read_model: &dyn Table, stream: &str, applied: u64, 
     }
 }
 
-/// What a checkpoint condition that failed means: if the checkpoint moved past `applied`,
-/// another worker applied the event (the error the projector reads as raced); if not, another
-/// worker holds the stream's lease, and the message is retried later.
+/// What a checkpoint condition that failed means: if the checkpoint moved past `applied` or the
+/// stream was parked, another worker got there first (the error the projector reads as raced,
+/// and reads the checkpoint again); if not, another worker holds the stream's lease, and the
+/// message is retried later.
 pub(crate) async fn contended(read_model: &dyn Table, stream: &str, applied: u64) -> ProjectorError {
-    let version = match read_model.get(&checkpoint_key(stream)).await {
-        Ok(item) => item.and_then(|item| item.get(VERSION).and_then(serde_json::Value::as_u64)).unwrap_or(0),
+    let checkpoint = match read_model.get(&checkpoint_key(stream)).await {
+        Ok(item) => Checkpoint::from_item(item.as_ref()),
         Err(error) => return error.into(),
     };
-    if version > applied {
+    if checkpoint.version > applied || checkpoint.parked.is_some() {
         TableError::ConditionFailed { index: Some(0) }.into()
     } else {
         ProjectorError::Leased { stream: stream.to_owned() }

@@ -220,6 +220,7 @@ impl Operations {
         for stream in self.indexed_streams().await? {
             let Some(parked) = self.projector.read_checkpoint(&stream).await?.parked else {
                 read_model.transact(vec![parking::forget_index_entry(&stream)]).await?;
+                streams.push(self.resume(&stream).await?);
                 continue;
             };
             match read_model.transact(parking::unpark(&stream, parked.version)).await {

@@ -14,6 +14,9 @@ pub const PARKED_INDEX: &str = "parked";
 /// Skip records live at `pk = SKIPPED_PREFIX + stream`, `sk =` the zero-padded version.
 pub const SKIPPED_PREFIX: &str = "skipped#";
 
+/// The checkpoint attribute holding the version a stream is parked at.
+const PARKED_VERSION: &str = "parked_version";
+
 /// Error texts are cut to this many characters: enough to name the failure, and the checkpoint
 /// item stays small.
 const MAX_ERROR_CHARS: usize = 1000;
@@ -61,7 +64,7 @@ impl Checkpoint {
     pub(crate) fn from_item(item: Option<&Item>) -> Self {
         let Some(item) = item else { return Self::default() };
         let text = |name: &str| item.get(name).and_then(Value::as_str).map(str::to_owned);
-        let parked = item.get("parked_version").and_then(Value::as_u64).map(|version| Parked {
+        let parked = item.get(PARKED_VERSION).and_then(Value::as_u64).map(|version| Parked {
             version,
             error: text("parked_error").unwrap_or_default(),
             event_id: text("parked_event_id"),
@@ -95,8 +98,15 @@ fn still_at(applied: u64) -> Condition {
     }
 }
 
+/// The stream is not parked: a projector's commit and its fan-out lease both require it, so a
+/// worker that read the checkpoint before another parked the stream cannot write over the park
+/// (and so strand the events acknowledged behind it). Parked versions start at 1.
+pub(crate) fn not_parked() -> Condition {
+    Condition::AttributeAbsentOrBelow { name: PARKED_VERSION.into(), value: 1 }
+}
+
 fn parked_at(version: u64) -> Condition {
-    Condition::attribute_equals("parked_version", version)
+    Condition::attribute_equals(PARKED_VERSION, version)
 }
 
 /// Park `stream` at `parked.version`, its checkpoint still one below: the checkpoint keeps the
@@ -104,7 +114,7 @@ fn parked_at(version: u64) -> Condition {
 pub(crate) fn park(stream: &str, parked: &Parked) -> Vec<TransactWrite> {
     let applied = parked.version - 1;
     let mut checkpoint = checkpoint_item(stream, applied);
-    checkpoint.insert("parked_version".into(), json!(parked.version));
+    checkpoint.insert(PARKED_VERSION.into(), json!(parked.version));
     checkpoint.insert("parked_error".into(), json!(parked.error));
     checkpoint.insert("parked_since".into(), json!(parked.since));
     for (name, value) in
@@ -137,8 +147,9 @@ pub(crate) fn unpark(stream: &str, version: u64) -> Vec<TransactWrite> {
     vec![checkpoint, TransactWrite::Delete { key: index_key(stream), condition: Condition::Always }]
 }
 
-/// An index entry whose stream is no longer parked (its event succeeded on a later delivery
-/// that had read the checkpoint before the park): removed by a retry.
+/// An index entry whose stream is not parked: every change of a park writes the index in its
+/// own transaction, so only a projector from before commits required [`not_parked`] leaves one
+/// (its commit erased the park). A retry removes it and brings the stream up to its head.
 pub(crate) fn forget_index_entry(stream: &str) -> TransactWrite {
     TransactWrite::Delete { key: index_key(stream), condition: Condition::Always }
 }

@@ -199,6 +199,7 @@ on_both_families!(
     oversized_items_and_transactions_park_their_stream,
     dead_lettered_messages_are_listed_without_loss_and_redriven,
     the_runners_queue_mapping_parks_past_its_receive_limit,
+    a_delivery_that_read_the_checkpoint_before_a_park_never_commits_over_it,
 );
 
 async fn a_stream_failing_on_its_last_receive_is_parked_and_retried_after_the_fix(family: Family) {
@@ -410,4 +411,73 @@ async fn the_runners_queue_mapping_parks_past_its_receive_limit(family: Family) 
     let report = operations.skip(&poisoned, 1, "written by a broken importer", "ops").await.unwrap();
     assert_eq!(report.stream, StreamRetry::CaughtUp { stream: poisoned.clone(), version: 2 });
     system.shutdown().await;
+}
+
+/// A healthy notes projection (as after a transient fault) whose first projection of `n0`'s
+/// poison event waits while `parker`, which still fails on it, parks the stream on its last
+/// receive: the race of two deliveries of one event, the later one having read the checkpoint
+/// before the park. With `fan_out`, the event also has a fan-out write, so the late worker takes
+/// the stream's lease instead of committing unleased.
+struct ParkedMeanwhile {
+    parker: Projector,
+    fan_out: bool,
+    raced: AtomicBool,
+}
+
+#[async_trait]
+impl Projection for ParkedMeanwhile {
+    async fn project(&self, event: &Envelope, read_model: &dyn Table) -> Result<Projected, ProjectionError> {
+        if event.version == 2 && !self.raced.swap(true, Ordering::SeqCst) {
+            let response = self.parker.handle(received(&[(event.clone(), MAX_RECEIVES)])).await;
+            assert!(response.batch_item_failures.is_empty(), "the parker parks and acknowledges");
+        }
+        let projected = NotesProjection.project(event, read_model).await?;
+        if !self.fan_out {
+            return Ok(projected);
+        }
+        let mut marker = Item::new();
+        marker.insert("pk".into(), json!(format!("fan-out#{}", event.stream)));
+        marker.insert("sk".into(), json!(event.version.to_string()));
+        Ok(projected.with_fan_out(vec![huddle_ports::BatchWrite::Put(marker)]))
+    }
+}
+
+async fn a_delivery_that_read_the_checkpoint_before_a_park_never_commits_over_it(family: Family) {
+    for fan_out in [false, true] {
+        let poisoned = Poisoned::new(family, Poison::Bug).await;
+        assert!(poisoned.deliver(&poisoned.n0[..1], 1).await.is_empty());
+        let late = Projector::new(
+            Arc::new(ParkedMeanwhile {
+                parker: poisoned.projector.clone(),
+                fan_out,
+                raced: AtomicBool::new(false),
+            }),
+            poisoned.read_model.clone(),
+            poisoned.store.clone(),
+        )
+        .with_max_receives(MAX_RECEIVES);
+        let response = late.handle(received(&[(poisoned.n0[1].clone(), 1)])).await;
+        assert!(
+            response.batch_item_failures.is_empty(),
+            "fan_out {fan_out}: waits behind the park, acknowledged"
+        );
+        // An event delivered behind the park is acknowledged unapplied; the park stays.
+        assert!(poisoned.deliver(&poisoned.n0[2..3], 1).await.is_empty());
+        assert_eq!(poisoned.checkpoint("n0").await, 1, "fan_out {fan_out}: nothing committed over the park");
+        let listing = poisoned.operations.list().await.unwrap();
+        let [parked] = &listing.parked[..] else { panic!("fan_out {fan_out}: {listing:?}") };
+        assert_eq!(parked.parked.version, 2, "fan_out {fan_out}");
+
+        poisoned.projection.fixed.store(true, Ordering::SeqCst);
+        let retried = poisoned.operations.retry().await.unwrap();
+        assert_eq!(retried.streams, [StreamRetry::CaughtUp { stream: stream_of("n0"), version: 4 }]);
+        let n0_items = |items: Vec<Item>| -> Vec<Item> {
+            items.into_iter().filter(|item| item["pk"] == json!(stream_of("n0"))).collect()
+        };
+        assert_eq!(
+            n0_items(notes_in(poisoned.read_model.as_ref()).await),
+            n0_items(poisoned.clean_run().await),
+            "fan_out {fan_out}: after the retry n0 is what a healthy run makes of it"
+        );
+    }
 }
