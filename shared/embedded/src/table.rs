@@ -200,22 +200,31 @@ impl Table for SqliteTable {
         validate_pk(&query.pk)?;
         let (low, high, prefix) = bounds(&query.range);
         let backward = query.direction == Direction::Backward;
-        let after = query.after.as_ref().map(|k| k.sk.as_str());
-        let sql = format!(
-            "SELECT body FROM items WHERE tbl = ?1 AND pk = ?2 AND sk >= ?3 AND (?4 IS NULL OR sk <= ?4) \
-             AND (?5 IS NULL OR substr(sk, 1, length(?5)) = ?5) AND (?6 IS NULL OR sk {} ?6) \
-             ORDER BY sk {} LIMIT ?7",
-            if backward { "<" } else { ">" },
-            if backward { "DESC" } else { "ASC" },
-        );
+        // Only the bounds a query has go into the statement, each a plain comparison on `sk`,
+        // so SQLite walks the primary key's range (a cursor deep in a partition costs what the
+        // first page does, as DynamoDB's ExclusiveStartKey does); `?n IS NULL OR …` would not.
+        let mut sql = String::from("SELECT body FROM items WHERE tbl = ? AND pk = ? AND sk >= ?");
+        let limit = query.limit as i64;
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&self.name, &query.pk, &low];
+        if let Some(high) = &high {
+            sql.push_str(" AND sk <= ?");
+            values.push(high);
+        }
+        if let Some(prefix) = &prefix {
+            sql.push_str(" AND substr(sk, 1, length(?)) = ?");
+            values.extend([prefix as &dyn rusqlite::ToSql, prefix]);
+        }
+        if let Some(after) = &query.after {
+            sql.push_str(if backward { " AND sk < ?" } else { " AND sk > ?" });
+            values.push(&after.sk);
+        }
+        sql.push_str(if backward { " ORDER BY sk DESC LIMIT ?" } else { " ORDER BY sk ASC LIMIT ?" });
+        values.push(&limit);
         let bodies = {
             let conn = self.db.lock();
             let mut stmt = conn.prepare_cached(&sql).map_err(storage_error)?;
             let rows = stmt
-                .query_map(
-                    params![self.name, query.pk, low, high, prefix, after, query.limit as i64],
-                    |row| row.get::<_, String>(0),
-                )
+                .query_map(rusqlite::params_from_iter(values), |row| row.get::<_, String>(0))
                 .map_err(storage_error)?;
             rows.collect::<Result<Vec<_>, _>>().map_err(storage_error)?
         };
