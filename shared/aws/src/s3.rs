@@ -6,7 +6,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
-use huddle_ports::{validate_key, BlobError, BlobMeta, Blobs, PresignedUpload};
+use huddle_ports::{validate_key, BlobError, BlobMeta, Blobs, PresignedDownload, PresignedUpload};
 use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
 
@@ -21,6 +21,17 @@ impl S3Blobs {
     pub fn new(client: Client, bucket: impl Into<String>) -> Self {
         Self { client, bucket: bucket.into() }
     }
+}
+
+/// Presigning from now, signed to whole seconds as a URL's X-Amz-Date is, and when it expires.
+fn presigning(expires_in: Duration) -> Result<(PresigningConfig, OffsetDateTime), BlobError> {
+    let start = OffsetDateTime::now_utc().replace_nanosecond(0).expect("zero is a valid nanosecond");
+    let config = PresigningConfig::builder()
+        .start_time(SystemTime::from(start))
+        .expires_in(expires_in)
+        .build()
+        .map_err(|e| BlobError::Invalid(e.to_string()))?;
+    Ok((config, start + expires_in))
 }
 
 fn service_error<E: ProvideErrorMetadata + std::fmt::Debug, R: std::fmt::Debug>(
@@ -41,22 +52,22 @@ impl Blobs for S3Blobs {
         &self,
         key: &str,
         content_type: &str,
+        content_length: u64,
         expires_in: Duration,
     ) -> Result<PresignedUpload, BlobError> {
         validate_key(key)?;
-        // Signed to whole seconds, as the X-Amz-Date of the URL is.
-        let start = OffsetDateTime::now_utc().replace_nanosecond(0).expect("zero is a valid nanosecond");
-        let presigning = PresigningConfig::builder()
-            .start_time(SystemTime::from(start))
-            .expires_in(expires_in)
-            .build()
-            .map_err(|e| BlobError::Invalid(e.to_string()))?;
+        let (presigning, expires_at) = presigning(expires_in)?;
+        let content_length = i64::try_from(content_length)
+            .map_err(|_| BlobError::Invalid(format!("{content_length} bytes is no object size")))?;
+        // An explicit Content-Length is signed (only the SDK's default one is left out), so S3
+        // refuses a body of another size as it refuses another content type.
         let presigned = self
             .client
             .put_object()
             .bucket(&self.bucket)
             .key(key)
             .content_type(content_type)
+            .content_length(content_length)
             .presigned(presigning)
             .await
             .map_err(|e| BlobError::Invalid(format!("cannot presign: {e:?}")))?;
@@ -64,8 +75,26 @@ impl Blobs for S3Blobs {
             url: presigned.uri().to_owned(),
             method: presigned.method().to_owned(),
             headers: presigned.headers().map(|(name, value)| (name.to_owned(), value.to_owned())).collect(),
-            expires_at: start + expires_in,
+            expires_at,
         })
+    }
+
+    async fn presign_download(
+        &self,
+        key: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedDownload, BlobError> {
+        validate_key(key)?;
+        let (presigning, expires_at) = presigning(expires_in)?;
+        let presigned = self
+            .client
+            .get_object()
+            .bucket(&self.bucket)
+            .key(key)
+            .presigned(presigning)
+            .await
+            .map_err(|e| BlobError::Invalid(format!("cannot presign: {e:?}")))?;
+        Ok(PresignedDownload { url: presigned.uri().to_owned(), expires_at })
     }
 
     async fn head(&self, key: &str) -> Result<Option<BlobMeta>, BlobError> {
@@ -106,6 +135,12 @@ impl Blobs for S3Blobs {
             .map_err(service_error)?;
         Ok(())
     }
+
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        validate_key(key)?;
+        self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(service_error)?;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
@@ -116,7 +151,7 @@ mod tests {
     /// Presigning is local computation, so this needs no endpoint: it checks what S3 would
     /// enforce and the emulator does not (moto ignores presigned signatures).
     #[tokio::test]
-    async fn presigned_put_signs_the_content_type_and_expiry() {
+    async fn presigned_urls_sign_the_content_type_length_and_expiry() {
         let config = aws_config::SdkConfig::builder()
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
@@ -127,7 +162,8 @@ mod tests {
             .build();
         let blobs = S3Blobs::new(crate::s3_client(&config), "media");
         let before = OffsetDateTime::now_utc().unix_timestamp();
-        let upload = blobs.presign_upload("a/b.png", "image/png", Duration::from_secs(300)).await.unwrap();
+        let upload =
+            blobs.presign_upload("a/b.png", "image/png", 1234, Duration::from_secs(300)).await.unwrap();
         let after = OffsetDateTime::now_utc().unix_timestamp();
 
         assert_eq!(upload.method, "PUT");
@@ -138,12 +174,12 @@ mod tests {
                 .collect();
         let param = |name: &str| query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
         assert_eq!(param("X-Amz-Expires"), Some("300"));
-        assert!(param("X-Amz-SignedHeaders").unwrap().split(';').any(|h| h == "content-type"));
-        assert!(
-            upload.headers.contains(&("content-type".into(), "image/png".into())),
-            "{:?}",
-            upload.headers
-        );
+        let signed: Vec<&str> = param("X-Amz-SignedHeaders").unwrap().split(';').collect();
+        assert!(signed.contains(&"content-type") && signed.contains(&"content-length"), "{signed:?}");
+        for header in [("content-type", "image/png"), ("content-length", "1234")] {
+            let header = (header.0.to_owned(), header.1.to_owned());
+            assert!(upload.headers.contains(&header), "{:?}", upload.headers);
+        }
         // Signed to whole seconds at a moment between `before` and `after`.
         let expires_at = upload.expires_at.unix_timestamp();
         assert!(
@@ -151,7 +187,13 @@ mod tests {
             "{expires_at} not in {before}..={after} + 300"
         );
 
-        let too_long = blobs.presign_upload("k", "image/png", Duration::from_secs(8 * 24 * 3600)).await;
+        let too_long = blobs.presign_upload("k", "image/png", 1, Duration::from_secs(8 * 24 * 3600)).await;
+        assert!(matches!(too_long, Err(BlobError::Invalid(_))), "{too_long:?}");
+
+        let download = blobs.presign_download("a/b.png", Duration::from_secs(60)).await.unwrap();
+        assert!(download.url.starts_with("http://127.0.0.1:9/media/a/b.png?"), "{}", download.url);
+        assert!(download.url.contains("X-Amz-Expires=60"), "{}", download.url);
+        let too_long = blobs.presign_download("k", Duration::from_secs(8 * 24 * 3600)).await;
         assert!(matches!(too_long, Err(BlobError::Invalid(_))), "{too_long:?}");
     }
 }

@@ -1,6 +1,7 @@
 //! The Blobs port on a local folder. Each object is one file; its content type and size are a
-//! row in SQLite. Uploads arrive through URLs signed with HMAC-SHA256 that the local runner
-//! serves on [`UPLOAD_ROUTE`] and hands to [`FolderBlobs::receive_upload`].
+//! row in SQLite. Uploads and downloads go through URLs signed with HMAC-SHA256 that the local
+//! runner serves on [`BLOB_ROUTE`] and hands to [`FolderBlobs::receive_upload`] (a PUT, its
+//! content type and length signed) and [`FolderBlobs::serve_download`] (a GET).
 //!
 //! Files are named by the SHA-256 of their key rather than by the key itself: S3 lets `a` and
 //! `a/b` both be objects, which a file and a directory of one name could not, and no key can
@@ -9,7 +10,9 @@
 use crate::Database;
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
-use huddle_ports::{validate_key, BlobError, BlobMeta, Blobs, PresignedUpload, MAX_UPLOAD_URL_LIFETIME};
+use huddle_ports::{
+    validate_key, BlobError, BlobMeta, Blobs, PresignedDownload, PresignedUpload, MAX_PRESIGNED_LIFETIME,
+};
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -18,8 +21,8 @@ use std::time::Duration;
 use time::OffsetDateTime;
 use url::Url;
 
-/// The path under which the runner serves uploads: `/_blobs/<bucket>/<key>`.
-pub const UPLOAD_ROUTE: &str = "/_blobs/";
+/// The path under which the runner serves presigned uploads and downloads: `/_blobs/<bucket>/<key>`.
+pub const BLOB_ROUTE: &str = "/_blobs/";
 
 /// How a folder blob store is set up.
 pub struct FolderBlobsConfig {
@@ -27,9 +30,9 @@ pub struct FolderBlobsConfig {
     pub bucket: String,
     /// Where the object files live; created when missing.
     pub folder: PathBuf,
-    /// The origin the runner serves uploads on, e.g. `http://127.0.0.1:3000`.
+    /// The origin the runner serves presigned URLs on, e.g. `http://127.0.0.1:3000`.
     pub upload_origin: Url,
-    /// Signs upload URLs; anyone who holds it can mint them.
+    /// Signs presigned URLs; anyone who holds it can mint them.
     pub signing_key: Vec<u8>,
     /// The largest upload [`FolderBlobs::receive_upload`] accepts.
     pub max_upload_bytes: u64,
@@ -45,8 +48,8 @@ pub struct FolderBlobs {
     max_upload_bytes: u64,
 }
 
-/// An upload as the runner's route received it.
-pub struct UploadRequest<'a> {
+/// A request to a presigned URL as the runner's route received it.
+pub struct PresignedRequest<'a> {
     pub method: &'a str,
     /// The request path as sent, percent-encoded: `/_blobs/<bucket>/<key>`.
     pub path: &'a str,
@@ -54,41 +57,57 @@ pub struct UploadRequest<'a> {
     pub query: &'a str,
     /// The request's Content-Type header.
     pub content_type: Option<&'a str>,
+    /// The request's body (a download's is empty); its length is the one checked against a
+    /// signed Content-Length.
     pub body: Vec<u8>,
 }
 
-/// Why an upload was refused; [`UploadRejected::status_code`] is the HTTP answer, as S3 gives it.
+/// Why a request to a presigned URL was refused; [`Refused::status_code`] is the HTTP answer,
+/// as S3 gives it.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum UploadRejected {
-    #[error("uploads are PUT requests, not {0}")]
+pub enum Refused {
+    #[error("presigned URLs take PUT (an upload) or GET (a download), not {0}")]
     WrongMethod(String),
-    #[error("not an upload path of this store: {0}")]
+    #[error("not an object path of this store: {0}")]
     InvalidKey(String),
-    #[error("the upload URL's signature does not match")]
+    #[error("the URL's signature does not match")]
     BadSignature,
-    #[error("the upload URL has expired")]
+    #[error("the URL has expired")]
     Expired,
     #[error("the upload URL is for content type {signed:?}, the request sent {sent:?}")]
     WrongContentType { signed: String, sent: Option<String> },
+    #[error("the upload URL is for {signed} bytes, the request sent {sent}")]
+    WrongLength { signed: u64, sent: u64 },
+    #[error("no object at {0}")]
+    NotFound(String),
     #[error("the upload is {size} bytes, over the bound of {limit}")]
     TooLarge { size: u64, limit: u64 },
-    #[error("the upload could not be stored: {0}")]
+    #[error("the object could not be stored or read: {0}")]
     Storage(String),
 }
 
-impl UploadRejected {
+impl Refused {
     pub fn status_code(&self) -> u16 {
         match self {
-            UploadRejected::WrongMethod(_) => 405,
-            UploadRejected::InvalidKey(_) => 400,
-            // The content type is signed, so S3 answers a different one like a bad signature.
-            UploadRejected::BadSignature
-            | UploadRejected::Expired
-            | UploadRejected::WrongContentType { .. } => 403,
-            UploadRejected::TooLarge { .. } => 413,
-            UploadRejected::Storage(_) => 500,
+            Refused::WrongMethod(_) => 405,
+            Refused::InvalidKey(_) => 400,
+            // Content type and length are signed, so S3 answers another one like a bad signature.
+            Refused::BadSignature
+            | Refused::Expired
+            | Refused::WrongContentType { .. }
+            | Refused::WrongLength { .. } => 403,
+            Refused::NotFound(_) => 404,
+            Refused::TooLarge { .. } => 413,
+            Refused::Storage(_) => 500,
         }
     }
+}
+
+/// What a presigned URL grants, as its signature covers it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grant<'a> {
+    Upload { content_type: &'a str, content_length: u64 },
+    Download,
 }
 
 fn unavailable(error: impl std::fmt::Display) -> BlobError {
@@ -128,76 +147,137 @@ impl FolderBlobs {
         self.max_upload_bytes
     }
 
-    /// Checks an upload against the URL that was presigned for it, as of `now`; it stores
-    /// nothing. The checks run in the order S3 runs them, so an expired URL with a tampered
-    /// signature is refused as tampered.
-    pub fn verify_upload(
-        &self,
-        request: &UploadRequest<'_>,
-        now: OffsetDateTime,
-    ) -> Result<(), UploadRejected> {
+    /// Checks a request against the URL that was presigned for it, as of `now`; it stores and
+    /// reads nothing. The checks run in the order S3 runs them, so an expired URL with a
+    /// tampered signature is refused as tampered.
+    pub fn verify(&self, request: &PresignedRequest<'_>, now: OffsetDateTime) -> Result<(), Refused> {
         self.verified_key(request, now).map(drop)
     }
 
     /// Verifies an upload now and stores its body under the key its path names.
-    pub async fn receive_upload(&self, request: UploadRequest<'_>) -> Result<BlobMeta, UploadRejected> {
+    pub async fn receive_upload(&self, request: PresignedRequest<'_>) -> Result<BlobMeta, Refused> {
+        if request.method != "PUT" {
+            return Err(Refused::WrongMethod(request.method.to_owned()));
+        }
         let key = self.verified_key(&request, OffsetDateTime::now_utc())?;
         let content_type = request.content_type.unwrap_or_default().to_owned();
         let meta = BlobMeta { size: request.body.len() as u64, content_type: Some(content_type.clone()) };
-        self.put(&key, &content_type, request.body)
-            .await
-            .map_err(|e| UploadRejected::Storage(e.to_string()))?;
+        self.put(&key, &content_type, request.body).await.map_err(|e| Refused::Storage(e.to_string()))?;
         Ok(meta)
     }
 
-    fn verified_key(
-        &self,
-        request: &UploadRequest<'_>,
-        now: OffsetDateTime,
-    ) -> Result<String, UploadRejected> {
-        if request.method != "PUT" {
-            return Err(UploadRejected::WrongMethod(request.method.to_owned()));
+    /// Verifies a download now and reads the object its path names: its content type and bytes.
+    pub async fn serve_download(&self, request: PresignedRequest<'_>) -> Result<(String, Vec<u8>), Refused> {
+        if request.method != "GET" {
+            return Err(Refused::WrongMethod(request.method.to_owned()));
         }
+        let key = self.verified_key(&request, OffsetDateTime::now_utc())?;
+        let content_type = self.head(&key).await.map_err(|e| Refused::Storage(e.to_string()))?;
+        let content_type = content_type.ok_or_else(|| Refused::NotFound(key.clone()))?.content_type;
+        match self.get(&key).await {
+            Ok(bytes) => Ok((content_type.unwrap_or_default(), bytes)),
+            Err(BlobError::NotFound(_)) => Err(Refused::NotFound(key)),
+            Err(error) => Err(Refused::Storage(error.to_string())),
+        }
+    }
+
+    fn verified_key(&self, request: &PresignedRequest<'_>, now: OffsetDateTime) -> Result<String, Refused> {
         let key = self.key_of_path(request.path)?;
-        let signed = SignedQuery::parse(request.query).ok_or(UploadRejected::BadSignature)?;
-        let signature = hex::decode(signed.signature).map_err(|_| UploadRejected::BadSignature)?;
-        self.mac(&key, signed.expires, &signed.content_type)
-            .verify_slice(&signature)
-            .map_err(|_| UploadRejected::BadSignature)?;
+        let signed = SignedQuery::parse(request.query).ok_or(Refused::BadSignature)?;
+        let grant = match request.method {
+            "PUT" => Grant::Upload {
+                content_type: signed.content_type.as_deref().ok_or(Refused::BadSignature)?,
+                content_length: signed.content_length.ok_or(Refused::BadSignature)?,
+            },
+            "GET" => Grant::Download,
+            other => return Err(Refused::WrongMethod(other.to_owned())),
+        };
+        let signature = hex::decode(&signed.signature).map_err(|_| Refused::BadSignature)?;
+        self.mac(&key, signed.expires, grant).verify_slice(&signature).map_err(|_| Refused::BadSignature)?;
         if now.unix_timestamp() >= signed.expires {
-            return Err(UploadRejected::Expired);
+            return Err(Refused::Expired);
         }
-        if request.content_type != Some(signed.content_type.as_str()) {
-            return Err(UploadRejected::WrongContentType {
-                signed: signed.content_type,
+        let Grant::Upload { content_type, content_length } = grant else { return Ok(key) };
+        if request.content_type != Some(content_type) {
+            return Err(Refused::WrongContentType {
+                signed: content_type.to_owned(),
                 sent: request.content_type.map(str::to_owned),
             });
         }
         let size = request.body.len() as u64;
         if size > self.max_upload_bytes {
-            return Err(UploadRejected::TooLarge { size, limit: self.max_upload_bytes });
+            return Err(Refused::TooLarge { size, limit: self.max_upload_bytes });
+        }
+        if size != content_length {
+            return Err(Refused::WrongLength { signed: content_length, sent: size });
         }
         Ok(key)
     }
 
-    fn upload_prefix(&self) -> String {
-        format!("{UPLOAD_ROUTE}{}/", self.bucket)
+    fn route_prefix(&self) -> String {
+        format!("{BLOB_ROUTE}{}/", self.bucket)
     }
 
-    fn key_of_path(&self, path: &str) -> Result<String, UploadRejected> {
-        let invalid = || UploadRejected::InvalidKey(path.to_owned());
-        let encoded = path.strip_prefix(&self.upload_prefix()).ok_or_else(invalid)?;
+    fn key_of_path(&self, path: &str) -> Result<String, Refused> {
+        let invalid = || Refused::InvalidKey(path.to_owned());
+        let encoded = path.strip_prefix(&self.route_prefix()).ok_or_else(invalid)?;
         let key = percent_encoding::percent_decode_str(encoded).decode_utf8().map_err(|_| invalid())?;
         validate_key(&key).map_err(|_| invalid())?;
         Ok(key.into_owned())
     }
 
-    /// The MAC of one upload grant: method, bucket, key, expiry and content type, each on its
-    /// own line (none of them can hold a newline, so no two grants share a text).
-    fn mac(&self, key: &str, expires: i64, content_type: &str) -> Hmac<Sha256> {
+    /// The MAC of one grant: method, bucket, key, expiry and, for an upload, content type and
+    /// length, each on its own line (none of them can hold a newline, so no two grants share a
+    /// text, and an upload's signature is no download's).
+    fn mac(&self, key: &str, expires: i64, grant: Grant<'_>) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.signing_key).expect("HMAC takes any key length");
-        mac.update(format!("PUT\n{}\n{key}\n{expires}\n{content_type}", self.bucket).as_bytes());
+        let bucket = &self.bucket;
+        let text = match grant {
+            Grant::Upload { content_type, content_length } => {
+                format!("PUT\n{bucket}\n{key}\n{expires}\n{content_type}\n{content_length}")
+            }
+            Grant::Download => format!("GET\n{bucket}\n{key}\n{expires}"),
+        };
+        mac.update(text.as_bytes());
         mac
+    }
+
+    /// A URL on the runner's [`BLOB_ROUTE`] for `key`, its query `grant`ed until `expires_in`
+    /// from now.
+    fn presign(
+        &self,
+        key: &str,
+        expires_in: Duration,
+        grant: Grant<'_>,
+    ) -> Result<(Url, OffsetDateTime), BlobError> {
+        validate_key(key)?;
+        if expires_in > MAX_PRESIGNED_LIFETIME {
+            return Err(BlobError::Invalid(format!(
+                "presigned URLs live at most {MAX_PRESIGNED_LIFETIME:?}"
+            )));
+        }
+        let expires = (OffsetDateTime::now_utc() + expires_in).unix_timestamp();
+        let signature = hex::encode(self.mac(key, expires, grant).finalize().into_bytes());
+        let mut url = self.upload_origin.clone();
+        url.path_segments_mut()
+            .map_err(|()| BlobError::Invalid(format!("{} cannot be a base URL", self.upload_origin)))?
+            .clear()
+            .extend(BLOB_ROUTE.split('/').filter(|segment| !segment.is_empty()))
+            .push(&self.bucket)
+            .extend(key.split('/'));
+        {
+            let mut query = url.query_pairs_mut();
+            query.append_pair("expires", &expires.to_string());
+            if let Grant::Upload { content_type, content_length } = grant {
+                query
+                    .append_pair("content_type", content_type)
+                    .append_pair("content_length", &content_length.to_string());
+            }
+            query.append_pair("signature", &signature);
+        }
+        let expires_at =
+            OffsetDateTime::from_unix_timestamp(expires).map_err(|e| BlobError::Invalid(e.to_string()))?;
+        Ok((url, expires_at))
     }
 
     fn file_of(&self, key: &str) -> PathBuf {
@@ -236,6 +316,19 @@ impl FolderBlobs {
         tx.commit().map_err(unavailable)
     }
 
+    /// Forgets the row and removes the file under the database's lock, so no reader finds a row
+    /// without its file.
+    fn remove(&self, key: &str) -> Result<(), BlobError> {
+        let conn = self.db.lock();
+        conn.prepare_cached("DELETE FROM blobs WHERE bucket = ?1 AND key = ?2")
+            .and_then(|mut stmt| stmt.execute(params![self.bucket, key]))
+            .map_err(unavailable)?;
+        match std::fs::remove_file(self.file_of(key)) {
+            Err(error) if error.kind() != std::io::ErrorKind::NotFound => Err(unavailable(error)),
+            _ => Ok(()),
+        }
+    }
+
     /// Opens the object's file while holding the database, so the bytes read are those of the
     /// row found (a later rename replaces the name, not the open file).
     fn load(&self, key: &str) -> Result<Vec<u8>, BlobError> {
@@ -271,10 +364,11 @@ fn meta_in(conn: &Connection, bucket: &str, key: &str) -> Result<Option<BlobMeta
         .map_err(unavailable)
 }
 
-/// The grant an upload URL carries in its query.
+/// The grant a presigned URL carries in its query (an upload's content type and length too).
 struct SignedQuery {
     expires: i64,
-    content_type: String,
+    content_type: Option<String>,
+    content_length: Option<u64>,
     signature: String,
 }
 
@@ -282,11 +376,13 @@ impl SignedQuery {
     fn parse(query: &str) -> Option<Self> {
         let mut expires = None;
         let mut content_type = None;
+        let mut content_length = None;
         let mut signature = None;
         for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
             let slot = match name.as_ref() {
                 "expires" => &mut expires,
                 "content_type" => &mut content_type,
+                "content_length" => &mut content_length,
                 "signature" => &mut signature,
                 _ => continue,
             };
@@ -295,7 +391,11 @@ impl SignedQuery {
                 return None;
             }
         }
-        Some(Self { expires: expires?.parse().ok()?, content_type: content_type?, signature: signature? })
+        let content_length = match content_length {
+            Some(length) => Some(length.parse().ok()?),
+            None => None,
+        };
+        Some(Self { expires: expires?.parse().ok()?, content_type, content_length, signature: signature? })
     }
 }
 
@@ -305,33 +405,30 @@ impl Blobs for FolderBlobs {
         &self,
         key: &str,
         content_type: &str,
+        content_length: u64,
         expires_in: Duration,
     ) -> Result<PresignedUpload, BlobError> {
-        validate_key(key)?;
         validate_content_type(content_type)?;
-        if expires_in > MAX_UPLOAD_URL_LIFETIME {
-            return Err(BlobError::Invalid(format!("upload URLs live at most {MAX_UPLOAD_URL_LIFETIME:?}")));
-        }
-        let expires = (OffsetDateTime::now_utc() + expires_in).unix_timestamp();
-        let signature = hex::encode(self.mac(key, expires, content_type).finalize().into_bytes());
-        let mut url = self.upload_origin.clone();
-        url.path_segments_mut()
-            .map_err(|()| BlobError::Invalid(format!("{} cannot be a base URL", self.upload_origin)))?
-            .clear()
-            .extend(UPLOAD_ROUTE.split('/').filter(|segment| !segment.is_empty()))
-            .push(&self.bucket)
-            .extend(key.split('/'));
-        url.query_pairs_mut()
-            .append_pair("expires", &expires.to_string())
-            .append_pair("content_type", content_type)
-            .append_pair("signature", &signature);
+        let grant = Grant::Upload { content_type, content_length };
+        let (url, expires_at) = self.presign(key, expires_in, grant)?;
         Ok(PresignedUpload {
             url: url.into(),
             method: "PUT".into(),
-            headers: vec![("content-type".into(), content_type.into())],
-            expires_at: OffsetDateTime::from_unix_timestamp(expires)
-                .map_err(|e| BlobError::Invalid(e.to_string()))?,
+            headers: vec![
+                ("content-type".into(), content_type.into()),
+                ("content-length".into(), content_length.to_string()),
+            ],
+            expires_at,
         })
+    }
+
+    async fn presign_download(
+        &self,
+        key: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedDownload, BlobError> {
+        let (url, expires_at) = self.presign(key, expires_in, Grant::Download)?;
+        Ok(PresignedDownload { url: url.into(), expires_at })
     }
 
     async fn head(&self, key: &str) -> Result<Option<BlobMeta>, BlobError> {
@@ -350,5 +447,11 @@ impl Blobs for FolderBlobs {
         validate_content_type(content_type)?;
         let (key, content_type) = (key.to_owned(), content_type.to_owned());
         self.blocking(move |store| store.store(&key, &content_type, &bytes)).await
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        validate_key(key)?;
+        let key = key.to_owned();
+        self.blocking(move |store| store.remove(&key)).await
     }
 }

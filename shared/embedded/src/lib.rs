@@ -9,7 +9,7 @@ mod queue;
 mod table;
 mod topic;
 
-pub use blobs::{FolderBlobs, FolderBlobsConfig, UploadRejected, UploadRequest, UPLOAD_ROUTE};
+pub use blobs::{FolderBlobs, FolderBlobsConfig, PresignedRequest, Refused, BLOB_ROUTE};
 pub use database::Database;
 pub use push::{OutboxEntry, RecordedPush};
 pub use queue::SqliteQueue;

@@ -1,12 +1,11 @@
 //! Metered `Blobs`: each call billed as S3 Standard bills it (a PUT in the write tier, a GET or
-//! HEAD in the read tier, what a PUT stores by the GB-month). Presigning is local signing, free;
-//! the upload the client then makes with the URL goes to S3 itself, past every port: no domain
-//! hands out upload URLs yet, and the one that does meters its uploads where the runner serves
-//! them.
+//! HEAD in the read tier, what a PUT stores by the GB-month; a DELETE is free). Presigning is
+//! local signing, free; what the client then does with the URL goes to S3 itself, past every
+//! port.
 
 use crate::{Line, Meter, Service, Tally, Unit};
 use async_trait::async_trait;
-use huddle_ports::{BlobError, BlobMeta, Blobs, PresignedUpload};
+use huddle_ports::{BlobError, BlobMeta, Blobs, PresignedDownload, PresignedUpload};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,9 +36,18 @@ impl Blobs for MeteredBlobs {
         &self,
         key: &str,
         content_type: &str,
+        content_length: u64,
         expires_in: Duration,
     ) -> Result<PresignedUpload, BlobError> {
-        self.inner.presign_upload(key, content_type, expires_in).await
+        self.inner.presign_upload(key, content_type, content_length, expires_in).await
+    }
+
+    async fn presign_download(
+        &self,
+        key: &str,
+        expires_in: Duration,
+    ) -> Result<PresignedDownload, BlobError> {
+        self.inner.presign_download(key, expires_in).await
     }
 
     async fn head(&self, key: &str) -> Result<Option<BlobMeta>, BlobError> {
@@ -65,5 +73,9 @@ impl Blobs for MeteredBlobs {
             self.charge("PutObject", Unit::S3WriteRequests, size);
         }
         result
+    }
+
+    async fn delete(&self, key: &str) -> Result<(), BlobError> {
+        self.inner.delete(key).await
     }
 }

@@ -3,9 +3,9 @@
 use async_trait::async_trait;
 use std::time::Duration;
 
-/// The longest an upload URL may live: SigV4 presigned URLs cannot outlive seven days, so the
+/// The longest a presigned URL may live: SigV4 presigned URLs cannot outlive seven days, so the
 /// embedded store refuses the same lifetimes S3 would.
-pub const MAX_UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+pub const MAX_PRESIGNED_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// S3's bound on the length of a key, in bytes.
 const MAX_KEY_BYTES: usize = 1024;
@@ -16,6 +16,13 @@ pub struct PresignedUpload {
     pub method: String,
     /// Headers the client must send with the upload, exactly as given.
     pub headers: Vec<(String, String)>,
+    pub expires_at: time::OffsetDateTime,
+}
+
+/// A URL that lets its holder GET one object until it expires.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PresignedDownload {
+    pub url: String,
     pub expires_at: time::OffsetDateTime,
 }
 
@@ -54,19 +61,27 @@ pub fn validate_key(key: &str) -> Result<(), BlobError> {
 
 #[async_trait]
 pub trait Blobs: Send + Sync {
-    /// A URL that lets its holder PUT one object of `content_type` under `key` until it expires
-    /// (at most [`MAX_UPLOAD_URL_LIFETIME`] from now).
+    /// A URL that lets its holder PUT one object of `content_type` and exactly `content_length`
+    /// bytes under `key` until it expires (at most [`MAX_PRESIGNED_LIFETIME`] from now): both
+    /// are signed, so the store refuses another type or size.
     async fn presign_upload(
         &self,
         key: &str,
         content_type: &str,
+        content_length: u64,
         expires_in: Duration,
     ) -> Result<PresignedUpload, BlobError>;
+    /// A URL that lets its holder GET the object at `key` until it expires (at most
+    /// [`MAX_PRESIGNED_LIFETIME`] from now). Signing reads nothing: the object need not exist.
+    async fn presign_download(&self, key: &str, expires_in: Duration)
+        -> Result<PresignedDownload, BlobError>;
     /// The size and content type of the object at `key`, or `None` when there is none.
     async fn head(&self, key: &str) -> Result<Option<BlobMeta>, BlobError>;
     /// The bytes of the object at `key`; [`BlobError::NotFound`] when there is none.
     async fn get(&self, key: &str) -> Result<Vec<u8>, BlobError>;
     async fn put(&self, key: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), BlobError>;
+    /// Removes the object at `key`; removing one that is not there succeeds, as on S3.
+    async fn delete(&self, key: &str) -> Result<(), BlobError>;
 }
 
 #[cfg(test)]

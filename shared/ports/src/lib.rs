@@ -11,7 +11,9 @@ pub mod queue;
 pub mod table;
 pub mod topic;
 
-pub use blobs::{validate_key, BlobError, BlobMeta, Blobs, PresignedUpload, MAX_UPLOAD_URL_LIFETIME};
+pub use blobs::{
+    validate_key, BlobError, BlobMeta, Blobs, PresignedDownload, PresignedUpload, MAX_PRESIGNED_LIFETIME,
+};
 pub use filter_policy::{FilterPolicy, FilterPolicyError};
 pub use push::{validate_payload, DeviceEndpoint, Platform, Push, PushError};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};

@@ -5,10 +5,12 @@ use aws_lambda_events::dynamodb::Event;
 use huddle_aws::streams::StreamPoller;
 use huddle_aws::{PlatformApplications, S3Blobs, SnsPush};
 use huddle_embedded::{
-    ChangeFeed, Database, FolderBlobs, FolderBlobsConfig, InProcessTopic, RecordedPush, SqliteQueue,
-    SqliteTable, UploadRequest,
+    ChangeFeed, Database, FolderBlobs, FolderBlobsConfig, InProcessTopic, PresignedRequest, RecordedPush,
+    SqliteQueue, SqliteTable,
 };
-use huddle_ports::{Blobs, DeviceEndpoint, Platform, PresignedUpload, Push, Queue, Table, Topic};
+use huddle_ports::{
+    Blobs, DeviceEndpoint, Platform, PresignedDownload, PresignedUpload, Push, Queue, Table, Topic,
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -146,7 +148,7 @@ impl Backend {
                 let blobs = FolderBlobs::open(db, config).expect("open blob folder");
                 BlobStore {
                     blobs: Arc::new(blobs.clone()),
-                    uploads: UploadRoute::Folder { blobs: Box::new(blobs), _folder: folder },
+                    presigned: PresignedRoute::Folder { blobs: Box::new(blobs), _folder: folder },
                 }
             }
             Backend::Moto { config, .. } => {
@@ -154,7 +156,7 @@ impl Backend {
                 huddle_aws::provision::bucket(&s3, &bucket).await.expect("create bucket");
                 BlobStore {
                     blobs: Arc::new(S3Blobs::new(s3, bucket)),
-                    uploads: UploadRoute::Http(reqwest::Client::new()),
+                    presigned: PresignedRoute::Http(reqwest::Client::new()),
                 }
             }
         }
@@ -193,16 +195,16 @@ impl Backend {
 /// The largest upload the embedded family's blob stores accept.
 pub const EMBEDDED_MAX_UPLOAD_BYTES: u64 = 1024 * 1024;
 
-/// A fresh blob store, and the way an app's presigned upload reaches it.
+/// A fresh blob store, and the way an app's presigned requests reach it.
 pub struct BlobStore {
     pub blobs: Arc<dyn Blobs>,
-    uploads: UploadRoute,
+    presigned: PresignedRoute,
 }
 
-enum UploadRoute {
+enum PresignedRoute {
     /// S3 (moto) takes the PUT itself.
     Http(reqwest::Client),
-    /// No runner serves the upload route in these tests, so the request goes to the function
+    /// No runner serves the presigned route in these tests, so the request goes to the function
     /// that route calls. The folder is deleted with the store.
     Folder { blobs: Box<FolderBlobs>, _folder: tempfile::TempDir },
 }
@@ -211,8 +213,8 @@ impl BlobStore {
     /// Performs `upload` as an app would, with the headers it names and `body`; returns the HTTP
     /// status the store answers (on the embedded family, the one the runner would answer).
     pub async fn upload(&self, upload: &PresignedUpload, body: Vec<u8>) -> u16 {
-        match &self.uploads {
-            UploadRoute::Http(client) => {
+        match &self.presigned {
+            PresignedRoute::Http(client) => {
                 let method = reqwest::Method::from_bytes(upload.method.as_bytes()).expect("HTTP method");
                 let mut request = client.request(method, &upload.url).body(body);
                 for (name, value) in &upload.headers {
@@ -220,11 +222,11 @@ impl BlobStore {
                 }
                 request.send().await.expect("upload request").status().as_u16()
             }
-            UploadRoute::Folder { blobs, .. } => {
+            PresignedRoute::Folder { blobs, .. } => {
                 let url = url::Url::parse(&upload.url).expect("upload URL");
                 let content_type =
                     upload.headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("content-type"));
-                let request = UploadRequest {
+                let request = PresignedRequest {
                     method: &upload.method,
                     path: url.path(),
                     query: url.query().unwrap_or_default(),
@@ -236,11 +238,44 @@ impl BlobStore {
         }
     }
 
+    /// Performs `download` as an app would: the HTTP status the store answers and, on 200, the
+    /// content type and bytes it served.
+    pub async fn download(&self, download: &PresignedDownload) -> (u16, Option<(String, Vec<u8>)>) {
+        match &self.presigned {
+            PresignedRoute::Http(client) => {
+                let response = client.get(&download.url).send().await.expect("download request");
+                let status = response.status().as_u16();
+                let content_type = response
+                    .headers()
+                    .get(reqwest::header::CONTENT_TYPE)
+                    .and_then(|value| value.to_str().ok())
+                    .unwrap_or_default()
+                    .to_owned();
+                let bytes = response.bytes().await.expect("download body").to_vec();
+                (status, (status == 200).then_some((content_type, bytes)))
+            }
+            PresignedRoute::Folder { blobs, .. } => {
+                let url = url::Url::parse(&download.url).expect("download URL");
+                let request = PresignedRequest {
+                    method: "GET",
+                    path: url.path(),
+                    query: url.query().unwrap_or_default(),
+                    content_type: None,
+                    body: Vec::new(),
+                };
+                match blobs.serve_download(request).await {
+                    Ok(served) => (200, Some(served)),
+                    Err(refused) => (refused.status_code(), None),
+                }
+            }
+        }
+    }
+
     /// The folder store behind the embedded family, whose upload checks tests drive directly.
     pub fn folder(&self) -> Option<&FolderBlobs> {
-        match &self.uploads {
-            UploadRoute::Folder { blobs, .. } => Some(blobs),
-            UploadRoute::Http(_) => None,
+        match &self.presigned {
+            PresignedRoute::Folder { blobs, .. } => Some(blobs),
+            PresignedRoute::Http(_) => None,
         }
     }
 }

@@ -1,12 +1,13 @@
-//! Blobs conformance. Presigned uploads go through the way an app sends them: an HTTP PUT to S3
-//! on moto; on the embedded family, straight into the function the runner's upload route calls.
+//! Blobs conformance. Presigned uploads and downloads go through the way an app sends them: an
+//! HTTP PUT or GET to S3 on moto; on the embedded family, straight into the function the runner's
+//! presigned route calls.
 //!
 //! moto does not check presigned URLs: it stores a PUT whose signature was tampered with, whose
-//! URL has expired, or whose content type differs (tried on moto 5.2.5). So refusals are
-//! tested on the embedded family, which checks them itself, and the S3 adapter's unit test
-//! checks that its URLs sign the content type and expiry that S3 enforces.
+//! URL has expired, or whose content type or length differs (tried on moto 5.2.5). So refusals
+//! are tested on the embedded family, which checks them itself, and the S3 adapter's unit test
+//! checks that its URLs sign the content type, length and expiry that S3 enforces.
 
-use huddle_embedded::{UploadRejected, UploadRequest};
+use huddle_embedded::{PresignedRequest, Refused};
 use huddle_ports::{BlobError, BlobMeta};
 use huddle_test_support::families::EMBEDDED_MAX_UPLOAD_BYTES;
 use huddle_test_support::{on_both_families, Family};
@@ -22,6 +23,7 @@ on_both_families!(
     get_of_a_missing_key_is_not_found,
     keys_that_could_escape_a_folder_are_refused,
     upload_urls_live_at_most_seven_days,
+    a_presigned_get_serves_the_object_until_it_is_deleted,
 );
 
 async fn a_presigned_put_stores_the_object(family: Family) {
@@ -30,10 +32,13 @@ async fn a_presigned_put_stores_the_object(family: Family) {
     let key = "media/acc_1/photo 01J ü.png";
     let body = b"\x89PNG not really an image".to_vec();
     let before = OffsetDateTime::now_utc().unix_timestamp();
-    let upload = store.blobs.presign_upload(key, "image/png", FIVE_MINUTES).await.unwrap();
+    let length = body.len() as u64;
+    let upload = store.blobs.presign_upload(key, "image/png", length, FIVE_MINUTES).await.unwrap();
     let after = OffsetDateTime::now_utc().unix_timestamp();
     assert_eq!(upload.method, "PUT");
-    assert!(upload.headers.contains(&("content-type".into(), "image/png".into())), "{:?}", upload.headers);
+    for header in [("content-type", "image/png".to_owned()), ("content-length", length.to_string())] {
+        assert!(upload.headers.contains(&(header.0.into(), header.1)), "{:?}", upload.headers);
+    }
     // Five minutes from the signing, which fell between `before` and `after`: URLs are signed
     // to whole seconds, so the bounds are too, and no amount of slowness breaks them.
     let lifetime = FIVE_MINUTES.as_secs() as i64;
@@ -74,8 +79,11 @@ async fn get_of_a_missing_key_is_not_found(family: Family) {
 async fn keys_that_could_escape_a_folder_are_refused(family: Family) {
     let store = family.backend().await.blobs().await;
     for key in ["../outside", "/etc/passwd", "a//b", "a\\b", ""] {
-        let presigned = store.blobs.presign_upload(key, "image/png", FIVE_MINUTES).await;
+        let presigned = store.blobs.presign_upload(key, "image/png", 1, FIVE_MINUTES).await;
         assert!(matches!(presigned, Err(BlobError::Invalid(_))), "presign {key:?}: {presigned:?}");
+        let presigned = store.blobs.presign_download(key, FIVE_MINUTES).await;
+        assert!(matches!(presigned, Err(BlobError::Invalid(_))), "presign GET {key:?}: {presigned:?}");
+        assert!(matches!(store.blobs.delete(key).await, Err(BlobError::Invalid(_))), "delete {key:?}");
         let put = store.blobs.put(key, "image/png", vec![1]).await;
         assert!(matches!(put, Err(BlobError::Invalid(_))), "put {key:?}: {put:?}");
         assert!(matches!(store.blobs.get(key).await, Err(BlobError::Invalid(_))), "get {key:?}");
@@ -86,9 +94,30 @@ async fn keys_that_could_escape_a_folder_are_refused(family: Family) {
 async fn upload_urls_live_at_most_seven_days(family: Family) {
     let store = family.backend().await.blobs().await;
     let week = Duration::from_secs(7 * 24 * 3600);
-    store.blobs.presign_upload("k", "image/png", week).await.expect("a week is allowed");
-    let longer = store.blobs.presign_upload("k", "image/png", week + Duration::from_secs(1)).await;
-    assert!(matches!(longer, Err(BlobError::Invalid(_))), "{longer:?}");
+    store.blobs.presign_upload("k", "image/png", 1, week).await.expect("a week is allowed");
+    store.blobs.presign_download("k", week).await.expect("a week is allowed");
+    let longer = week + Duration::from_secs(1);
+    let upload = store.blobs.presign_upload("k", "image/png", 1, longer).await;
+    assert!(matches!(upload, Err(BlobError::Invalid(_))), "{upload:?}");
+    let download = store.blobs.presign_download("k", longer).await;
+    assert!(matches!(download, Err(BlobError::Invalid(_))), "{download:?}");
+}
+
+async fn a_presigned_get_serves_the_object_until_it_is_deleted(family: Family) {
+    let store = family.backend().await.blobs().await;
+    let key = "media/acc_1/01J/640 ü.jpg";
+    store.blobs.put(key, "image/jpeg", b"\xff\xd8 a thumbnail".to_vec()).await.unwrap();
+    let download = store.blobs.presign_download(key, FIVE_MINUTES).await.unwrap();
+    assert_eq!(
+        store.download(&download).await,
+        (200, Some(("image/jpeg".to_owned(), b"\xff\xd8 a thumbnail".to_vec())))
+    );
+
+    store.blobs.delete(key).await.unwrap();
+    assert!(store.blobs.head(key).await.unwrap().is_none(), "deleted");
+    assert!(matches!(store.blobs.get(key).await, Err(BlobError::NotFound(_))));
+    assert_eq!(store.download(&download).await, (404, None), "a deleted object is not served");
+    store.blobs.delete(key).await.expect("deleting what is not there succeeds, as on S3");
 }
 
 /// The URL's query with `name` set to `value`, everything else as signed.
@@ -97,25 +126,36 @@ fn with_param(url: &Url, name: &str, value: &str) -> String {
     url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
 }
 
-/// A PUT of `size` bytes, as the runner's upload route would hand it over.
-fn put<'a>(path: &'a str, query: &'a str, content_type: Option<&'a str>, size: usize) -> UploadRequest<'a> {
-    UploadRequest { method: "PUT", path, query, content_type, body: vec![0; size] }
+/// A PUT of `size` bytes, as the runner's presigned route would hand it over.
+fn put<'a>(
+    path: &'a str,
+    query: &'a str,
+    content_type: Option<&'a str>,
+    size: usize,
+) -> PresignedRequest<'a> {
+    PresignedRequest { method: "PUT", path, query, content_type, body: vec![0; size] }
 }
 
 #[tokio::test]
 async fn embedded_uploads_are_refused_unless_they_match_their_signed_url() {
     let store = Family::Embedded.backend().await.blobs().await;
     let folder = store.folder().expect("the embedded family stores blobs in a folder");
-    let upload = store.blobs.presign_upload("media/a.png", "image/png", FIVE_MINUTES).await.unwrap();
+    let upload = store.blobs.presign_upload("media/a.png", "image/png", 10, FIVE_MINUTES).await.unwrap();
     let url = Url::parse(&upload.url).unwrap();
     let (path, query) = (url.path(), url.query().unwrap());
     let now = OffsetDateTime::now_utc();
-    let verify = |request: UploadRequest, at| folder.verify_upload(&request, at);
+    let verify = |request: PresignedRequest, at| folder.verify(&request, at);
     let png = Some("image/png");
 
     assert_eq!(verify(put(path, query, png, 10), now), Ok(()), "the genuine upload passes");
     let max = EMBEDDED_MAX_UPLOAD_BYTES as usize;
-    assert_eq!(verify(put(path, query, png, max), now), Ok(()), "the bound itself is allowed");
+    let at_the_bound = store.blobs.presign_upload("media/a.png", "image/png", max as u64, FIVE_MINUTES);
+    let at_the_bound = Url::parse(&at_the_bound.await.unwrap().url).unwrap();
+    assert_eq!(
+        verify(put(path, at_the_bound.query().unwrap(), png, max), now),
+        Ok(()),
+        "the bound is allowed"
+    );
 
     let signature = url.query_pairs().find(|(name, _)| name == "signature").unwrap().1.into_owned();
     let flipped = format!("{}{}", &signature[..63], if signature.ends_with('0') { '1' } else { '0' });
@@ -124,36 +164,71 @@ async fn embedded_uploads_are_refused_unless_they_match_their_signed_url() {
         with_param(&url, "signature", "not hex"),
         with_param(&url, "expires", &(upload.expires_at.unix_timestamp() + 3600).to_string()),
         with_param(&url, "content_type", "text/html"),
+        with_param(&url, "content_length", "11"),
+        with_param(&url, "content_length", "ten"),
         query.replace("&signature=", "&signature=00&signature="),
         String::new(),
     ];
     for query in &tampered {
-        assert_eq!(verify(put(path, query, png, 10), now), Err(UploadRejected::BadSignature), "{query}");
+        assert_eq!(verify(put(path, query, png, 10), now), Err(Refused::BadSignature), "{query}");
     }
     let other_key = path.replace("a.png", "b.png");
-    assert_eq!(verify(put(&other_key, query, png, 10), now), Err(UploadRejected::BadSignature));
+    assert_eq!(verify(put(&other_key, query, png, 10), now), Err(Refused::BadSignature));
+    // An upload's signature grants no download, and a download's no upload.
+    let get = PresignedRequest { method: "GET", ..put(path, query, None, 0) };
+    assert_eq!(verify(get, now), Err(Refused::BadSignature));
+    let download = store.blobs.presign_download("media/a.png", FIVE_MINUTES).await.unwrap();
+    let download = Url::parse(&download.url).unwrap();
+    assert_eq!(verify(put(path, download.query().unwrap(), png, 10), now), Err(Refused::BadSignature));
 
-    assert_eq!(verify(put(path, query, png, 10), upload.expires_at), Err(UploadRejected::Expired));
+    assert_eq!(verify(put(path, query, png, 10), upload.expires_at), Err(Refused::Expired));
     assert!(matches!(
         verify(put(path, query, Some("text/html"), 10), now),
-        Err(UploadRejected::WrongContentType { .. })
+        Err(Refused::WrongContentType { .. })
     ));
-    assert!(matches!(verify(put(path, query, None, 10), now), Err(UploadRejected::WrongContentType { .. })));
-    assert!(matches!(verify(put(path, query, png, max + 1), now), Err(UploadRejected::TooLarge { .. })));
-    let get = UploadRequest { method: "GET", ..put(path, query, png, 10) };
-    assert!(matches!(verify(get, now), Err(UploadRejected::WrongMethod(_))));
+    assert!(matches!(verify(put(path, query, None, 10), now), Err(Refused::WrongContentType { .. })));
+    assert_eq!(verify(put(path, query, png, 9), now), Err(Refused::WrongLength { signed: 10, sent: 9 }));
+    assert!(matches!(verify(put(path, query, png, max + 1), now), Err(Refused::TooLarge { .. })));
+    let delete = PresignedRequest { method: "DELETE", ..put(path, query, png, 10) };
+    assert!(matches!(verify(delete, now), Err(Refused::WrongMethod(_))));
     for bad_path in
         [path.replace("media/a.png", "media/..%2F..%2Fa.png"), "/_blobs/other-bucket/media/a.png".into()]
     {
-        assert!(matches!(verify(put(&bad_path, query, png, 10), now), Err(UploadRejected::InvalidKey(_))));
+        assert!(matches!(verify(put(&bad_path, query, png, 10), now), Err(Refused::InvalidKey(_))));
     }
 
     let refused = folder.receive_upload(put(path, &tampered[0], png, 10)).await;
     assert_eq!(refused.map_err(|e| e.status_code()), Err(403));
+    let short = folder.receive_upload(put(path, query, png, 9)).await;
+    assert_eq!(short.map_err(|e| e.status_code()), Err(403));
     let too_large = folder.receive_upload(put(path, query, png, max + 1)).await;
     assert_eq!(too_large.map_err(|e| e.status_code()), Err(413));
     assert!(store.blobs.head("media/a.png").await.unwrap().is_none(), "a refused upload stores nothing");
     let stored = folder.receive_upload(put(path, query, png, 10)).await.unwrap();
     assert_eq!(stored, BlobMeta { size: 10, content_type: png.map(str::to_owned) });
     assert_eq!(store.blobs.head("media/a.png").await.unwrap(), Some(stored));
+}
+
+#[tokio::test]
+async fn embedded_downloads_are_refused_unless_they_match_their_signed_url() {
+    let store = Family::Embedded.backend().await.blobs().await;
+    let folder = store.folder().expect("the embedded family stores blobs in a folder");
+    store.blobs.put("media/a.jpg", "image/jpeg", vec![1, 2, 3]).await.unwrap();
+    let download = store.blobs.presign_download("media/a.jpg", FIVE_MINUTES).await.unwrap();
+    let url = Url::parse(&download.url).unwrap();
+    let (path, query) = (url.path(), url.query().unwrap());
+    let get =
+        |path, query| PresignedRequest { method: "GET", path, query, content_type: None, body: Vec::new() };
+    let now = OffsetDateTime::now_utc();
+
+    assert_eq!(folder.verify(&get(path, query), now), Ok(()));
+    assert_eq!(folder.verify(&get(path, query), download.expires_at), Err(Refused::Expired));
+    let later = with_param(&url, "expires", &(download.expires_at.unix_timestamp() + 3600).to_string());
+    assert_eq!(folder.verify(&get(path, &later), now), Err(Refused::BadSignature));
+    let other = path.replace("a.jpg", "b.jpg");
+    assert_eq!(folder.verify(&get(&other, query), now), Err(Refused::BadSignature));
+    let served = folder.serve_download(get(path, query)).await.unwrap();
+    assert_eq!(served, ("image/jpeg".to_owned(), vec![1, 2, 3]));
+    let refused = folder.serve_download(get(path, &later)).await;
+    assert_eq!(refused.map_err(|e| e.status_code()), Err(403));
 }

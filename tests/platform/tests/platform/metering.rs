@@ -367,9 +367,13 @@ async fn s3_bills_every_request_that_reaches_the_bucket_and_no_presign(family: F
     let body = b"ten bytes!".to_vec();
 
     let (presigned, bill) =
-        charged(&meter, blobs.presign_upload("media/a", "image/png", Duration::from_secs(300))).await;
+        charged(&meter, blobs.presign_upload("media/a", "image/png", 10, Duration::from_secs(300))).await;
     presigned.unwrap();
     assert_eq!(bill, Usage::new(), "presigning is local signing");
+    let (presigned, bill) =
+        charged(&meter, blobs.presign_download("media/a", Duration::from_secs(300))).await;
+    presigned.unwrap();
+    assert_eq!(bill, Usage::new(), "presigning a download too");
     let (put, bill) = charged(&meter, blobs.put("media/a", "image/png", body.clone())).await;
     put.unwrap();
     assert_eq!(bill, s3("PutObject", Unit::S3WriteRequests, storing(1.0, body.len())));

@@ -105,7 +105,7 @@ on_both_families!(
     errors_are_json_with_the_right_status,
     an_idempotent_retry_returns_the_first_response,
     a_poison_message_reaches_the_dead_letter_queue_and_its_batch_still_lands,
-    a_presigned_upload_lands_in_the_media_store,
+    a_presigned_upload_lands_in_the_media_store_and_a_presigned_get_serves_it,
 );
 
 async fn a_write_reaches_the_read_model_through_the_whole_pipeline(family: Family) {
@@ -321,10 +321,10 @@ async fn start_up_names_a_busy_port_and_an_unusable_data_folder() {
     std::fs::remove_file(file).unwrap();
 }
 
-async fn a_presigned_upload_lands_in_the_media_store(family: Family) {
+async fn a_presigned_upload_lands_in_the_media_store_and_a_presigned_get_serves_it(family: Family) {
     let system = start(family).await;
-    let upload =
-        system.blobs.presign_upload("uploads/clip.mp4", "video/mp4", Duration::from_secs(60)).await.unwrap();
+    let minute = Duration::from_secs(60);
+    let upload = system.blobs.presign_upload("uploads/clip.mp4", "video/mp4", 1000, minute).await.unwrap();
     let mut request = Client::new().put(&upload.url).body(vec![7u8; 1000]);
     for (name, value) in &upload.headers {
         request = request.header(name, value);
@@ -332,6 +332,12 @@ async fn a_presigned_upload_lands_in_the_media_store(family: Family) {
     assert!(request.send().await.unwrap().status().is_success());
     let stored = system.blobs.head("uploads/clip.mp4").await.unwrap().expect("the object exists");
     assert_eq!((stored.size, stored.content_type.as_deref()), (1000, Some("video/mp4")));
+
+    let download = system.blobs.presign_download("uploads/clip.mp4", minute).await.unwrap();
+    let served = Client::new().get(&download.url).send().await.unwrap();
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(served.headers()["content-type"], "video/mp4");
+    assert_eq!(served.bytes().await.unwrap().to_vec(), vec![7u8; 1000]);
     system.shutdown().await;
 }
 
@@ -339,7 +345,8 @@ async fn a_presigned_upload_lands_in_the_media_store(family: Family) {
 async fn the_embedded_runner_refuses_forged_uploads_and_shows_the_push_outbox() {
     let system = start(Family::Embedded).await;
     let client = Client::new();
-    let upload = system.blobs.presign_upload("a.jpg", "image/jpeg", Duration::from_secs(60)).await.unwrap();
+    let upload =
+        system.blobs.presign_upload("a.jpg", "image/jpeg", 1, Duration::from_secs(60)).await.unwrap();
     let forged = upload.url.replace("a.jpg", "b.jpg");
     let refused = client.put(&forged).header("content-type", "image/jpeg").body("x").send().await.unwrap();
     assert_eq!(refused.status(), StatusCode::FORBIDDEN);
