@@ -83,6 +83,45 @@ pub async fn bucket(client: &aws_sdk_s3::Client, name: &str) -> Result<(), Provi
     }
 }
 
+/// Announce objects created in bucket `name` under each prefix of `notifications` on its queue
+/// (`(prefix, queue ARN)`), replacing the bucket's notification configuration: all of it is set
+/// at once, as template.yaml declares it. On AWS each queue's policy must let S3 send;
+/// template.yaml grants it.
+pub async fn bucket_notifications(
+    client: &aws_sdk_s3::Client,
+    name: &str,
+    notifications: &[(&str, &str)],
+) -> Result<(), ProvisionError> {
+    use aws_sdk_s3::types::{
+        Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
+        QueueConfiguration, S3KeyFilter,
+    };
+    let mut queues = Vec::with_capacity(notifications.len());
+    for (prefix, queue_arn) in notifications {
+        let rule = FilterRule::builder().name(FilterRuleName::Prefix).value(*prefix).build();
+        let filter = NotificationConfigurationFilter::builder()
+            .key(S3KeyFilter::builder().filter_rules(rule).build())
+            .build();
+        let queue = QueueConfiguration::builder()
+            .id(format!("created-under-{prefix}"))
+            .queue_arn(*queue_arn)
+            .events(Event::S3ObjectCreated)
+            .filter(filter)
+            .build()
+            .map_err(|error| failed(name, error))?;
+        queues.push(queue);
+    }
+    let configuration = NotificationConfiguration::builder().set_queue_configurations(Some(queues)).build();
+    client
+        .put_bucket_notification_configuration()
+        .bucket(name)
+        .notification_configuration(configuration)
+        .send()
+        .await
+        .map_err(|error| failed(name, error))?;
+    Ok(())
+}
+
 /// An SNS platform application for `platform`, returning its ARN. Its credentials are
 /// placeholders: an emulator delivers nothing, and real ones come from template.yaml.
 pub async fn platform_application(

@@ -3,6 +3,9 @@
 //! runner serves on [`BLOB_ROUTE`] and hands to [`FolderBlobs::receive_upload`] (a PUT, its
 //! content type and length signed) and [`FolderBlobs::serve_download`] (a GET).
 //!
+//! Like S3's event notifications to SQS, the store sends a notification of each object created
+//! under a prefix to the queue registered for it ([`FolderBlobs::notify`]).
+//!
 //! Files are named by the SHA-256 of their key rather than by the key itself: S3 lets `a` and
 //! `a/b` both be objects, which a file and a directory of one name could not, and no key can
 //! then reach outside the folder. Keys are still validated as the port requires.
@@ -11,12 +14,14 @@ use crate::Database;
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use huddle_ports::{
-    validate_key, BlobError, BlobMeta, Blobs, PresignedDownload, PresignedUpload, MAX_PRESIGNED_LIFETIME,
+    notification_body, validate_key, BlobError, BlobMeta, Blobs, ObjectCreated, OutgoingMessage,
+    PresignedDownload, PresignedUpload, Queue, MAX_PRESIGNED_LIFETIME,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 use time::OffsetDateTime;
 use url::Url;
@@ -46,6 +51,8 @@ pub struct FolderBlobs {
     upload_origin: Url,
     signing_key: Vec<u8>,
     max_upload_bytes: u64,
+    /// Where objects created under a prefix are announced: (prefix, queue).
+    notifications: Arc<RwLock<Vec<(String, Arc<dyn Queue>)>>>,
 }
 
 /// A request to a presigned URL as the runner's route received it.
@@ -135,7 +142,36 @@ impl FolderBlobs {
             upload_origin: config.upload_origin,
             signing_key: config.signing_key,
             max_upload_bytes: config.max_upload_bytes,
+            notifications: Arc::default(),
         })
+    }
+
+    /// Announce every object created under `prefix` (by a presigned upload or a put) on `queue`,
+    /// in S3's notification format, as a bucket's notification configuration does.
+    pub fn notify(&self, prefix: &str, queue: Arc<dyn Queue>) {
+        self.notifications
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .push((prefix.into(), queue));
+    }
+
+    /// Sends the notifications `object` matches. A failed send fails the write that created the
+    /// object, so the writer tries again and nothing is created unannounced.
+    async fn announce(&self, object: ObjectCreated) -> Result<(), BlobError> {
+        let queues: Vec<Arc<dyn Queue>> = {
+            let notifications = self.notifications.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+            notifications
+                .iter()
+                .filter(|(prefix, _)| object.key.starts_with(prefix))
+                .map(|(_, q)| q.clone())
+                .collect()
+        };
+        for queue in queues {
+            let message =
+                OutgoingMessage { body: notification_body(&self.bucket, &object), ..Default::default() };
+            queue.send_batch(vec![message]).await.map_err(|e| BlobError::Unavailable(e.to_string()))?;
+        }
+        Ok(())
     }
 
     pub fn bucket(&self) -> &str {
@@ -445,8 +481,10 @@ impl Blobs for FolderBlobs {
     async fn put(&self, key: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
         validate_key(key)?;
         validate_content_type(content_type)?;
+        let object = ObjectCreated { key: key.to_owned(), size: bytes.len() as u64 };
         let (key, content_type) = (key.to_owned(), content_type.to_owned());
-        self.blocking(move |store| store.store(&key, &content_type, &bytes)).await
+        self.blocking(move |store| store.store(&key, &content_type, &bytes)).await?;
+        self.announce(object).await
     }
 
     async fn delete(&self, key: &str) -> Result<(), BlobError> {

@@ -4,6 +4,7 @@
 //! `huddle-embedded` (SQLite, in-process), kept in step by one conformance suite
 //! (`tests/platform`). Nothing in this crate knows an AWS SDK type or a domain.
 
+pub mod blob_notifications;
 pub mod blobs;
 pub mod filter_policy;
 pub mod push;
@@ -11,6 +12,7 @@ pub mod queue;
 pub mod table;
 pub mod topic;
 
+pub use blob_notifications::{notification_body, objects_created, NotANotification, ObjectCreated};
 pub use blobs::{
     validate_key, BlobError, BlobMeta, Blobs, PresignedDownload, PresignedUpload, MAX_PRESIGNED_LIFETIME,
 };

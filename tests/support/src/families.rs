@@ -155,8 +155,8 @@ impl Backend {
                 let s3 = huddle_aws::s3_client(config);
                 huddle_aws::provision::bucket(&s3, &bucket).await.expect("create bucket");
                 BlobStore {
-                    blobs: Arc::new(S3Blobs::new(s3, bucket)),
-                    presigned: PresignedRoute::Http(reqwest::Client::new()),
+                    blobs: Arc::new(S3Blobs::new(s3.clone(), bucket.clone())),
+                    presigned: PresignedRoute::Http { client: reqwest::Client::new(), s3, bucket },
                 }
             }
         }
@@ -202,8 +202,8 @@ pub struct BlobStore {
 }
 
 enum PresignedRoute {
-    /// S3 (moto) takes the PUT itself.
-    Http(reqwest::Client),
+    /// S3 (moto) takes the requests itself.
+    Http { client: reqwest::Client, s3: aws_sdk_s3::Client, bucket: String },
     /// No runner serves the presigned route in these tests, so the request goes to the function
     /// that route calls. The folder is deleted with the store.
     Folder { blobs: Box<FolderBlobs>, _folder: tempfile::TempDir },
@@ -214,7 +214,7 @@ impl BlobStore {
     /// status the store answers (on the embedded family, the one the runner would answer).
     pub async fn upload(&self, upload: &PresignedUpload, body: Vec<u8>) -> u16 {
         match &self.presigned {
-            PresignedRoute::Http(client) => {
+            PresignedRoute::Http { client, .. } => {
                 let method = reqwest::Method::from_bytes(upload.method.as_bytes()).expect("HTTP method");
                 let mut request = client.request(method, &upload.url).body(body);
                 for (name, value) in &upload.headers {
@@ -242,7 +242,7 @@ impl BlobStore {
     /// content type and bytes it served.
     pub async fn download(&self, download: &PresignedDownload) -> (u16, Option<(String, Vec<u8>)>) {
         match &self.presigned {
-            PresignedRoute::Http(client) => {
+            PresignedRoute::Http { client, .. } => {
                 let response = client.get(&download.url).send().await.expect("download request");
                 let status = response.status().as_u16();
                 let content_type = response
@@ -271,11 +271,25 @@ impl BlobStore {
         }
     }
 
+    /// Announce every object created under `prefix` on `queue`, as a bucket's notification
+    /// configuration does (moto sends S3's own messages; the folder store writes the same). On
+    /// moto this replaces the bucket's notifications: call it once per store.
+    pub async fn notify(&self, prefix: &str, queue: Arc<dyn Queue>) {
+        match &self.presigned {
+            PresignedRoute::Http { s3, bucket, .. } => {
+                huddle_aws::provision::bucket_notifications(s3, bucket, &[(prefix, queue.address())])
+                    .await
+                    .expect("configure the bucket's notification");
+            }
+            PresignedRoute::Folder { blobs, .. } => blobs.notify(prefix, queue),
+        }
+    }
+
     /// The folder store behind the embedded family, whose upload checks tests drive directly.
     pub fn folder(&self) -> Option<&FolderBlobs> {
         match &self.presigned {
             PresignedRoute::Folder { blobs, .. } => Some(blobs),
-            PresignedRoute::Http(_) => None,
+            PresignedRoute::Http { .. } => None,
         }
     }
 }

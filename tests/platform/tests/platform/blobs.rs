@@ -24,6 +24,7 @@ on_both_families!(
     keys_that_could_escape_a_folder_are_refused,
     upload_urls_live_at_most_seven_days,
     a_presigned_get_serves_the_object_until_it_is_deleted,
+    objects_created_under_a_notified_prefix_are_announced_on_its_queue,
 );
 
 async fn a_presigned_put_stores_the_object(family: Family) {
@@ -231,4 +232,33 @@ async fn embedded_downloads_are_refused_unless_they_match_their_signed_url() {
     assert_eq!(served, ("image/jpeg".to_owned(), vec![1, 2, 3]));
     let refused = folder.serve_download(get(path, &later)).await;
     assert_eq!(refused.map_err(|e| e.status_code()), Err(403));
+}
+
+async fn objects_created_under_a_notified_prefix_are_announced_on_its_queue(family: Family) {
+    let backend = family.backend().await;
+    let store = backend.blobs().await;
+    let queue = backend.queue(None).await;
+    store.notify("uploads/", queue.clone()).await;
+
+    let key = "uploads/acc_1/01J ü";
+    let upload = store.blobs.presign_upload(key, "image/png", 3, FIVE_MINUTES).await.unwrap();
+    assert_eq!(store.upload(&upload, vec![1, 2, 3]).await, 200);
+    store.blobs.put("uploads/acc_1/second", "image/png", vec![0; 5]).await.unwrap();
+    // Outside the prefix: no announcement (the processor's outputs never trigger it).
+    store.blobs.put("media/acc_1/01J/640.jpg", "image/jpeg", vec![0; 9]).await.unwrap();
+
+    let mut announced = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while announced.len() < 2 && std::time::Instant::now() < deadline {
+        for message in queue.receive(10, Duration::from_secs(30), Duration::from_secs(1)).await.unwrap() {
+            announced.extend(huddle_ports::objects_created(&message.body).unwrap());
+            queue.delete(&message.receipt_handle).await.unwrap();
+        }
+    }
+    announced.sort_by(|a, b| a.key.cmp(&b.key));
+    let expected = [(key, 3), ("uploads/acc_1/second", 5)]
+        .map(|(key, size)| huddle_ports::ObjectCreated { key: key.into(), size });
+    assert_eq!(announced, expected);
+    let more = queue.receive(10, Duration::from_secs(30), Duration::from_millis(200)).await.unwrap();
+    assert!(more.is_empty(), "nothing else was announced: {more:?}");
 }
