@@ -51,8 +51,13 @@ pub struct FolderBlobs {
     upload_origin: Url,
     signing_key: Vec<u8>,
     max_upload_bytes: u64,
-    /// Where objects created under a prefix are announced: (prefix, queue).
-    notifications: Arc<RwLock<Vec<(String, Arc<dyn Queue>)>>>,
+    notifications: Arc<RwLock<Vec<Notification>>>,
+}
+
+/// Objects created under `prefix` are announced on `queue`.
+struct Notification {
+    prefix: String,
+    queue: Arc<dyn Queue>,
 }
 
 /// A request to a presigned URL as the runner's route received it.
@@ -152,7 +157,7 @@ impl FolderBlobs {
         self.notifications
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .push((prefix.into(), queue));
+            .push(Notification { prefix: prefix.into(), queue });
     }
 
     /// Sends the notifications `object` matches. A failed send fails the write that created the
@@ -162,8 +167,8 @@ impl FolderBlobs {
             let notifications = self.notifications.read().unwrap_or_else(|poisoned| poisoned.into_inner());
             notifications
                 .iter()
-                .filter(|(prefix, _)| object.key.starts_with(prefix))
-                .map(|(_, q)| q.clone())
+                .filter(|notification| object.key.starts_with(&notification.prefix))
+                .map(|notification| notification.queue.clone())
                 .collect()
         };
         for queue in queues {
