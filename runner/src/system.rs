@@ -13,7 +13,7 @@ use crate::mappings::{
 };
 use crate::metering::{DeployedFunction, Invoker};
 use huddle_delivery::{Operations, Projector, Sweeper, SWEEP_INTERVAL};
-use huddle_domain::{command_role, query_role, Domain, DomainPorts, Role};
+use huddle_domain::{command_role, query_role, Domain, DomainPorts, Role, Uploads};
 use huddle_embedded::{
     Database, FolderBlobs, FolderBlobsConfig, InProcessTopic, RecordedPush, SqliteQueue, SqliteTable,
 };
@@ -307,6 +307,36 @@ impl Infrastructure {
         })
     }
 
+    /// Have the media bucket announce the objects created under each prefix on its queue: the
+    /// folder store's own notifications, or the bucket's notification configuration on AWS.
+    async fn announce_uploads(
+        &self,
+        folder: Option<&FolderBlobs>,
+        notifications: &[(&'static str, Arc<dyn Queue>)],
+    ) -> Result<(), StartError> {
+        match (self, folder) {
+            (Infrastructure::Aws { config, prefix }, _) => {
+                let pairs: Vec<(&str, &str)> = notifications
+                    .iter()
+                    .map(|(upload_prefix, queue)| (*upload_prefix, queue.address()))
+                    .collect();
+                let s3 = huddle_aws::s3_client(config);
+                huddle_aws::provision::bucket_notifications(&s3, &format!("{prefix}media"), &pairs)
+                    .await
+                    .map_err(|e| StartError::Provision(e.to_string()))
+            }
+            (Infrastructure::Embedded { .. }, Some(folder)) => {
+                for (upload_prefix, queue) in notifications {
+                    folder.notify(upload_prefix, queue.clone());
+                }
+                Ok(())
+            }
+            (Infrastructure::Embedded { .. }, None) => {
+                Err(StartError::Provision("the embedded media bucket is missing".into()))
+            }
+        }
+    }
+
     /// A queue and its dead-letter queue.
     async fn queue(
         &self,
@@ -374,6 +404,7 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
     let (blobs, push, embedded_services, scratch) =
         infrastructure.media_and_push(&settings.storage, &settings, address).await?;
     let (blobs, push) = (metered.blobs(blobs), metered.push(push));
+    let folder_blobs = embedded_services.as_ref().map(|services| services.blobs.clone());
     let deliveries = DeliveryGate::default();
     let mut local_routes: Vec<Arc<dyn LocalRoutes>> = vec![Arc::new(ContractRoute::new(&domains))];
     local_routes
@@ -383,6 +414,7 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
     let mut router = Router::default();
     let mut inspection = Vec::new();
     let mut authorizer: Option<Arc<dyn Authorizer>> = None;
+    let mut upload_notifications = Vec::new();
 
     let mut read_tables = std::collections::BTreeMap::new();
     for domain in &domains {
@@ -410,6 +442,9 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
                 None => infrastructure.table(other).await?,
             };
             ports = ports.granting(other, metered.table(table));
+        }
+        if domain.uses_blobs() {
+            ports = ports.with_blobs(blobs.clone());
         }
         if let Some(verifier) = domain.authorizer(&ports) {
             if authorizer.replace(verifier).is_some() {
@@ -446,7 +481,27 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
             gate: deliveries.clone(),
         };
         tasks.spawn(run_queue(mapping, shutdown_signal.clone()));
+        if let Some(prefix) = domain.upload_prefix() {
+            let handler = domain.upload_handler(&ports).ok_or_else(|| {
+                StartError::Provision(format!("{} has an upload prefix and no upload handler", domain.name()))
+            })?;
+            let (uploads, _dead_letters) =
+                infrastructure.queue(&format!("{}-uploads", domain.name()), settings.max_receives).await?;
+            // S3 sends the announcements itself: unmetered here as on moto.
+            upload_notifications.push((prefix, uploads.clone()));
+            let mapping = QueueMapping {
+                queue: metered.queue(uploads),
+                handler: Arc::new(Uploads::new(handler)),
+                function: Invoker::new(DeployedFunction::of_domain(domain.name(), "Uploads"), meter.clone()),
+                polling: settings.polling,
+                gate: deliveries.clone(),
+            };
+            tasks.spawn(run_queue(mapping, shutdown_signal.clone()));
+        }
         inspection.push(DomainResources { name: domain.name(), read_model, dead_letters });
+    }
+    if !upload_notifications.is_empty() {
+        infrastructure.announce_uploads(folder_blobs.as_ref(), &upload_notifications).await?;
     }
     let fan_out_function = Invoker::new(DeployedFunction::named("FanoutFunction"), meter.clone());
     tasks.spawn(run_stream(stream, topic.clone(), fan_out_function, shutdown_signal.clone()));

@@ -30,8 +30,8 @@ pub use operations::{
 pub use parking::{skip_key, Parked, Skip, PARKED_INDEX, SKIPPED_PREFIX};
 pub use projected::{FanOutWrite, Projected};
 pub use projector::{
-    applied_version, open_personal, Projection, ProjectionError, Projector, ProjectorError, SqsHandler,
-    CATCH_UP_WINDOW, CHECKPOINT_PREFIX,
+    applied_version, batch_failures, open_personal, Projection, ProjectionError, Projector, ProjectorError,
+    SqsHandler, CATCH_UP_WINDOW, CHECKPOINT_PREFIX,
 };
 pub use replay::{replay, Progress, ReplayError, ReplayOptions, ReplayTarget, REPLAY_POSITION_PK};
 pub use sweeper::{SweepReport, Sweeper, SETTLE_TIME, SWEEP_INTERVAL, SWEEP_LOOKBACK};

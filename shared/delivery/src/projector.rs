@@ -85,6 +85,20 @@ pub trait SqsHandler: Send + Sync {
     async fn handle(&self, event: SqsEvent) -> SqsBatchResponse;
 }
 
+/// The answer of an [`SqsHandler`] whose messages `failed` (by message id) are to come back.
+pub fn batch_failures(failed: impl IntoIterator<Item = String>) -> SqsBatchResponse {
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failed
+        .into_iter()
+        .map(|id| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            failure
+        })
+        .collect();
+    response
+}
+
 #[async_trait]
 impl SqsHandler for Projector {
     async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
@@ -281,17 +295,7 @@ impl Projector {
         }
         let streams = by_stream.into_values().map(|messages| self.handle_stream(messages));
         failed.extend(futures::future::join_all(streams).await.into_iter().flatten());
-
-        let mut response = SqsBatchResponse::default();
-        response.batch_item_failures = failed
-            .into_iter()
-            .map(|id| {
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                failure
-            })
-            .collect();
-        response
+        batch_failures(failed)
     }
 
     /// The messages of one stream that failed (all of them, or none).

@@ -7,6 +7,7 @@ pub mod contract;
 pub mod decider;
 pub mod routes;
 pub mod throttle;
+pub mod uploads;
 
 pub use consistency::{command_role, query_role};
 pub use decider::{Decider, Execution};
@@ -14,11 +15,12 @@ pub use routes::{
     body, operation, Access, BodySchema, Components, DomainRoute, ParameterKind, QueryParameter, Role,
     RouteDeclaration, RouteLink, PAGE,
 };
+pub use uploads::{ObjectCreated, UploadError, UploadHandler, Uploads};
 
 use huddle_delivery::{Projection, ReplayTarget};
 use huddle_eventstore::EventStore;
 use huddle_http::{Authorizer, CursorCodec, HttpFunction, IdempotencyKeys};
-use huddle_ports::{FilterPolicy, Table};
+use huddle_ports::{Blobs, FilterPolicy, Table};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -36,6 +38,8 @@ pub struct DomainPorts {
     /// The read tables of the other domains [`Domain::reads`] names for the role, by domain name:
     /// read-only (their IAM grants only reads).
     granted: BTreeMap<String, Arc<dyn Table>>,
+    /// The media bucket, for a domain that [uses it](Domain::uses_blobs).
+    blobs: Option<Arc<dyn Blobs>>,
 }
 
 /// The environment variable that names `domain`'s read table to another domain's roles that
@@ -55,7 +59,19 @@ impl DomainPorts {
             idempotency: IdempotencyKeys::new(request_secret),
             counters: events_table,
             granted: BTreeMap::new(),
+            blobs: None,
         }
+    }
+
+    /// These ports with the media bucket.
+    pub fn with_blobs(mut self, blobs: Arc<dyn Blobs>) -> Self {
+        self.blobs = Some(blobs);
+        self
+    }
+
+    /// The media bucket, which hosts give a domain that [uses it](Domain::uses_blobs).
+    pub fn blobs(&self) -> Arc<dyn Blobs> {
+        self.blobs.clone().expect("the host gives the media bucket to a domain whose uses_blobs() is true")
     }
 
     /// These ports with `domain`'s read table granted for reading.
@@ -91,6 +107,21 @@ pub trait Domain: Send + Sync {
     /// Hosts serve it through [`query_role`], which waits for a consistency token's writes.
     fn query(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction>;
     fn projection(&self, ports: &DomainPorts) -> Arc<dyn Projection>;
+    /// Whether the domain's roles use the media bucket (presigned URLs, its uploads, deleting
+    /// objects): hosts then give them [`DomainPorts::blobs`]; each role's IAM is its deploy.toml's.
+    fn uses_blobs(&self) -> bool {
+        false
+    }
+    /// The key prefix under which clients upload the domain's files (`uploads/`), for a domain
+    /// that takes uploads: hosts announce every object created there to [`Domain::upload_handler`]
+    /// through the domain's uploads queue.
+    fn upload_prefix(&self) -> Option<&'static str> {
+        None
+    }
+    /// What deals with an uploaded object, for a domain with an [upload prefix](Domain::upload_prefix).
+    fn upload_handler(&self, _ports: &DomainPorts) -> Option<Arc<dyn UploadHandler>> {
+        None
+    }
     /// The HttpApi authorizer, for the one domain that verifies callers (accounts).
     fn authorizer(&self, _ports: &DomainPorts) -> Option<Arc<dyn Authorizer>> {
         None

@@ -3,18 +3,24 @@
 //! `SdkConfig`, the ports from the environment, and runs the role's handler. Nothing here does
 //! I/O before the first event.
 //!
-//! Environment: `HUDDLE_ROLE` (`command`, `query`, `projector` or `operator`), `EVENTS_TABLE`,
+//! Environment: `HUDDLE_ROLE` (`command`, `query`, `projector`, `operator` or, for a domain
+//! that takes uploads, `uploads`: its uploads queue's batches of S3 notifications), `EVENTS_TABLE`,
 //! `READ_TABLE`, and `CURSOR_SECRET` for the roles that answer HTTP requests (command and query),
 //! which refuse to start without it: a key of their own would make every instance refuse the
 //! cursors of the others. The projector needs `MAX_RECEIVES` (its queue's redrive limit, past
 //! which it parks a failing stream), the operator `DEAD_LETTER_QUEUE_URL` and
 //! `DEAD_LETTER_QUEUE_ARN`. The command and query of a domain that reads other domains' read
-//! tables (`Domain::reads`) need `<DOMAIN>_READ_TABLE` for each. Logging follows `HUDDLE_LOG_LEVEL` (see `huddle_http::init_logging`).
+//! tables (`Domain::reads`) need `<DOMAIN>_READ_TABLE` for each, and every role of a domain that
+//! uses the media bucket (`Domain::uses_blobs`) `MEDIA_BUCKET`. Logging follows
+//! `HUDDLE_LOG_LEVEL` (see `huddle_http::init_logging`).
 
 mod projector;
 
-use huddle_delivery::{Operation, Operations, Projector, Sweeper};
-use huddle_domain::{command_role, granted_read_table_variable, query_role, Domain, DomainPorts, Role};
+use aws_lambda_events::sqs::SqsEvent;
+use huddle_delivery::{Operation, Operations, Projector, SqsHandler, Sweeper};
+use huddle_domain::{
+    command_role, granted_read_table_variable, query_role, Domain, DomainPorts, Role, Uploads,
+};
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 use std::sync::Arc;
@@ -27,8 +33,8 @@ fn variable(name: &str) -> Result<String, Error> {
 }
 
 /// The ports of a role; `answers_http` says whether it issues and reads cursors; it is granted
-/// the read tables `grants` names.
-async fn ports(answers_http: bool, grants: &[&str]) -> Result<DomainPorts, Error> {
+/// the read tables `grants` names, and the media bucket with `blobs`.
+async fn ports(answers_http: bool, grants: &[&str], blobs: bool) -> Result<DomainPorts, Error> {
     let config = huddle_aws::sdk_config(None).await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let events = huddle_aws::DynamoTable::new(dynamodb.clone(), variable("EVENTS_TABLE")?);
@@ -45,6 +51,10 @@ async fn ports(answers_http: bool, grants: &[&str]) -> Result<DomainPorts, Error
         let table = variable(&granted_read_table_variable(domain))?;
         ports = ports.granting(domain, Arc::new(huddle_aws::DynamoTable::new(dynamodb.clone(), table)));
     }
+    if blobs {
+        let bucket = huddle_aws::S3Blobs::new(huddle_aws::s3_client(&config), variable("MEDIA_BUCKET")?);
+        ports = ports.with_blobs(Arc::new(bucket));
+    }
     Ok(ports)
 }
 
@@ -58,7 +68,7 @@ pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
         "query" => domain.reads(Role::Query),
         _ => &[],
     };
-    let ports = ports(matches!(role.as_str(), "command" | "query"), grants).await?;
+    let ports = ports(matches!(role.as_str(), "command" | "query"), grants, domain.uses_blobs()).await?;
     let projector =
         || Projector::new(domain.projection(&ports), ports.read_model.clone(), ports.events.clone());
     match role.as_str() {
@@ -89,8 +99,18 @@ pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
             }))
             .await
         }
+        "uploads" => {
+            let handler = domain.upload_handler(&ports).ok_or("this domain takes no uploads")?;
+            let uploads = Uploads::new(handler);
+            lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
+                let uploads = &uploads;
+                async move { Ok::<_, std::convert::Infallible>(uploads.handle(event.payload).await) }
+            }))
+            .await
+        }
         other => {
-            Err(format!("HUDDLE_ROLE must be command, query, projector or operator, not {other}").into())
+            Err(format!("HUDDLE_ROLE must be command, query, projector, operator or uploads, not {other}")
+                .into())
         }
     }
 }
@@ -114,7 +134,7 @@ async fn operate(operations: &Operations, request: Value, operator: &str) -> Val
 /// Serve the domain's HttpApi authorizer.
 pub async fn run_authorizer(domain: impl Domain) -> Result<(), Error> {
     huddle_http::init_logging();
-    let ports = ports(false, &[]).await?;
+    let ports = ports(false, &[], false).await?;
     let authorizer = domain.authorizer(&ports).ok_or("this domain has no authorizer")?;
     huddle_http::run_authorizer(authorizer).await
 }

@@ -24,3 +24,4 @@ mod sweeper;
 mod table;
 mod template;
 mod topic;
+mod uploads;
