@@ -20,6 +20,9 @@ pub struct DeployManifest {
     pub projector: RoleManifest,
     #[serde(default)]
     pub operator: RoleManifest,
+    /// The function that deals with uploads, for a domain with an upload prefix.
+    #[serde(default)]
+    pub uploads: RoleManifest,
 }
 
 /// One role's function and IAM role, beyond what every domain's function of that role gets.

@@ -125,7 +125,8 @@ const TEMPLATE: &str = "template.yaml";
 fn template_yaml(root: &Path, domains: &[Arc<dyn Domain>]) -> Result<Generated, TemplateError> {
     let path = root.join(TEMPLATE);
     let mut text = std::fs::read_to_string(&path).map_err(|error| TemplateError::Read(path, error))?;
-    let platform = render::Platform { default_timeout: globals_timeout(&text)? };
+    let platform =
+        render::Platform { default_timeout: globals_timeout(&text)?, media_bucket: media_bucket(domains)? };
     // A domain no longer registered leaves no block behind.
     let registered: Vec<&str> = domains.iter().map(|domain| domain.name()).collect();
     let unregistered: Vec<String> = marked_domains(&text)
@@ -144,6 +145,23 @@ fn template_yaml(root: &Path, domains: &[Arc<dyn Domain>]) -> Result<Generated, 
         text = splice(&text, Section::Outputs, domain.name(), &render::outputs(domain.as_ref()))?;
     }
     Ok(Generated { path: PathBuf::from(TEMPLATE), contents: text })
+}
+
+/// The media bucket's logical id: the bucket of the one domain that takes uploads, if any does.
+fn media_bucket(domains: &[Arc<dyn Domain>]) -> Result<Option<String>, TemplateError> {
+    let taking: Vec<&str> = domains
+        .iter()
+        .filter(|domain| domain.upload_prefix().is_some())
+        .map(|domain| domain.name())
+        .collect();
+    match taking.as_slice() {
+        [] => Ok(None),
+        [domain] => Ok(Some(render::bucket_id(domain))),
+        several => Err(TemplateError::Declaration(format!(
+            "one domain owns the media bucket and takes uploads, not {}",
+            several.join(", ")
+        ))),
+    }
 }
 
 fn manifest_of(root: &Path, domain: &str) -> Result<manifest::DeployManifest, TemplateError> {

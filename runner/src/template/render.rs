@@ -1,6 +1,7 @@
 //! One domain's block of template.yaml, rendered from its declaration and its `deploy.toml`: the
 //! resources (read table, queue, DLQ, subscription, queue policy, and per role a function, its
-//! written-out least-privilege role and its log group) and the outputs.
+//! written-out least-privilege role and its log group; for the domain that takes uploads, the
+//! media bucket, its uploads queue and the function that deals with them) and the outputs.
 
 use super::manifest::{DeployManifest, RoleManifest, Setting, Statement, Variable};
 use super::TemplateError;
@@ -13,7 +14,17 @@ use std::time::Duration;
 pub struct Platform {
     /// The Globals' function timeout, which the queue's visibility timeout follows.
     pub default_timeout: u32,
+    /// The logical id of the media bucket (of the domain that takes uploads), if any domain does.
+    pub media_bucket: Option<String>,
 }
+
+/// The logical id of the media bucket `domain` owns when it takes uploads.
+pub fn bucket_id(domain: &str) -> String {
+    format!("{}Bucket", Names::of(domain).pascal)
+}
+
+/// Each upload is processed alone: a 99 MB video takes the function's whole memory and time.
+const UPLOADS_BATCH_SIZE: u32 = 1;
 
 /// The projector's SQS event source: ten messages a batch (SQS's most without a batching
 /// window), at most five concurrent invocations per domain so that a backlog cannot take the
@@ -50,14 +61,31 @@ pub fn resources(
     read_table(&mut out, &names);
     queues(&mut out, &names, manifest, platform);
     subscription(&mut out, &names, domain)?;
+    if let Some(prefix) = domain.upload_prefix() {
+        media_bucket(&mut out, &names, prefix);
+        uploads_queues(&mut out, &names, manifest, platform);
+    }
+    let bucket = match (domain.uses_blobs(), &platform.media_bucket) {
+        (false, _) => None,
+        (true, Some(bucket)) => Some(bucket.as_str()),
+        (true, None) => {
+            return Err(TemplateError::Declaration(format!(
+                "{} uses the media bucket, and no registered domain takes uploads (upload_prefix)",
+                names.domain
+            )))
+        }
+    };
     let routes = domain.routes();
-    for role in FunctionRole::ALL {
+    let roles = FunctionRole::ALL
+        .into_iter()
+        .filter(|role| *role != FunctionRole::Uploads || domain.upload_prefix().is_some());
+    for role in roles {
         let reads = match role {
             FunctionRole::Command => domain.reads(Role::Command),
             FunctionRole::Query => domain.reads(Role::Query),
-            FunctionRole::Projector | FunctionRole::Operator => &[],
+            FunctionRole::Projector | FunctionRole::Operator | FunctionRole::Uploads => &[],
         };
-        function(&mut out, &names, role, role.manifest(manifest), &routes, reads)?;
+        function(&mut out, &names, role, role.manifest(manifest), &routes, reads, bucket)?;
     }
     out.line(1, &super::closing_marker(domain.name()));
     Ok(out.text)
@@ -75,6 +103,14 @@ pub fn outputs(domain: &dyn Domain) -> String {
     out.line(1, &format!("{pascal}DeadLetterQueueUrl:"));
     out.line(2, &format!("Description: Events the {} projector gave up on", names.domain));
     out.line(2, &format!("Value: !Ref {pascal}DLQ"));
+    if domain.upload_prefix().is_some() {
+        out.line(1, &format!("{pascal}BucketName:"));
+        out.line(2, "Description: The media bucket: uploads, and what processing made of them");
+        out.line(2, &format!("Value: !Ref {pascal}Bucket"));
+        out.line(1, &format!("{pascal}UploadsDeadLetterQueueUrl:"));
+        out.line(2, "Description: Upload notifications the uploads function gave up on");
+        out.line(2, &format!("Value: !Ref {pascal}UploadsDLQ"));
+    }
     out.line(1, &super::closing_marker(domain.name()));
     out.text
 }
@@ -165,6 +201,118 @@ fn queues(out: &mut Yaml, names: &Names, manifest: &DeployManifest, platform: &P
     out.line(3, "SqsManagedSseEnabled: true");
 }
 
+/// The media bucket: private, encrypted, uploads under `prefix` announced on the uploads queue
+/// and expired after a day (processing deletes each one it dealt with; what is left was never
+/// completed or never processed).
+fn media_bucket(out: &mut Yaml, names: &Names, prefix: &str) {
+    let pascal = &names.pascal;
+    out.blank();
+    out.comment(
+        1,
+        &format!(
+            "The media bucket. Apps PUT under {prefix} through presigned URLs (content type and length\n\
+             signed); S3 announces each object on {pascal}UploadsQueue, and what processing makes of\n\
+             it is written elsewhere in the bucket, so processing never announces its own outputs.\n\
+             Nothing is public: apps read through presigned GETs."
+        ),
+    );
+    out.line(1, &format!("{pascal}Bucket:"));
+    out.line(2, "Type: AWS::S3::Bucket");
+    out.comment(2, "S3 checks that it may send to the queue when the notification is set.");
+    out.line(2, &format!("DependsOn: {pascal}UploadsQueuePolicy"));
+    out.line(2, "Properties:");
+    out.lines(
+        3,
+        &format!(
+            "BucketEncryption:\n\
+             \x20 ServerSideEncryptionConfiguration:\n\
+             \x20   - ServerSideEncryptionByDefault: {{ SSEAlgorithm: AES256 }}\n\
+             PublicAccessBlockConfiguration:\n\
+             \x20 BlockPublicAcls: true\n\
+             \x20 BlockPublicPolicy: true\n\
+             \x20 IgnorePublicAcls: true\n\
+             \x20 RestrictPublicBuckets: true\n\
+             OwnershipControls:\n\
+             \x20 Rules:\n\
+             \x20   - ObjectOwnership: BucketOwnerEnforced\n\
+             CorsConfiguration:\n\
+             \x20 CorsRules:\n\
+             \x20   - AllowedMethods: [PUT, GET]\n\
+             \x20     AllowedOrigins: !Ref AllowedOrigins\n\
+             \x20     AllowedHeaders: [Content-Type]\n\
+             \x20     MaxAge: 600\n\
+             LifecycleConfiguration:\n\
+             \x20 Rules:\n\
+             \x20   - Id: ExpireUploadsLeftBehind\n\
+             \x20     Status: Enabled\n\
+             \x20     Prefix: {prefix}\n\
+             \x20     ExpirationInDays: 1\n\
+             \x20   - Id: AbortIncompleteMultipartUploads\n\
+             \x20     Status: Enabled\n\
+             \x20     AbortIncompleteMultipartUpload: {{ DaysAfterInitiation: 1 }}\n\
+             NotificationConfiguration:\n\
+             \x20 QueueConfigurations:\n\
+             \x20   - Event: s3:ObjectCreated:*\n\
+             \x20     Queue: !GetAtt {pascal}UploadsQueue.Arn\n\
+             \x20     Filter:\n\
+             \x20       S3Key:\n\
+             \x20         Rules:\n\
+             \x20           - {{ Name: prefix, Value: {prefix} }}"
+        ),
+    );
+}
+
+/// The queue S3 announces uploads on, its DLQ and the policy that lets S3 (of this account
+/// only) send to it.
+fn uploads_queues(out: &mut Yaml, names: &Names, manifest: &DeployManifest, platform: &Platform) {
+    let pascal = &names.pascal;
+    let timeout = manifest.uploads.timeout.as_ref().map_or(platform.default_timeout, |timeout| timeout.value);
+    out.blank();
+    out.line(1, &format!("{pascal}UploadsQueue:"));
+    out.line(2, "Type: AWS::SQS::Queue");
+    out.line(2, "Properties:");
+    out.comment(3, "At least 6x the uploads function's timeout, as Lambda advises for SQS event sources.");
+    out.line(3, &format!("VisibilityTimeout: {}", 6 * timeout));
+    out.line(3, "SqsManagedSseEnabled: true");
+    out.line(3, "RedrivePolicy:");
+    out.line(4, &format!("deadLetterTargetArn: !GetAtt {pascal}UploadsDLQ.Arn"));
+    out.line(4, "maxReceiveCount: !Ref MaxReceives");
+    out.blank();
+    out.line(1, &format!("{pascal}UploadsDLQ:"));
+    out.line(2, "Type: AWS::SQS::Queue");
+    out.line(2, "Properties:");
+    out.line(3, "MessageRetentionPeriod: 1209600 # 14 days, the maximum");
+    out.line(3, "SqsManagedSseEnabled: true");
+    out.blank();
+    out.line(1, &format!("{pascal}UploadsQueuePolicy:"));
+    out.line(2, "Type: AWS::SQS::QueuePolicy");
+    out.line(2, "Properties:");
+    out.line(3, &format!("Queues: [!Ref {pascal}UploadsQueue]"));
+    out.line(3, "PolicyDocument:");
+    out.line(4, "Version: \"2012-10-17\"");
+    out.line(4, "Statement:");
+    out.line(5, "- Sid: MediaBucketAnnounces");
+    out.comment(
+        6,
+        "The bucket depends on this policy, so the policy cannot name the bucket's ARN: it names\n\
+         S3 buckets of this account.",
+    );
+    out.lines(
+        6,
+        &format!(
+            "Effect: Allow\n\
+             Principal: {{ Service: s3.amazonaws.com }}\n\
+             Action: sqs:SendMessage\n\
+             Resource: !GetAtt {pascal}UploadsQueue.Arn\n\
+             Condition:\n\
+             \x20 StringEquals:\n\
+             \x20   aws:SourceAccount: !Ref AWS::AccountId\n\
+             \x20 ArnLike:\n\
+             \x20   aws:SourceArn: !Sub \"arn:${{AWS::Partition}}:s3:::*\""
+        ),
+    );
+}
+
 fn subscription(out: &mut Yaml, names: &Names, domain: &dyn Domain) -> Result<(), TemplateError> {
     let pascal = &names.pascal;
     let policy: Value = serde_json::from_str(&domain.consumes().to_json())
@@ -234,10 +382,12 @@ enum FunctionRole {
     Query,
     Projector,
     Operator,
+    /// Only for a domain that takes uploads.
+    Uploads,
 }
 
 impl FunctionRole {
-    const ALL: [Self; 4] = [Self::Command, Self::Query, Self::Projector, Self::Operator];
+    const ALL: [Self; 5] = [Self::Command, Self::Query, Self::Projector, Self::Operator, Self::Uploads];
 
     /// `HUDDLE_ROLE`'s value, and the suffix of the IAM policy's name.
     fn id(self) -> &'static str {
@@ -246,6 +396,7 @@ impl FunctionRole {
             Self::Query => "query",
             Self::Projector => "projector",
             Self::Operator => "operator",
+            Self::Uploads => "uploads",
         }
     }
 
@@ -255,6 +406,7 @@ impl FunctionRole {
             Self::Query => "Query",
             Self::Projector => "Projector",
             Self::Operator => "Operator",
+            Self::Uploads => "Uploads",
         }
     }
 
@@ -264,6 +416,7 @@ impl FunctionRole {
             Self::Query => &manifest.query,
             Self::Projector => &manifest.projector,
             Self::Operator => &manifest.operator,
+            Self::Uploads => &manifest.uploads,
         }
     }
 
@@ -272,7 +425,7 @@ impl FunctionRole {
         match self {
             Self::Command => route.role == Role::Command,
             Self::Query => route.role == Role::Query,
-            Self::Projector | Self::Operator => false,
+            Self::Projector | Self::Operator | Self::Uploads => false,
         }
     }
 
@@ -291,6 +444,10 @@ impl FunctionRole {
                  It lists, unparks and skips parked streams in {pascal}Table, reading the log to catch them\n\
                  up, and redrives {pascal}DLQ."
             ),
+            Self::Uploads => format!(
+                "Uploads: {pascal}UploadsQueue's notifications of objects created under the upload prefix,\n\
+                 one at a time; what it may do with them is its statements below."
+            ),
         }
     }
 
@@ -300,6 +457,7 @@ impl FunctionRole {
             Self::Query => format!("{pascal} queries <- {pascal}Table"),
             Self::Projector => format!("{pascal}Queue -> {pascal}Table"),
             Self::Operator => format!("Parked streams and {pascal}DLQ -> {pascal}Table, by hand"),
+            Self::Uploads => format!("{pascal}UploadsQueue -> {pascal}Bucket and EventsTable"),
         }
     }
 
@@ -320,6 +478,7 @@ impl FunctionRole {
                 variables.push(("DEAD_LETTER_QUEUE_URL", format!("!Ref {pascal}DLQ")));
                 variables.push(("DEAD_LETTER_QUEUE_ARN", format!("!GetAtt {pascal}DLQ.Arn")));
             }
+            Self::Uploads => {}
         }
         variables
     }
@@ -380,6 +539,17 @@ impl FunctionRole {
                     read_table(),
                 ),
             ],
+            // What it may read and write of the bucket and the log is the domain's: its manifest.
+            Self::Uploads => vec![statement(
+                "ConsumeOwnUploadsQueue",
+                &[
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:ChangeMessageVisibility",
+                ],
+                format!("!GetAtt {pascal}UploadsQueue.Arn"),
+            )],
         }
     }
 
@@ -402,6 +572,7 @@ fn function(
     manifest: &RoleManifest,
     routes: &[DomainRoute],
     reads: &[&str],
+    bucket: Option<&str>,
 ) -> Result<(), TemplateError> {
     let pascal = &names.pascal;
     // The other domains' read tables this role reads.
@@ -439,6 +610,9 @@ fn function(
     }
     for other in &granted {
         out.line(5, &format!("{}: !Ref {}Table", granted_read_table_variable(&other.domain), other.pascal));
+    }
+    if let Some(bucket) = bucket {
+        out.line(5, &format!("MEDIA_BUCKET: !Ref {bucket}"));
     }
     for variable in &manifest.environment {
         if let Some(comment) = &variable.comment {
@@ -507,6 +681,17 @@ fn events(out: &mut Yaml, names: &Names, role: FunctionRole, routes: &[DomainRou
             out.line(5, "Type: Schedule");
             out.line(5, "Properties:");
             out.line(6, &format!("Schedule: {}", schedule(huddle_delivery::SWEEP_INTERVAL)));
+        }
+        FunctionRole::Uploads => {
+            out.line(3, "Events:");
+            out.line(4, "Uploads:");
+            out.line(5, "Type: SQS");
+            out.line(5, "Properties:");
+            out.line(6, &format!("Queue: !GetAtt {pascal}UploadsQueue.Arn"));
+            out.line(6, &format!("BatchSize: {UPLOADS_BATCH_SIZE}"));
+            out.line(6, "FunctionResponseTypes: [ReportBatchItemFailures]");
+            out.line(6, "ScalingConfig:");
+            out.line(7, &format!("MaximumConcurrency: {QUEUE_MAXIMUM_CONCURRENCY}"));
         }
         FunctionRole::Operator => {}
     }
@@ -638,6 +823,87 @@ mod tests {
     fn filter_policies_are_written_as_a_person_would() {
         let policy = serde_json::json!({"event_type": ["A", "B"], "stream_type": [{"prefix": "x"}]});
         assert_eq!(one_line_json(&policy), r#"{"event_type": ["A", "B"], "stream_type": [{"prefix": "x"}]}"#);
+    }
+
+    /// A domain with no routes that takes uploads and uses the bucket, for rendering only.
+    struct TakesUploads;
+
+    struct ProjectsNothing;
+
+    #[async_trait::async_trait]
+    impl huddle_delivery::Projection for ProjectsNothing {
+        async fn project(
+            &self,
+            _event: &huddle_eventstore::Envelope,
+            _read_model: &dyn huddle_ports::Table,
+        ) -> Result<huddle_delivery::Projected, huddle_delivery::ProjectionError> {
+            Ok(huddle_delivery::Projected::nothing())
+        }
+    }
+
+    impl Domain for TakesUploads {
+        fn name(&self) -> &'static str {
+            "media"
+        }
+        fn routes(&self) -> Vec<DomainRoute> {
+            Vec::new()
+        }
+        fn consumes(&self) -> huddle_ports::FilterPolicy {
+            huddle_ports::FilterPolicy::attribute_in("event_type", &["MediaRequested"])
+        }
+        fn command(
+            &self,
+            _ports: &huddle_domain::DomainPorts,
+        ) -> std::sync::Arc<dyn huddle_http::HttpFunction> {
+            std::sync::Arc::new(huddle_http::NotFound)
+        }
+        fn query(
+            &self,
+            _ports: &huddle_domain::DomainPorts,
+        ) -> std::sync::Arc<dyn huddle_http::HttpFunction> {
+            std::sync::Arc::new(huddle_http::NotFound)
+        }
+        fn projection(
+            &self,
+            _ports: &huddle_domain::DomainPorts,
+        ) -> std::sync::Arc<dyn huddle_delivery::Projection> {
+            std::sync::Arc::new(ProjectsNothing)
+        }
+        fn uses_blobs(&self) -> bool {
+            true
+        }
+        fn upload_prefix(&self) -> Option<&'static str> {
+            Some("uploads/")
+        }
+    }
+
+    #[test]
+    fn the_domain_taking_uploads_owns_the_bucket_its_queue_and_the_uploads_function() {
+        let platform = Platform { default_timeout: 30, media_bucket: Some(bucket_id("media")) };
+        let block = resources(&TakesUploads, &DeployManifest::default(), &platform).unwrap();
+        for expected in [
+            "  MediaBucket:\n    Type: AWS::S3::Bucket\n",
+            "    DependsOn: MediaUploadsQueuePolicy\n",
+            "            Queue: !GetAtt MediaUploadsQueue.Arn\n",
+            "                  - { Name: prefix, Value: uploads/ }\n",
+            "            Prefix: uploads/\n",
+            "  MediaUploadsFunction:\n",
+            "          HUDDLE_ROLE: uploads\n",
+            "          MEDIA_BUCKET: !Ref MediaBucket\n",
+            "            Queue: !GetAtt MediaUploadsQueue.Arn\n            BatchSize: 1\n",
+            "              - Sid: ConsumeOwnUploadsQueue\n",
+        ] {
+            assert!(block.contains(expected), "missing {expected:?} in\n{block}");
+        }
+        // Every role of a domain that uses the bucket is told its name.
+        assert_eq!(block.matches("MEDIA_BUCKET: !Ref MediaBucket").count(), 5, "{block}");
+        if let Ok(path) = std::env::var("HUDDLE_RENDERED_BLOCK") {
+            std::fs::write(path, &block).unwrap();
+        }
+
+        let no_bucket = Platform { default_timeout: 30, media_bucket: None };
+        let refused = resources(&TakesUploads, &DeployManifest::default(), &no_bucket);
+        assert!(matches!(refused, Err(TemplateError::Declaration(_))), "a bucket user needs the bucket");
     }
 
     #[test]
