@@ -4,7 +4,20 @@
 
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
+use rand::rngs::StdRng;
+use rand::SeedableRng;
 use std::io::Cursor;
+
+/// A generator for a randomized test, seeded as the workspace's are: from `HUDDLE_TEST_SEED` when
+/// set, at random otherwise, and printed so that a failure can be rerun.
+pub fn seeded_rng(test: &str) -> StdRng {
+    let seed = match std::env::var("HUDDLE_TEST_SEED") {
+        Ok(value) => value.parse().unwrap_or_else(|_| panic!("HUDDLE_TEST_SEED={value:?} is not a seed")),
+        Err(_) => rand::random(),
+    };
+    println!("{test}: seed {seed}; rerun with HUDDLE_TEST_SEED={seed}");
+    StdRng::seed_from_u64(seed)
+}
 
 pub const H264_MP4: &str = "h264-160x120-2s.mp4";
 pub const HEVC_MOV: &str = "hevc-160x90-1s.mov";
