@@ -103,6 +103,8 @@ fn boxes_and_tables_claiming_gigabytes_allocate_in_proportion_to_the_file() {
         write_u32(&mut edited, box_at(&file, kind) + field, value);
         assert_bounded(MediaType::Mp4, &edited, &String::from_utf8_lossy(kind));
     }
+    // In the user data, which mp4parse forgives errors in.
+    assert_bounded(MediaType::Mp4, &with_oversized_title(file), "a title");
 }
 
 #[test]

@@ -351,6 +351,15 @@ fn a_truncated_video_is_unreadable_wherever_it_is_cut() {
 }
 
 #[test]
+fn bytes_after_the_last_box_are_unreadable_but_another_whole_box_is_not() {
+    let file = fixture(H264_MP4);
+    let partial_header = [&file[..], &[0, 0, 0, 16]].concat();
+    assert_eq!(process(MediaType::Mp4, &partial_header), Err(Rejection::Unreadable { kind: Kind::Video }));
+    let free_box = [&file[..], &8u32.to_be_bytes(), b"free"].concat();
+    assert!(process(MediaType::Mp4, &free_box).is_ok());
+}
+
+#[test]
 fn boxes_claiming_more_than_the_file_holds_are_unreadable() {
     let unreadable = Err(Rejection::Unreadable { kind: Kind::Video });
     let ftyp = &fixture(H264_MP4)[..32];

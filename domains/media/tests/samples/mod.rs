@@ -233,3 +233,23 @@ pub fn turned_a_quarter(mut file: Vec<u8>) -> Vec<u8> {
     }
     file
 }
+
+/// The fixture with its user data's `meta` (a full box) holding, in place of what it held, one
+/// title item whose `data` box declares 2 GB: what a metadata reader reserves before reading.
+pub fn with_oversized_title(mut file: Vec<u8>) -> Vec<u8> {
+    let meta = box_at(&file, b"meta");
+    let meta_end = meta + read_u32(&file, meta) as usize;
+    // Box header (8) and version and flags (4), then the item list.
+    let list = meta + 12;
+    let item = list + 8;
+    let data = item + 8;
+    assert!(data + 8 <= meta_end, "no room for a title in the user data");
+    write_u32(&mut file, list, (meta_end - list) as u32);
+    file[list + 4..list + 8].copy_from_slice(b"ilst");
+    write_u32(&mut file, item, (meta_end - item) as u32);
+    file[item + 4..item + 8].copy_from_slice(b"\xA9nam");
+    write_u32(&mut file, data, 0x7FFF_FFFF);
+    file[data + 4..data + 8].copy_from_slice(b"data");
+    file[data + 8..meta_end].fill(0);
+    file
+}
