@@ -72,9 +72,10 @@ pub(super) fn process(declared: MediaType, bytes: &[u8]) -> Result<Processed, Re
 /// Decodes within the bounds, then applies the EXIF orientation.
 fn decode_upright(declared: MediaType, bytes: &[u8]) -> Result<DynamicImage, Rejection> {
     let format = match declared {
+        MediaType::Jpeg => ImageFormat::Jpeg,
         MediaType::Png => ImageFormat::Png,
         MediaType::Webp => ImageFormat::WebP,
-        _ => ImageFormat::Jpeg,
+        MediaType::Mp4 | MediaType::QuickTime => return Err(Rejection::TypeMismatch { declared }),
     };
     let mut reader = ImageReader::with_format(Cursor::new(bytes), format);
     let mut limits = Limits::default();

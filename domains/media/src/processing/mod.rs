@@ -20,7 +20,7 @@ use std::panic::{catch_unwind, UnwindSafe};
 /// What Huddle publishes of an accepted upload.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Processed {
-    /// An image, upright and stripped of its metadata (see [`image`](self::image)'s decisions).
+    /// An image, upright and stripped of its metadata (the decisions are `processing/image.rs`'s).
     Image {
         /// The upload's size as displayed (after its EXIF orientation, before any downscaling).
         width: u32,

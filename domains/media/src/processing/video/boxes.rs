@@ -55,7 +55,8 @@ pub(super) fn check(file: &[u8]) -> Result<Movie, Malformed> {
             moov = Some(found.range);
         }
     }
-    // A partial box header at the end: mp4parse would stop there and call the file whole.
+    // Bytes after the last whole box are a cut inside a box header: mp4parse would stop there and
+    // call the file whole.
     let moov = moov.filter(|_| end == file.len()).ok_or(Malformed)?;
     let mut moov_box = file[moov.clone()].to_vec();
     for user_data in walk.user_data {
@@ -196,7 +197,8 @@ impl Walk<'_> {
 }
 
 /// A sample table's declared entry count (at `count_at` in the payload, entries right after it)
-/// must fit in the table.
+/// must fit in the table. (`ctts` mp4parse checks itself; `stsd`'s entries, boxes, are counted as
+/// the walk visits them.)
 fn check_count(payload: &[u8], count_at: usize, entry_bytes: u64) -> Result<(), Malformed> {
     let declared = u64::from(read_u32(payload, count_at)?);
     let room = (payload.len() - count_at - 4) as u64;
