@@ -1,0 +1,3 @@
+//! The media domain: uploaded images and videos, checked and processed.
+
+pub mod processing;
