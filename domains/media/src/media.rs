@@ -5,9 +5,10 @@
 
 use huddle_catalog::media::{MediaEvent, MediaKind};
 use huddle_domain::decider::Decider;
+use serde::{Deserialize, Serialize};
 
 /// What the stream's events say of the file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Media {
     #[default]
     Unknown,
@@ -26,7 +27,7 @@ pub enum Media {
 }
 
 /// What the owner declared when asking to upload.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Requested {
     pub owner: String,
     pub kind: MediaKind,

@@ -1,0 +1,167 @@
+//! The uploads role: an object created under [`UPLOAD_PREFIX`] is the upload of the media its
+//! key names. Its stream says what was declared; the bytes are checked and processed
+//! (`processing`), what came of them is written outside the upload prefix, the outcome is
+//! appended (ready or rejected, with a reason its owner can read), and the upload itself is
+//! deleted, since its bytes still hold what processing strips (GPS positions among them).
+//!
+//! Every step is safe to repeat: a redelivered notification finds the stream decided and only
+//! deletes the upload again; outputs are written under keys fixed by the media id.
+
+use crate::media::{MediaCommand, MediaError, MediaFile, Requested};
+use crate::processing::{self, MediaType, Processed, Rejection, Rendition as Output};
+use async_trait::async_trait;
+use huddle_catalog::media::{media_stream, output_key, upload_of, MediaEvent, Rendition, UPLOAD_PREFIX};
+use huddle_domain::decider::{load, ExecuteError, Execution};
+use huddle_domain::{ObjectCreated, UploadError, UploadHandler};
+use huddle_eventstore::{EventStore, Metadata};
+use huddle_ports::{BlobError, Blobs};
+use std::str::FromStr;
+use std::sync::Arc;
+
+pub struct ProcessUploads {
+    events: EventStore,
+    blobs: Arc<dyn Blobs>,
+}
+
+impl ProcessUploads {
+    pub fn new(events: EventStore, blobs: Arc<dyn Blobs>) -> Self {
+        Self { events, blobs }
+    }
+
+    /// Append what `command` decides on the media's stream; a refusal means the stream is not
+    /// in a state that takes it, which a redelivery can meet: nothing to do.
+    async fn execute(&self, media_id: &str, command: MediaCommand) -> Result<(), UploadError> {
+        let metadata = Metadata::new(format!("upload-{media_id}"));
+        let executed = Execution::<MediaFile>::new(&self.events, media_stream(media_id), command, metadata);
+        match executed.execute::<MediaError>().await {
+            Ok(_) | Err(ExecuteError::Rejected(_)) => Ok(()),
+            Err(ExecuteError::Stream(error)) => Err(UploadError(error.to_string())),
+        }
+    }
+
+    /// What processing made of the upload: its outputs written, the event that says so.
+    async fn outcome(
+        &self,
+        owner: &str,
+        media_id: &str,
+        requested: &Requested,
+        bytes: Vec<u8>,
+    ) -> Result<MediaEvent, UploadError> {
+        // Requests are checked against the same types; a stream from before a type was dropped.
+        let Ok(declared) = MediaType::from_str(&requested.content_type) else {
+            return Ok(MediaEvent::MediaRejected {
+                code: "unsupported_type".into(),
+                reason: "Huddle does not take files of this type.".into(),
+            });
+        };
+        if bytes.len() as u64 != requested.size_bytes {
+            return Ok(MediaEvent::MediaRejected {
+                code: "size_mismatch".into(),
+                reason: "The file is not the size that was announced.".into(),
+            });
+        }
+        // Decoding a photo takes a core for most of a second: off the async threads.
+        let (processed, bytes) =
+            tokio::task::spawn_blocking(move || (processing::process(declared, &bytes), bytes))
+                .await
+                .map_err(|error| UploadError(format!("processing stopped: {error}")))?;
+        match processed {
+            Err(rejection) => Ok(rejected(&rejection)),
+            Ok(Processed::Image { width, height, original, thumbnails, blurhash }) => {
+                let original = self.write(owner, media_id, "original", original).await?;
+                let mut written = Vec::with_capacity(thumbnails.len());
+                for thumbnail in thumbnails {
+                    let name = thumbnail.width.max(thumbnail.height).to_string();
+                    written.push(self.write(owner, media_id, &name, thumbnail).await?);
+                }
+                Ok(MediaEvent::MediaProcessed {
+                    width,
+                    height,
+                    duration_ms: None,
+                    codec: None,
+                    blurhash: Some(blurhash),
+                    original,
+                    thumbnails: written,
+                })
+            }
+            Ok(Processed::Video { media_type, width, height, duration_ms, codec }) => {
+                let video = Output { bytes, media_type, width, height };
+                let original = self.write(owner, media_id, "original", video).await?;
+                Ok(MediaEvent::MediaProcessed {
+                    width,
+                    height,
+                    duration_ms: Some(duration_ms),
+                    codec: Some(codec.as_str().to_owned()),
+                    blurhash: None,
+                    original,
+                    thumbnails: Vec::new(),
+                })
+            }
+        }
+    }
+
+    async fn write(
+        &self,
+        owner: &str,
+        media_id: &str,
+        name: &str,
+        output: Output,
+    ) -> Result<Rendition, UploadError> {
+        let key = output_key(owner, media_id, &format!("{name}.{}", extension(output.media_type)));
+        let content_type = output.media_type.as_str();
+        self.blobs.put(&key, content_type, output.bytes).await.map_err(unavailable)?;
+        Ok(Rendition {
+            key,
+            content_type: content_type.to_owned(),
+            width: output.width,
+            height: output.height,
+        })
+    }
+}
+
+fn rejected(rejection: &Rejection) -> MediaEvent {
+    MediaEvent::MediaRejected { code: rejection.code().to_owned(), reason: rejection.reason() }
+}
+
+fn extension(media_type: MediaType) -> &'static str {
+    match media_type {
+        MediaType::Jpeg => "jpg",
+        MediaType::Png => "png",
+        MediaType::Webp => "webp",
+        MediaType::Mp4 => "mp4",
+        MediaType::QuickTime => "mov",
+    }
+}
+
+fn unavailable(error: BlobError) -> UploadError {
+    UploadError(error.to_string())
+}
+
+#[async_trait]
+impl UploadHandler for ProcessUploads {
+    async fn uploaded(&self, object: &ObjectCreated) -> Result<(), UploadError> {
+        let Some((owner, media_id)) = upload_of(&object.key) else {
+            // Only presigned keys reach the prefix; anything else is left to the bucket's expiry.
+            tracing::warn!(prefix = UPLOAD_PREFIX, "an object under the upload prefix names no media");
+            return Ok(());
+        };
+        let current = load::<MediaFile>(&self.events, media_stream(media_id))
+            .await
+            .map_err(|error| UploadError(error.to_string()))?;
+        let requested = match current.state.pending() {
+            Some(requested) if requested.owner == owner => requested.clone(),
+            // Processed already (a redelivery), or not this owner's: only the upload goes.
+            _ => return self.blobs.delete(&object.key).await.map_err(unavailable),
+        };
+        self.execute(media_id, MediaCommand::BeginProcessing).await?;
+        let bytes = match self.blobs.get(&object.key).await {
+            Ok(bytes) => bytes,
+            // Deleted since: a delivery that got here first processed it.
+            Err(BlobError::NotFound(_)) => return Ok(()),
+            Err(error) => return Err(unavailable(error)),
+        };
+        let outcome = self.outcome(owner, media_id, &requested, bytes).await?;
+        self.execute(media_id, MediaCommand::Finish(outcome)).await?;
+        self.blobs.delete(&object.key).await.map_err(unavailable)
+    }
+}
