@@ -1,6 +1,72 @@
-//! The media domain: uploaded images and videos, checked and processed. `media.rs` is the
-//! decider of one file's stream; `processing/` is what the uploads role (`uploads.rs`) makes of its bytes.
+//! The media domain (issue 11, being built; not registered yet): uploaded images and videos.
+//! A client asks to upload (`command`: the media's stream begins, a presigned PUT comes back),
+//! sends the file straight to the bucket, and the bucket's notification brings it to the uploads
+//! role (`uploads`), which checks and processes its bytes (`processing`) and appends ready or
+//! rejected on the media's stream (`media`, its decider). The projection keeps each media's
+//! record (`projection`, `read_model`), which the owner reads (`query`).
 
+mod command;
 pub mod media;
 pub mod processing;
+pub mod projection;
+mod query;
+pub mod read_model;
+pub mod routes;
 pub mod uploads;
+pub mod views;
+
+use huddle_catalog::media::{media_stream, MediaEvent, UPLOAD_PREFIX};
+use huddle_delivery::Projection;
+use huddle_domain::{Domain, DomainPorts, DomainRoute, UploadHandler};
+use huddle_eventstore::{attribute, EventSchema};
+use huddle_http::HttpFunction;
+use huddle_ports::FilterPolicy;
+use std::sync::Arc;
+
+/// The media domain's name: its read table's.
+pub const NAME: &str = "media";
+
+pub struct MediaDomain;
+
+impl Domain for MediaDomain {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+
+    fn routes(&self) -> Vec<DomainRoute> {
+        routes::ROUTES.iter().map(|route| route.erased()).collect()
+    }
+
+    /// Its own streams' events.
+    fn consumes(&self) -> FilterPolicy {
+        let streams = media_stream("");
+        FilterPolicy::all_of(&[
+            (attribute::STREAM_TYPE, &[streams.trim_end_matches('#')]),
+            (attribute::EVENT_TYPE, MediaEvent::event_types()),
+        ])
+    }
+
+    fn command(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction> {
+        Arc::new(command::MediaCommandRole { events: ports.events.clone(), blobs: ports.blobs() })
+    }
+
+    fn query(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction> {
+        Arc::new(query::MediaQueryRole { read_model: ports.read_model.clone(), blobs: ports.blobs() })
+    }
+
+    fn projection(&self, _ports: &DomainPorts) -> Arc<dyn Projection> {
+        Arc::new(projection::MediaProjection)
+    }
+
+    fn uses_blobs(&self) -> bool {
+        true
+    }
+
+    fn upload_prefix(&self) -> Option<&'static str> {
+        Some(UPLOAD_PREFIX)
+    }
+
+    fn upload_handler(&self, ports: &DomainPorts) -> Option<Arc<dyn UploadHandler>> {
+        Some(Arc::new(uploads::ProcessUploads::new(ports.events.clone(), ports.blobs())))
+    }
+}

@@ -24,8 +24,12 @@ pub const HEVC_MOV: &str = "hevc-160x90-1s.mov";
 pub const AV1_MP4: &str = "av1-64x64-1s.mp4";
 pub const AUDIO_ONLY_MP4: &str = "audio-only.mp4";
 
+/// A checked-in fixture of `domains/media/tests/fixtures`, found from the workspace root, since
+/// these samples are compiled into `tests/media` too.
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = manifest.ancestors().find(|dir| dir.join("Cargo.lock").exists()).unwrap_or(manifest);
+    let path = root.join("domains/media/tests/fixtures").join(name);
     std::fs::read(&path).unwrap_or_else(|error| panic!("{}: {error}", path.display()))
 }
 

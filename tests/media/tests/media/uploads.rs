@@ -1,0 +1,147 @@
+//! Uploads to ready or rejected, declarations refused, posters, and who sees what.
+
+use crate::samples::*;
+use crate::System;
+use huddle_test_support::system::code;
+use huddle_test_support::{on_both_families, Family};
+use reqwest::StatusCode;
+use serde_json::json;
+
+on_both_families!(
+    a_photo_with_gps_goes_through_its_presigned_url_to_ready_without_it,
+    a_video_becomes_ready_and_takes_a_ready_image_of_its_owner_as_poster,
+    bytes_that_are_not_what_was_declared_end_rejected_with_a_reason,
+    declarations_huddle_does_not_take_are_refused_and_change_nothing,
+);
+
+async fn a_photo_with_gps_goes_through_its_presigned_url_to_ready_without_it(family: Family) {
+    let system = System::start(family).await;
+    let (ana, bob) = (system.user("ana").await, system.user("bob").await);
+    let photo = jpeg_with_exif(&red_left_blue_right(800, 400), &exif(6));
+    let id = system.upload(&ana, "image", "image/jpeg", &photo).await;
+
+    let media = system.processed(&ana, &id).await;
+    assert_eq!(media["status"], "ready", "{media}");
+    assert_eq!(
+        (media["width"].as_u64(), media["height"].as_u64()),
+        (Some(400), Some(800)),
+        "upright: {media}"
+    );
+    assert_eq!((media["kind"].as_str(), media["content_type"].as_str()), (Some("image"), Some("image/jpeg")));
+    assert!(media["blurhash"].as_str().is_some_and(|hash| !hash.is_empty()), "{media}");
+    let thumbnails: Vec<(u64, u64)> = media["thumbnails"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["width"].as_u64().unwrap(), t["height"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(thumbnails, [(320, 640), (64, 128)]);
+    let mut urls = vec![media["url"].as_str().unwrap().to_owned()];
+    urls.extend(
+        media["thumbnails"].as_array().unwrap().iter().map(|t| t["url"].as_str().unwrap().to_owned()),
+    );
+    for url in urls {
+        let bytes = system.fetch(&url).await;
+        assert!(bytes.starts_with(&[0xFF, 0xD8]), "a JPEG");
+        assert!(!contains(&bytes, b"Exif\0\0"), "no EXIF, and so no GPS, in what is served");
+    }
+    // Only its owner sees it by id; to anyone else it does not exist.
+    let (status, body) = system.get(&format!("/v1/media/{id}"), &bob).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"), "{body}");
+}
+
+async fn a_video_becomes_ready_and_takes_a_ready_image_of_its_owner_as_poster(family: Family) {
+    let system = System::start(family).await;
+    let (ana, bob) = (system.user("ana").await, system.user("bob").await);
+    let video = system.upload(&ana, "video", "video/mp4", &fixture("h264-160x120-2s.mp4")).await;
+    let media = system.processed(&ana, &video).await;
+    assert_eq!(media["status"], "ready", "{media}");
+    assert_eq!(
+        (media["width"].as_u64(), media["height"].as_u64(), media["duration_ms"].as_u64()),
+        (Some(160), Some(120), Some(2000))
+    );
+    assert_eq!(system.fetch(media["url"].as_str().unwrap()).await, fixture("h264-160x120-2s.mp4"));
+    assert_eq!(media["poster"], json!(null));
+
+    let image = system.upload(&ana, "image", "image/jpeg", &jpeg(&red_left_blue_right(64, 32), 80)).await;
+    assert_eq!(system.processed(&ana, &image).await["status"], "ready");
+    let poster = format!("/v1/media/{video}/poster");
+    // Not a poster: a video, someone else's image, no id at all; nor on someone else's video.
+    for refused in [&video, "med_01JB8Y3T7Q5ZV1F0C2D3E4G5H6", "nothing"] {
+        let (status, body) = system.put(&poster, &ana, &json!({ "media_id": refused })).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}: {body}");
+    }
+    let (status, body) = system.put(&poster, &bob, &json!({ "media_id": image })).await;
+    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"), "{body}");
+
+    let (status, body) = system.put(&poster, &ana, &json!({ "media_id": image })).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let shown = loop {
+        let (_, media) = system.get(&format!("/v1/media/{video}"), &ana).await;
+        if !media["poster"].is_null() {
+            break media;
+        }
+        assert!(std::time::Instant::now() < deadline, "the poster never showed: {media}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(shown["poster"]["id"], json!(image));
+    assert!(system.fetch(shown["poster"]["url"].as_str().unwrap()).await.starts_with(&[0xFF, 0xD8]));
+}
+
+async fn bytes_that_are_not_what_was_declared_end_rejected_with_a_reason(family: Family) {
+    let system = System::start(family).await;
+    let ana = system.user("ana").await;
+    let cases = [
+        ("image", "image/png", jpeg(&red_left_blue_right(40, 20), 80), "The file is not a PNG image."),
+        ("image", "image/png", png_claiming(100_000, 100_000), ""),
+        ("video", "video/mp4", fixture("h264-160x120-2s.mp4")[..3000].to_vec(), ""),
+    ];
+    for (kind, content_type, bytes, expected) in cases {
+        let id = system.upload(&ana, kind, content_type, &bytes).await;
+        let media = system.processed(&ana, &id).await;
+        assert_eq!(media["status"], "rejected", "{media}");
+        let reason = media["reason"].as_str().unwrap();
+        assert!(reason.ends_with('.'), "a sentence: {reason}");
+        if !expected.is_empty() {
+            assert_eq!(reason, expected);
+        }
+        assert_eq!((media["url"].clone(), media["thumbnails"].clone()), (json!(null), json!([])));
+    }
+}
+
+async fn declarations_huddle_does_not_take_are_refused_and_change_nothing(family: Family) {
+    let system = System::start(family).await;
+    let ana = system.user("ana").await;
+    let megabyte = 1024 * 1024;
+    for (declared, field) in [
+        (json!({"kind": "image", "content_type": "image/gif", "size_bytes": 10}), "content_type"),
+        (json!({"kind": "video", "content_type": "image/jpeg", "size_bytes": 10}), "content_type"),
+        (json!({"kind": "image", "content_type": "image/jpeg", "size_bytes": 0}), "size_bytes"),
+        (
+            json!({"kind": "image", "content_type": "image/png", "size_bytes": 16 * megabyte + 1}),
+            "size_bytes",
+        ),
+        (
+            json!({"kind": "video", "content_type": "video/mp4", "size_bytes": 99 * megabyte + 1}),
+            "size_bytes",
+        ),
+    ] {
+        let (status, body) = system.post("/v1/media", &ana, &declared).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{declared}: {body}");
+        assert_eq!(body["error"]["details"][0]["field"], field, "{declared}: {body}");
+    }
+    for malformed in [
+        json!({"kind": "audio", "content_type": "audio/mpeg", "size_bytes": 10}),
+        json!({"kind": "image", "content_type": "image/png", "size_bytes": -1}),
+        json!({"kind": "image", "content_type": "image/png", "size_bytes": 10, "owner": "acc_x"}),
+        json!("image"),
+    ] {
+        let (status, body) = system.post("/v1/media", &ana, &malformed).await;
+        assert_eq!((status, code(&body)), (StatusCode::BAD_REQUEST, "malformed_json"), "{malformed}: {body}");
+    }
+    for path in ["/v1/media/med_01JB8Y3T7Q5ZV1F0C2D3E4G5H6", "/v1/media/not-an-id", "/v1/media/med_x"] {
+        let (status, body) = system.get(path, &ana).await;
+        assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"), "{path}: {body}");
+    }
+}
