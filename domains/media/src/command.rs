@@ -20,8 +20,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How long an upload URL lives: long enough for a 99 MB video on a slow phone connection.
-pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(15 * 60);
+/// How long an upload URL lives. S3 checks the expiry when a request begins, so a slow upload
+/// that began in time still lands; a short life bounds how long one URL can be replayed.
+pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(5 * 60);
 
 pub struct MediaCommandRole {
     pub(crate) events: EventStore,

@@ -85,6 +85,11 @@ impl ProcessUploads {
                 })
             }
             Ok(Processed::Video { media_type, width, height, duration_ms, codec }) => {
+                // Published without where and when it was filmed (a phone records both).
+                let bytes = match processing::scrub_video(&bytes) {
+                    Ok(scrubbed) => scrubbed,
+                    Err(rejection) => return Ok(rejected(&rejection)),
+                };
                 let video = Output { bytes, media_type, width, height };
                 let original = self.write(owner, media_id, "original", video).await?;
                 Ok(MediaEvent::MediaProcessed {

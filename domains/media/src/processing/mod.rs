@@ -69,13 +69,20 @@ impl std::fmt::Debug for Rendition {
 /// Processes an upload declared as `declared`.
 ///
 /// A panic inside a decoder or parser on hostile input is caught and answered as
-/// [`Rejection::Unreadable`]. That needs unwinding: in a binary built with `panic = "abort"`
-/// (the workspace's release profile) a panic still ends the process.
+/// [`Rejection::Unreadable`]. That needs unwinding, which the workspace's release profile keeps.
 pub fn process(declared: MediaType, bytes: &[u8]) -> Result<Processed, Rejection> {
     answered_without_panicking(declared.kind(), || match declared.kind() {
         Kind::Image => image::process(declared, bytes),
         Kind::Video => video::process(declared, bytes),
     })
+}
+
+/// A video [`process`] accepted, as it may be published: its user data, metadata keys and XMP
+/// (where it was filmed, on what) blanked to `free` boxes of zeros, and its creation times
+/// zeroed; every sample, and so every chunk offset, as uploaded. An image needs nothing of the
+/// kind: [`process`] re-encodes it from its pixels.
+pub fn scrub_video(bytes: &[u8]) -> Result<Vec<u8>, Rejection> {
+    video::scrub(bytes)
 }
 
 fn answered_without_panicking(

@@ -65,6 +65,56 @@ pub(super) fn check(file: &[u8]) -> Result<Movie, Malformed> {
     Ok(Movie { moov: moov_box, first_entries: walk.first_entries })
 }
 
+/// `file` with what it tells of where, when and on what it was made blanked, for publishing:
+/// every `udta`, `meta` and `uuid` box of the file, of its movie and of its tracks (user data,
+/// Apple's metadata keys such as `com.apple.quicktime.location.ISO6709`, XMP) becomes a `free`
+/// box of zeros of the same size, so every chunk offset stays right; and the creation and
+/// modification times of `mvhd`, `tkhd` and `mdhd` become zero. `file` must have passed [`check`].
+pub(super) fn scrubbed(file: &[u8]) -> Result<Vec<u8>, Malformed> {
+    let mut out = file.to_vec();
+    scrub_children(file, &mut out, 0..file.len(), Level::File)?;
+    Ok(out)
+}
+
+/// The levels whose metadata [`scrubbed`] blanks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Level {
+    File,
+    Movie,
+    Track,
+    Media,
+}
+
+fn scrub_children(file: &[u8], out: &mut [u8], range: Range<usize>, level: Level) -> Result<(), Malformed> {
+    for found in Boxes::new(file, range) {
+        let found = found?;
+        match (&found.kind, level) {
+            (b"udta" | b"meta" | b"uuid", Level::File | Level::Movie | Level::Track) => {
+                // The size field stays (4 bytes, or 16 with a 64-bit size); the rest is zeros.
+                let sized = if read_u32(file, found.range.start)? == 1 { 16 } else { 8 };
+                out[found.range.start + 4..found.range.start + 8].copy_from_slice(b"free");
+                out[found.range.start + 8..found.range.end].fill(0);
+                if sized == 16 {
+                    out[found.range.start + 8..found.range.start + 16]
+                        .copy_from_slice(&file[found.range.start + 8..found.range.start + 16]);
+                }
+            }
+            (b"moov", Level::File) => scrub_children(file, out, found.payload.clone(), Level::Movie)?,
+            (b"trak", Level::Movie) => scrub_children(file, out, found.payload.clone(), Level::Track)?,
+            (b"mdia", Level::Track) => scrub_children(file, out, found.payload.clone(), Level::Media)?,
+            (b"mvhd", Level::Movie) | (b"tkhd", Level::Track) | (b"mdhd", Level::Media) => {
+                // Version 0: 32-bit creation and modification times after version and flags;
+                // version 1: 64-bit ones.
+                let times = if file.get(found.payload.start) == Some(&1) { 16 } else { 8 };
+                let at = found.payload.start + 4;
+                out.get_mut(at..at + times).ok_or(Malformed)?.fill(0);
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 /// Where a box sits, as far as mp4parse reads it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Parent {

@@ -89,6 +89,12 @@ pub(super) fn process(declared: MediaType, bytes: &[u8]) -> Result<Processed, Re
     Ok(Processed::Video { media_type, width, height, duration_ms, codec })
 }
 
+/// A video [`process`] accepted, as it is published: its metadata blanked (see
+/// [`boxes::scrubbed`]: places, times, devices), every sample as uploaded.
+pub(super) fn scrub(bytes: &[u8]) -> Result<Vec<u8>, Rejection> {
+    boxes::scrubbed(bytes).map_err(|_| UNREADABLE)
+}
+
 /// Whether every chunk of samples starts inside the file: one cut right after its `moov` has whole
 /// boxes but no pictures.
 fn chunks_start_inside(context: &MediaContext, file_length: usize) -> bool {
