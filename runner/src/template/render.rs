@@ -170,35 +170,80 @@ fn read_table(out: &mut Yaml, names: &Names) {
 }
 
 fn queues(out: &mut Yaml, names: &Names, manifest: &DeployManifest, platform: &Platform) {
-    let pascal = &names.pascal;
     let projector_timeout =
         manifest.projector.timeout.as_ref().map_or(platform.default_timeout, |timeout| timeout.value);
-    out.blank();
-    out.line(1, &format!("{pascal}Queue:"));
-    out.line(2, "Type: AWS::SQS::Queue");
-    out.line(2, "Properties:");
-    out.comment(
-        3,
+    queue_with_dead_letters(
+        out,
+        &format!("{}Queue", names.pascal),
+        &format!("{}DLQ", names.pascal),
         "At least 6x the projector's timeout, as Lambda advises for SQS event sources, so a\n\
          batch still being processed is not handed to a second invocation.",
+        6 * projector_timeout,
+        Some(
+            "A stream still failing on a message's last receive is parked by the projector (which\n\
+             gets the same MaxReceives), so the DLQ holds only what the projector could not even\n\
+             park; the rest of a batch still lands because the projector reports only failed ids.",
+        ),
     );
-    out.line(3, &format!("VisibilityTimeout: {}", 6 * projector_timeout));
+}
+
+/// Queue `queue`, hiding a received message for `visibility` seconds (`why`), and its DLQ
+/// `dead_letters`, which takes what failed `MaxReceives` times (`redrive`, if said).
+fn queue_with_dead_letters(
+    out: &mut Yaml,
+    queue: &str,
+    dead_letters: &str,
+    why: &str,
+    visibility: u32,
+    redrive: Option<&str>,
+) {
+    out.blank();
+    out.line(1, &format!("{queue}:"));
+    out.line(2, "Type: AWS::SQS::Queue");
+    out.line(2, "Properties:");
+    out.comment(3, why);
+    out.line(3, &format!("VisibilityTimeout: {visibility}"));
     out.line(3, "SqsManagedSseEnabled: true");
-    out.comment(
-        3,
-        "A stream still failing on a message's last receive is parked by the projector (which\n\
-         gets the same MaxReceives), so the DLQ holds only what the projector could not even\n\
-         park; the rest of a batch still lands because the projector reports only failed ids.",
-    );
+    if let Some(redrive) = redrive {
+        out.comment(3, redrive);
+    }
     out.line(3, "RedrivePolicy:");
-    out.line(4, &format!("deadLetterTargetArn: !GetAtt {pascal}DLQ.Arn"));
+    out.line(4, &format!("deadLetterTargetArn: !GetAtt {dead_letters}.Arn"));
     out.line(4, "maxReceiveCount: !Ref MaxReceives");
     out.blank();
-    out.line(1, &format!("{pascal}DLQ:"));
+    out.line(1, &format!("{dead_letters}:"));
     out.line(2, "Type: AWS::SQS::Queue");
     out.line(2, "Properties:");
     out.line(3, "MessageRetentionPeriod: 1209600 # 14 days, the maximum");
     out.line(3, "SqsManagedSseEnabled: true");
+}
+
+/// The policy `{queue}Policy` letting `service` (`sns`, `s3`) send to `queue`, under `condition`
+/// (YAML at the statement's level, explained by `why` if said).
+fn queue_policy(out: &mut Yaml, queue: &str, sid: &str, service: &str, why: Option<&str>, condition: &str) {
+    out.blank();
+    out.line(1, &format!("{queue}Policy:"));
+    out.line(2, "Type: AWS::SQS::QueuePolicy");
+    out.line(2, "Properties:");
+    out.line(3, &format!("Queues: [!Ref {queue}]"));
+    out.line(3, "PolicyDocument:");
+    out.line(4, "Version: \"2012-10-17\"");
+    out.line(4, "Statement:");
+    out.line(5, &format!("- Sid: {sid}"));
+    if let Some(why) = why {
+        out.comment(6, why);
+    }
+    out.lines(
+        6,
+        &format!(
+            "Effect: Allow\n\
+             Principal: {{ Service: {service}.amazonaws.com }}\n\
+             Action: sqs:SendMessage\n\
+             Resource: !GetAtt {queue}.Arn\n\
+             Condition:"
+        ),
+    );
+    out.lines(7, condition);
 }
 
 /// The media bucket: private, encrypted, uploads under `prefix` announced on the uploads queue
@@ -267,49 +312,28 @@ fn media_bucket(out: &mut Yaml, names: &Names, prefix: &str) {
 fn uploads_queues(out: &mut Yaml, names: &Names, manifest: &DeployManifest, platform: &Platform) {
     let pascal = &names.pascal;
     let timeout = manifest.uploads.timeout.as_ref().map_or(platform.default_timeout, |timeout| timeout.value);
-    out.blank();
-    out.line(1, &format!("{pascal}UploadsQueue:"));
-    out.line(2, "Type: AWS::SQS::Queue");
-    out.line(2, "Properties:");
-    out.comment(3, "At least 6x the uploads function's timeout, as Lambda advises for SQS event sources.");
-    out.line(3, &format!("VisibilityTimeout: {}", 6 * timeout));
-    out.line(3, "SqsManagedSseEnabled: true");
-    out.line(3, "RedrivePolicy:");
-    out.line(4, &format!("deadLetterTargetArn: !GetAtt {pascal}UploadsDLQ.Arn"));
-    out.line(4, "maxReceiveCount: !Ref MaxReceives");
-    out.blank();
-    out.line(1, &format!("{pascal}UploadsDLQ:"));
-    out.line(2, "Type: AWS::SQS::Queue");
-    out.line(2, "Properties:");
-    out.line(3, "MessageRetentionPeriod: 1209600 # 14 days, the maximum");
-    out.line(3, "SqsManagedSseEnabled: true");
-    out.blank();
-    out.line(1, &format!("{pascal}UploadsQueuePolicy:"));
-    out.line(2, "Type: AWS::SQS::QueuePolicy");
-    out.line(2, "Properties:");
-    out.line(3, &format!("Queues: [!Ref {pascal}UploadsQueue]"));
-    out.line(3, "PolicyDocument:");
-    out.line(4, "Version: \"2012-10-17\"");
-    out.line(4, "Statement:");
-    out.line(5, "- Sid: MediaBucketAnnounces");
-    out.comment(
-        6,
-        "The bucket depends on this policy, so the policy cannot name the bucket's ARN: it names\n\
-         S3 buckets of this account.",
+    let queue = format!("{pascal}UploadsQueue");
+    queue_with_dead_letters(
+        out,
+        &queue,
+        &format!("{pascal}UploadsDLQ"),
+        "At least 6x the uploads function's timeout, as Lambda advises for SQS event sources.",
+        6 * timeout,
+        None,
     );
-    out.lines(
-        6,
-        &format!(
-            "Effect: Allow\n\
-             Principal: {{ Service: s3.amazonaws.com }}\n\
-             Action: sqs:SendMessage\n\
-             Resource: !GetAtt {pascal}UploadsQueue.Arn\n\
-             Condition:\n\
-             \x20 StringEquals:\n\
-             \x20   aws:SourceAccount: !Ref AWS::AccountId\n\
-             \x20 ArnLike:\n\
-             \x20   aws:SourceArn: !Sub \"arn:${{AWS::Partition}}:s3:::*\""
+    queue_policy(
+        out,
+        &queue,
+        "MediaBucketAnnounces",
+        "s3",
+        Some(
+            "The bucket depends on this policy, so the policy cannot name the bucket's ARN: it names\n\
+             S3 buckets of this account.",
         ),
+        "StringEquals:\n\
+         \x20 aws:SourceAccount: !Ref AWS::AccountId\n\
+         ArnLike:\n\
+         \x20 aws:SourceArn: !Sub \"arn:${AWS::Partition}:s3:::*\"",
     );
 }
 
@@ -333,26 +357,14 @@ fn subscription(out: &mut Yaml, names: &Names, domain: &dyn Domain) -> Result<()
          and event types together, since another domain may reuse these event names.",
     );
     out.line(3, &format!("FilterPolicy: {}", one_line_json(&policy)));
-    out.blank();
-    out.line(1, &format!("{pascal}QueuePolicy:"));
-    out.line(2, "Type: AWS::SQS::QueuePolicy");
-    out.line(2, "Properties:");
-    out.line(3, &format!("Queues: [!Ref {pascal}Queue]"));
-    out.line(3, "PolicyDocument:");
-    out.line(4, "Version: \"2012-10-17\"");
-    out.line(4, "Statement:");
-    out.line(5, "- Sid: EventsTopicDelivers");
-    out.lines(
-        6,
-        &format!(
-            "Effect: Allow\n\
-             Principal: {{ Service: sns.amazonaws.com }}\n\
-             Action: sqs:SendMessage\n\
-             Resource: !GetAtt {pascal}Queue.Arn\n\
-             Condition:\n\
-             \x20 ArnEquals:\n\
-             \x20   aws:SourceArn: !Ref EventsTopic"
-        ),
+    queue_policy(
+        out,
+        &format!("{pascal}Queue"),
+        "EventsTopicDelivers",
+        "sns",
+        None,
+        "ArnEquals:\n\
+         \x20 aws:SourceArn: !Ref EventsTopic",
     );
     Ok(())
 }
