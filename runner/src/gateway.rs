@@ -77,6 +77,9 @@ pub struct Gateway {
     /// behind a proxy of ours) instead of the connection's peer: for tests that play several
     /// clients from loopback. Off by default: any client could claim any address with it.
     pub trust_forwarded_for: bool,
+    /// The largest body a request to the presigned blob route may carry: S3 takes uploads far
+    /// larger than API Gateway's payload limit, and so does the runner's stand-in for it.
+    pub max_blob_request_bytes: usize,
 }
 
 impl Gateway {
@@ -91,7 +94,12 @@ impl Gateway {
         B::Error: std::error::Error + Send + Sync + 'static,
     {
         let (parts, body) = request.into_parts();
-        let body = match Limited::new(body, MAX_REQUEST_BYTES).collect().await {
+        let limit = if parts.uri.path().starts_with(huddle_embedded::BLOB_ROUTE) {
+            self.max_blob_request_bytes
+        } else {
+            MAX_REQUEST_BYTES
+        };
+        let body = match Limited::new(body, limit).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(_) => {
                 return to_hyper(
@@ -447,6 +455,7 @@ mod tests {
             local_routes: Vec::new(),
             domain_name: "127.0.0.1:3000".into(),
             trust_forwarded_for: false,
+            max_blob_request_bytes: MAX_REQUEST_BYTES,
         }
     }
 

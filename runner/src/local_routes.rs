@@ -52,8 +52,11 @@ impl LocalRoutes for EmbeddedServices {
             };
             let served = if method == Method::GET {
                 self.blobs.serve_download(request).await.and_then(|(content_type, bytes)| {
+                    // Served on the API's own origin: never run as a page of it, whatever its type.
                     hyper::Response::builder()
                         .header(header::CONTENT_TYPE, content_type)
+                        .header(header::X_CONTENT_TYPE_OPTIONS, "nosniff")
+                        .header(header::CONTENT_SECURITY_POLICY, "sandbox")
                         .body(Full::new(Bytes::from(bytes)))
                         .map_err(|error| Refused::Storage(error.to_string()))
                 })

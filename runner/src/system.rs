@@ -493,7 +493,9 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
                 queue: metered.queue(uploads),
                 handler: Arc::new(Uploads::new(handler)),
                 function: Invoker::new(DeployedFunction::of_domain(domain.name(), "Uploads"), meter.clone()),
-                polling: settings.polling,
+                // One upload at a time, as template.yaml's BatchSize: a photo's decoding takes
+                // a core and hundreds of MB.
+                polling: QueuePolling { batch_size: 1, ..settings.polling },
                 gate: deliveries.clone(),
             };
             tasks.spawn(run_queue(mapping, shutdown_signal.clone()));
@@ -521,6 +523,7 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
         local_routes,
         domain_name: address.to_string(),
         trust_forwarded_for: settings.trust_forwarded_for,
+        max_blob_request_bytes: usize::try_from(settings.max_upload_bytes).unwrap_or(usize::MAX),
     });
     tasks.spawn(serve(listener, gateway, shutdown_signal));
     Ok(Running {
