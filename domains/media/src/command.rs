@@ -8,6 +8,7 @@ use crate::views::{NewMedia, PendingMedia, Poster, Upload, UploadTicket};
 use async_trait::async_trait;
 use huddle_catalog::media::{media_stream, upload_key, MediaKind, MEDIA_ID_PREFIX};
 use huddle_domain::decider::{load, refused, StreamError};
+use huddle_domain::throttle::{Limit, Throttle};
 use huddle_domain::{operation, Execution};
 use huddle_eventstore::{EventStore, Metadata};
 use huddle_http::{
@@ -24,9 +25,15 @@ use std::time::Duration;
 /// that began in time still lands; a short life bounds how long one URL can be replayed.
 pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(5 * 60);
 
+/// At most this many upload requests per account: each one hands out a URL that takes files
+/// (and costs processing) for five minutes.
+pub const UPLOADS_PER_ACCOUNT: Limit = Limit::new(60, 60 * 60);
+
 pub struct MediaCommandRole {
     pub(crate) events: EventStore,
     pub(crate) blobs: Arc<dyn Blobs>,
+    /// Counts [`UPLOADS_PER_ACCOUNT`].
+    pub(crate) uploads: Throttle,
 }
 
 impl From<MediaError> for ApiError {
@@ -82,6 +89,14 @@ impl MediaCommandRole {
         let new: NewMedia = json_body(request)?;
         let requested = Requested { owner: owner.clone(), ..accepted(&new)? };
         let (request_id, media_id) = (request_id(request), format!("{MEDIA_ID_PREFIX}{}", ulid::Ulid::new()));
+        // Counted once the request is one Huddle takes; account ids are no personal data.
+        let counted =
+            self.uploads.take(&owner).await.map_err(|error| ApiError::internal(&request_id, &error))?;
+        if let Err(throttled) = counted {
+            let why =
+                format!("at most {UPLOADS_PER_ACCOUNT} upload requests per account (a count per seconds)");
+            return Err(ApiError::too_many_requests("too_many_uploads", why, throttled.retry_after));
+        }
         let key = upload_key(&owner, &media_id);
         let upload = self
             .blobs

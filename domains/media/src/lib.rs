@@ -5,7 +5,7 @@
 //! rejected on the media's stream (`media`, its decider). The projection keeps each media's
 //! record (`projection`, `read_model`), which the owner reads (`query`).
 
-mod command;
+pub mod command;
 pub mod media;
 pub mod processing;
 pub mod projection;
@@ -17,6 +17,7 @@ pub mod views;
 
 use huddle_catalog::media::{media_stream, MediaEvent, UPLOAD_PREFIX};
 use huddle_delivery::Projection;
+use huddle_domain::throttle::Throttle;
 use huddle_domain::{Domain, DomainPorts, DomainRoute, UploadHandler};
 use huddle_eventstore::{attribute, EventSchema};
 use huddle_http::HttpFunction;
@@ -47,7 +48,11 @@ impl Domain for MediaDomain {
     }
 
     fn command(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction> {
-        Arc::new(command::MediaCommandRole { events: ports.events.clone(), blobs: ports.blobs() })
+        Arc::new(command::MediaCommandRole {
+            events: ports.events.clone(),
+            blobs: ports.blobs(),
+            uploads: Throttle::new(ports.counters.clone(), "media-upload", command::UPLOADS_PER_ACCOUNT),
+        })
     }
 
     fn query(&self, ports: &DomainPorts) -> Arc<dyn HttpFunction> {

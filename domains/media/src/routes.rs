@@ -18,6 +18,8 @@ const REFUSED_FILE: (StatusCode, &str) = (
     StatusCode::UNPROCESSABLE_ENTITY,
     "The kind, type or size is not one Huddle takes (images: JPEG, PNG, WebP up to 16 MB; videos: MP4, QuickTime up to 99 MB).",
 );
+const TOO_MANY_UPLOADS: (StatusCode, &str) =
+    (StatusCode::TOO_MANY_REQUESTS, "60 upload requests an hour per account (`too_many_uploads`).");
 const NOT_A_POSTER: (StatusCode, &str) = (
     StatusCode::UNPROCESSABLE_ENTITY,
     "The media is no ready video, or the poster no ready image of the caller's.",
@@ -35,7 +37,7 @@ fn routes() -> Vec<Route> {
             request: Some(body::<NewMedia>),
             status: StatusCode::CREATED,
             response: Some(body::<UploadTicket>),
-            errors: &[REFUSED_FILE],
+            errors: &[REFUSED_FILE, TOO_MANY_UPLOADS],
             ..Route::new(
                 RequestUpload,
                 Method::POST,

@@ -12,6 +12,7 @@ on_both_families!(
     a_video_becomes_ready_and_takes_a_ready_image_of_its_owner_as_poster,
     bytes_that_are_not_what_was_declared_end_rejected_with_a_reason,
     declarations_huddle_does_not_take_are_refused_and_change_nothing,
+    an_account_asks_for_at_most_sixty_uploads_an_hour,
 );
 
 async fn a_photo_with_gps_goes_through_its_presigned_url_to_ready_without_it(family: Family) {
@@ -146,4 +147,27 @@ async fn declarations_huddle_does_not_take_are_refused_and_change_nothing(family
         let (status, body) = system.get(path, &ana).await;
         assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"), "{path}: {body}");
     }
+}
+
+async fn an_account_asks_for_at_most_sixty_uploads_an_hour(family: Family) {
+    let system = System::start(family).await;
+    let (ana, bob) = (system.user("ana").await, system.user("bob").await);
+    let declared = json!({"kind": "image", "content_type": "image/png", "size_bytes": 10});
+    // Refused declarations cost nothing of the allowance.
+    let refused = json!({"kind": "image", "content_type": "image/gif", "size_bytes": 10});
+    assert_eq!(system.post("/v1/media", &ana, &refused).await.0, StatusCode::UNPROCESSABLE_ENTITY);
+    let limit = huddle_media::command::UPLOADS_PER_ACCOUNT.max;
+    // The limit within one window; up to twice it when the loop crosses a window's edge.
+    let mut created = 0;
+    let (status, body) = loop {
+        let (status, body) = system.post("/v1/media", &ana, &declared).await;
+        if status != StatusCode::CREATED {
+            break (status, body);
+        }
+        created += 1;
+        assert!(created <= 2 * limit, "never throttled");
+    };
+    assert!((limit..=2 * limit).contains(&created), "{created} created before the throttle");
+    assert_eq!((status, code(&body)), (StatusCode::TOO_MANY_REQUESTS, "too_many_uploads"), "{body}");
+    assert_eq!(system.post("/v1/media", &bob, &declared).await.0, StatusCode::CREATED, "per account");
 }
