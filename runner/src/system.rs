@@ -491,7 +491,7 @@ pub async fn start(settings: Settings, domains: Vec<Arc<dyn Domain>>) -> Result<
             upload_notifications.push((prefix, uploads.clone()));
             let mapping = QueueMapping {
                 queue: metered.queue(uploads),
-                handler: Arc::new(Uploads::new(handler)),
+                handler: Arc::new(Uploads::new(handler).with_max_receives(settings.max_receives)),
                 function: Invoker::new(DeployedFunction::of_domain(domain.name(), "Uploads"), meter.clone()),
                 // One upload at a time, as template.yaml's BatchSize: a photo's decoding takes
                 // a core and hundreds of MB.

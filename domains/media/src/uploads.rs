@@ -169,4 +169,16 @@ impl UploadHandler for ProcessUploads {
         self.execute(media_id, MediaCommand::Finish(outcome)).await?;
         self.blobs.delete(&object.key).await.map_err(unavailable)
     }
+
+    /// Processing kept failing (a store that does not answer, a file that takes the function
+    /// down): the media ends rejected, so its owner knows, and the upload goes.
+    async fn gave_up(&self, object: &ObjectCreated) -> Result<(), UploadError> {
+        let Some((_, media_id)) = upload_of(&object.key) else { return Ok(()) };
+        let outcome = MediaEvent::MediaRejected {
+            code: "processing_failed".into(),
+            reason: "Huddle could not process the file. Please try again.".into(),
+        };
+        self.execute(media_id, MediaCommand::Finish(outcome)).await?;
+        self.blobs.delete(&object.key).await.map_err(unavailable)
+    }
 }

@@ -183,3 +183,19 @@ async fn an_upload_under_another_owners_key_or_of_nothing_asked_for_is_only_dele
     }
     assert!(setup.blobs.head(&asked.key).await.unwrap().is_some(), "Ana's own upload is untouched");
 }
+
+#[tokio::test]
+async fn an_upload_given_up_ends_rejected_and_is_deleted() {
+    let setup = setup();
+    let photo = jpeg(&red_left_blue_right(40, 20), 80);
+    let object = setup.upload("acc_ana", "med_1", MediaKind::Image, "image/jpeg", &photo).await;
+    setup.handler.gave_up(&object).await.unwrap();
+    let events = setup.stream("med_1").await;
+    let Some(MediaEvent::MediaRejected { code, reason }) = events.last() else { panic!("{events:?}") };
+    assert_eq!(code, "processing_failed", "{reason}");
+    assert!(setup.blobs.head(&object.key).await.unwrap().is_none());
+    // A late delivery of the same upload changes nothing.
+    setup.blobs.put(&object.key, "image/jpeg", photo).await.unwrap();
+    setup.handler.uploaded(&object).await.unwrap();
+    assert_eq!(setup.stream("med_1").await, events);
+}

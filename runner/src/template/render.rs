@@ -485,12 +485,13 @@ impl FunctionRole {
             Self::Command | Self::Query => {
                 variables.push(("CURSOR_SECRET", secret_reference("CursorSecret")))
             }
-            Self::Projector => variables.push(("MAX_RECEIVES", "!Ref MaxReceives".to_owned())),
+            Self::Projector | Self::Uploads => {
+                variables.push(("MAX_RECEIVES", "!Ref MaxReceives".to_owned()))
+            }
             Self::Operator => {
                 variables.push(("DEAD_LETTER_QUEUE_URL", format!("!Ref {pascal}DLQ")));
                 variables.push(("DEAD_LETTER_QUEUE_ARN", format!("!GetAtt {pascal}DLQ.Arn")));
             }
-            Self::Uploads => {}
         }
         variables
     }

@@ -2,8 +2,10 @@
 //! upload prefix through presigned URLs; the media bucket announces each object created there
 //! on the domain's uploads queue (S3's event notification to SQS, the folder store's own on the
 //! embedded family), and the queue's mapping hands the batches to [`Uploads`], which calls the
-//! domain's [`UploadHandler`] for every object. A failure is retried as the queue retries, and
-//! a message that keeps failing ends in the queue's dead-letter queue.
+//! domain's [`UploadHandler`] for every object. A failure is retried as the queue retries; on a
+//! message's last receive the handler is told to give the object up ([`UploadHandler::gave_up`]:
+//! the media says so to its owner), and only what cannot even be given up reaches the queue's
+//! dead-letter queue.
 
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
@@ -19,6 +21,10 @@ pub trait UploadHandler: Send + Sync {
     /// trying again, such as a store that did not answer. Called again for an object it has
     /// dealt with (a redelivery), it must change nothing.
     async fn uploaded(&self, object: &ObjectCreated) -> Result<(), UploadError>;
+
+    /// `object` failed on every receive the queue allows: end it for good (a refusal its owner
+    /// sees), so nothing waits on it forever. `Err` leaves the message to the dead-letter queue.
+    async fn gave_up(&self, object: &ObjectCreated) -> Result<(), UploadError>;
 }
 
 /// A failure worth retrying; its text is logged, so it names no personal data.
@@ -30,15 +36,27 @@ pub struct UploadError(pub String);
 /// domain; the messages that failed are reported, so only they come back.
 pub struct Uploads {
     handler: Arc<dyn UploadHandler>,
+    /// The queue's redrive limit: an object still failing on a message's receive this high is
+    /// given up. `None`: never (the message goes on to the dead-letter queue).
+    max_receives: Option<u32>,
 }
+
+/// The SQS attribute that counts a message's receives, this one included.
+const RECEIVE_COUNT: &str = "ApproximateReceiveCount";
 
 impl Uploads {
     pub fn new(handler: Arc<dyn UploadHandler>) -> Self {
-        Self { handler }
+        Self { handler, max_receives: None }
     }
 
-    /// Whether every object `body` announces was dealt with.
-    async fn deliver(&self, message_id: &str, body: Option<&str>) -> bool {
+    /// Give an object up when it still fails on receive number `max_receives` of its message
+    /// (the queue's redrive limit).
+    pub fn with_max_receives(self, max_receives: u32) -> Self {
+        Self { max_receives: Some(max_receives.max(1)), ..self }
+    }
+
+    /// Whether every object `body` announces was dealt with (or, on the last receive, given up).
+    async fn deliver(&self, message_id: &str, body: Option<&str>, receive_count: u32) -> bool {
         let objects = match huddle_ports::objects_created(body.unwrap_or_default()) {
             Ok(objects) => objects,
             Err(error) => {
@@ -48,10 +66,18 @@ impl Uploads {
                 return false;
             }
         };
+        let last_receive = self.max_receives.is_some_and(|max| receive_count >= max);
         let mut dealt_with = true;
         for object in &objects {
-            if let Err(error) = self.handler.uploaded(object).await {
+            let Err(error) = self.handler.uploaded(object).await else { continue };
+            if !last_receive {
                 tracing::warn!(%message_id, %error, "upload not dealt with; it is tried again");
+                dealt_with = false;
+                continue;
+            }
+            tracing::error!(%message_id, %error, "upload failed on its last receive; given up");
+            if let Err(error) = self.handler.gave_up(object).await {
+                tracing::error!(%message_id, %error, "upload not given up; it goes to the dead-letter queue");
                 dealt_with = false;
             }
         }
@@ -64,7 +90,9 @@ impl SqsHandler for Uploads {
     async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
         let deliveries = event.records.iter().map(|message| async move {
             let message_id = message.message_id.clone().unwrap_or_default();
-            let dealt_with = self.deliver(&message_id, message.body.as_deref()).await;
+            let receive_count =
+                message.attributes.get(RECEIVE_COUNT).and_then(|n| n.parse().ok()).unwrap_or(1);
+            let dealt_with = self.deliver(&message_id, message.body.as_deref(), receive_count).await;
             (!dealt_with).then_some(message_id)
         });
         batch_failures(futures::future::join_all(deliveries).await.into_iter().flatten())

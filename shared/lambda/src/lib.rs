@@ -7,8 +7,8 @@
 //! that takes uploads, `uploads`: its uploads queue's batches of S3 notifications), `EVENTS_TABLE`,
 //! `READ_TABLE`, and `CURSOR_SECRET` for the roles that answer HTTP requests (command and query),
 //! which refuse to start without it: a key of their own would make every instance refuse the
-//! cursors of the others. The projector needs `MAX_RECEIVES` (its queue's redrive limit, past
-//! which it parks a failing stream), the operator `DEAD_LETTER_QUEUE_URL` and
+//! cursors of the others. The projector and the uploads role need `MAX_RECEIVES` (their queue's redrive limit, past
+//! which the one parks a failing stream and the other gives an upload up), the operator `DEAD_LETTER_QUEUE_URL` and
 //! `DEAD_LETTER_QUEUE_ARN`. The command and query of a domain that reads other domains' read
 //! tables (`Domain::reads`) need `<DOMAIN>_READ_TABLE` for each, and every role of a domain that
 //! uses the media bucket (`Domain::uses_blobs`) `MEDIA_BUCKET`. Logging follows
@@ -58,6 +58,14 @@ async fn ports(answers_http: bool, grants: &[&str], blobs: bool) -> Result<Domai
     Ok(ports)
 }
 
+/// The queue's redrive limit, past which the projector parks a stream and the uploads role gives
+/// an upload up.
+fn max_receives() -> Result<u32, Error> {
+    Ok(variable("MAX_RECEIVES")?
+        .parse()
+        .map_err(|_| "MAX_RECEIVES must be the queue's maxReceiveCount, a positive number")?)
+}
+
 /// Serve the role `HUDDLE_ROLE` names: the command or query HTTP function, the projector (its
 /// queue's batches and its sweeper's schedule), or the operator.
 pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
@@ -75,10 +83,7 @@ pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
         "command" => huddle_http::run_lambda(command_role(&domain, &ports)).await,
         "query" => huddle_http::run_lambda(query_role(&domain, &ports)).await,
         "projector" => {
-            let max_receives = variable("MAX_RECEIVES")?
-                .parse()
-                .map_err(|_| "MAX_RECEIVES must be the queue's maxReceiveCount, a positive number")?;
-            let projector = projector().with_max_receives(max_receives);
+            let projector = projector().with_max_receives(max_receives()?);
             let sweeper = Sweeper::new(projector.clone(), ports.events.clone(), domain.consumes());
             projector::serve(projector, sweeper).await
         }
@@ -101,7 +106,7 @@ pub async fn run_role(domain: impl Domain) -> Result<(), Error> {
         }
         "uploads" => {
             let handler = domain.upload_handler(&ports).ok_or("this domain takes no uploads")?;
-            let uploads = Uploads::new(handler);
+            let uploads = Uploads::new(handler).with_max_receives(max_receives()?);
             lambda_runtime::run(service_fn(|event: LambdaEvent<SqsEvent>| {
                 let uploads = &uploads;
                 async move { Ok::<_, std::convert::Infallible>(uploads.handle(event.payload).await) }

@@ -1,7 +1,7 @@
 //! Uploads through the runner, on both families: a presigned PUT under a domain's upload prefix
 //! is announced on the domain's uploads queue (by moto's S3 or the folder store) and handed to
-//! its upload handler, which is called again after a failure; objects outside the prefix are
-//! not handed over.
+//! its upload handler, which is called again after a failure and told to give an object up
+//! after the last receive; objects outside the prefix are not handed over.
 
 use async_trait::async_trait;
 use huddle_delivery::Projection;
@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 const PREFIX: &str = "uploads/";
 
 /// The notes domain, taking uploads: each uploaded object becomes a note named by its key's
-/// last segment, holding its size; the first attempt at an object named `flaky` fails.
+/// last segment, holding its size; the first attempt at an object named `flaky` fails, and
+/// every attempt at one named `hopeless`, which is then given up.
 struct UploadingNotes {
     flaky_attempts: Arc<AtomicU32>,
 }
@@ -36,11 +37,25 @@ impl UploadHandler for WritesANote {
         if name == "flaky" && self.flaky_attempts.fetch_add(1, Ordering::SeqCst) == 0 {
             return Err(UploadError("the first attempt fails".into()));
         }
+        if name == "hopeless" {
+            return Err(UploadError("every attempt fails".into()));
+        }
         let note = events(&[NoteEvent::NoteWritten { text: format!("{} bytes", object.size) }]);
         let (stream, metadata) = (stream_of(name), Metadata::new("upload"));
         let appended = self.events.append(&stream, ExpectedVersion::NoStream, note, &metadata, None);
         match appended.await {
             // Announced again (a redelivery): already written.
+            Ok(_) | Err(AppendError::Conflict { .. }) => Ok(()),
+            Err(error) => Err(UploadError(error.to_string())),
+        }
+    }
+
+    /// A note named `gave-up-<name>` says the object was given up.
+    async fn gave_up(&self, object: &ObjectCreated) -> Result<(), UploadError> {
+        let name = object.key.rsplit('/').next().unwrap_or_default();
+        let note = events(&[NoteEvent::NoteWritten { text: "given up".into() }]);
+        let (stream, metadata) = (stream_of(&format!("gave-up-{name}")), Metadata::new("upload"));
+        match self.events.append(&stream, ExpectedVersion::NoStream, note, &metadata, None).await {
             Ok(_) | Err(AppendError::Conflict { .. }) => Ok(()),
             Err(error) => Err(UploadError(error.to_string())),
         }
@@ -120,18 +135,23 @@ async fn upload(system: &Running, key: &str, body: Vec<u8>) {
     assert!(status.is_success(), "{key}: {status}");
 }
 
-on_both_families!(an_upload_under_the_prefix_reaches_the_handler_again_after_a_failure);
+on_both_families!(
+    an_upload_under_the_prefix_reaches_the_handler_again_after_a_failure_and_is_given_up_after_the_last
+);
 
-async fn an_upload_under_the_prefix_reaches_the_handler_again_after_a_failure(family: Family) {
+async fn an_upload_under_the_prefix_reaches_the_handler_again_after_a_failure_and_is_given_up_after_the_last(
+    family: Family,
+) {
     let flaky_attempts = Arc::new(AtomicU32::new(0));
     let system = start(family, flaky_attempts.clone()).await;
     upload(&system, "uploads/acc_1/steady", vec![1; 3]).await;
     upload(&system, "uploads/acc_1/flaky", vec![1; 5]).await;
     upload(&system, "elsewhere/acc_1/ignored", vec![1; 7]).await;
+    upload(&system, "uploads/acc_1/hopeless", vec![1; 9]).await;
 
     let deadline = Instant::now() + Duration::from_secs(20);
     let mut written = Vec::new();
-    for name in ["steady", "flaky"] {
+    for name in ["steady", "flaky", "gave-up-hopeless"] {
         loop {
             let stream = system.events.read_stream(&stream_of(name), 1..).await.unwrap();
             if !stream.is_empty() {
@@ -144,7 +164,11 @@ async fn an_upload_under_the_prefix_reaches_the_handler_again_after_a_failure(fa
     }
     assert_eq!(
         written,
-        [("steady", 1, serde_json::json!("3 bytes")), ("flaky", 1, serde_json::json!("5 bytes"))]
+        [
+            ("steady", 1, serde_json::json!("3 bytes")),
+            ("flaky", 1, serde_json::json!("5 bytes")),
+            ("gave-up-hopeless", 1, serde_json::json!("given up")),
+        ]
     );
     assert!(flaky_attempts.load(Ordering::SeqCst) >= 2, "the failed attempt was made again");
     // Give a stray announcement of the object outside the prefix time to be handled.
