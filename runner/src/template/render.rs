@@ -678,14 +678,7 @@ fn events(out: &mut Yaml, names: &Names, role: FunctionRole, routes: &[DomainRou
         }
         FunctionRole::Projector => {
             out.line(3, "Events:");
-            out.line(4, "DomainQueue:");
-            out.line(5, "Type: SQS");
-            out.line(5, "Properties:");
-            out.line(6, &format!("Queue: !GetAtt {pascal}Queue.Arn"));
-            out.line(6, &format!("BatchSize: {QUEUE_BATCH_SIZE}"));
-            out.line(6, "FunctionResponseTypes: [ReportBatchItemFailures]");
-            out.line(6, "ScalingConfig:");
-            out.line(7, &format!("MaximumConcurrency: {QUEUE_MAXIMUM_CONCURRENCY}"));
+            sqs_event(out, "DomainQueue", &format!("{pascal}Queue"), QUEUE_BATCH_SIZE);
             out.comment(
                 4,
                 "The sweeper: heals streams whose last event never reached the queue (SWEEP_INTERVAL).",
@@ -697,17 +690,23 @@ fn events(out: &mut Yaml, names: &Names, role: FunctionRole, routes: &[DomainRou
         }
         FunctionRole::Uploads => {
             out.line(3, "Events:");
-            out.line(4, "Uploads:");
-            out.line(5, "Type: SQS");
-            out.line(5, "Properties:");
-            out.line(6, &format!("Queue: !GetAtt {pascal}UploadsQueue.Arn"));
-            out.line(6, &format!("BatchSize: {UPLOADS_BATCH_SIZE}"));
-            out.line(6, "FunctionResponseTypes: [ReportBatchItemFailures]");
-            out.line(6, "ScalingConfig:");
-            out.line(7, &format!("MaximumConcurrency: {QUEUE_MAXIMUM_CONCURRENCY}"));
+            sqs_event(out, "Uploads", &format!("{pascal}UploadsQueue"), UPLOADS_BATCH_SIZE);
         }
         FunctionRole::Operator => {}
     }
+}
+
+/// The event `name` that feeds a function from `queue`, `batch_size` messages at a time, failed
+/// ones reported one by one, at most [`QUEUE_MAXIMUM_CONCURRENCY`] invocations at once.
+fn sqs_event(out: &mut Yaml, name: &str, queue: &str, batch_size: u32) {
+    out.line(4, &format!("{name}:"));
+    out.line(5, "Type: SQS");
+    out.line(5, "Properties:");
+    out.line(6, &format!("Queue: !GetAtt {queue}.Arn"));
+    out.line(6, &format!("BatchSize: {batch_size}"));
+    out.line(6, "FunctionResponseTypes: [ReportBatchItemFailures]");
+    out.line(6, "ScalingConfig:");
+    out.line(7, &format!("MaximumConcurrency: {QUEUE_MAXIMUM_CONCURRENCY}"));
 }
 
 /// An EventBridge rate expression for `interval`, in whole minutes.
@@ -910,9 +909,6 @@ mod tests {
         }
         // Every role of a domain that uses the bucket is told its name.
         assert_eq!(block.matches("MEDIA_BUCKET: !Ref MediaBucket").count(), 5, "{block}");
-        if let Ok(path) = std::env::var("HUDDLE_RENDERED_BLOCK") {
-            std::fs::write(path, &block).unwrap();
-        }
 
         let no_bucket = Platform { default_timeout: 30, media_bucket: None };
         let refused = resources(&TakesUploads, &DeployManifest::default(), &no_bucket);
