@@ -48,6 +48,7 @@ impl LocalRoutes for EmbeddedServices {
                 path,
                 query,
                 content_type: headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()),
+                if_none_match: headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()),
                 body: body.to_vec(),
             };
             let served = if method == Method::GET {

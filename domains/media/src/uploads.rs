@@ -5,7 +5,10 @@
 //! deleted, since its bytes still hold what processing strips (GPS positions among them).
 //!
 //! Every step is safe to repeat: a redelivered notification finds the stream decided and only
-//! deletes the upload again; outputs are written under keys fixed by the media id.
+//! deletes the upload again; outputs are written under keys fixed by the media id. An upload URL
+//! only creates its object (the port signs `If-None-Match: *`), so a replay of it within its
+//! minutes cannot swap the bytes being processed; one after the upload was deleted makes an
+//! object that finds the stream decided, and goes.
 
 use crate::media::{MediaCommand, MediaError, MediaFile, Requested};
 use crate::processing::{self, MediaType, Processed, Rejection, Rendition as Output};

@@ -68,6 +68,7 @@ impl Blobs for S3Blobs {
             .key(key)
             .content_type(content_type)
             .content_length(content_length)
+            .if_none_match("*")
             .presigned(presigning)
             .await
             .map_err(|e| BlobError::Invalid(format!("cannot presign: {e:?}")))?;
@@ -175,7 +176,9 @@ mod tests {
         let param = |name: &str| query.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
         assert_eq!(param("X-Amz-Expires"), Some("300"));
         let signed: Vec<&str> = param("X-Amz-SignedHeaders").unwrap().split(';').collect();
-        assert!(signed.contains(&"content-type") && signed.contains(&"content-length"), "{signed:?}");
+        for header in ["content-type", "content-length", "if-none-match"] {
+            assert!(signed.contains(&header), "{header} is signed: {signed:?}");
+        }
         for header in [("content-type", "image/png"), ("content-length", "1234")] {
             let header = (header.0.to_owned(), header.1.to_owned());
             assert!(upload.headers.contains(&header), "{:?}", upload.headers);

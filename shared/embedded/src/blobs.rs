@@ -69,6 +69,8 @@ pub struct PresignedRequest<'a> {
     pub query: &'a str,
     /// The request's Content-Type header.
     pub content_type: Option<&'a str>,
+    /// The request's If-None-Match header: an upload must send `*` (it is signed).
+    pub if_none_match: Option<&'a str>,
     /// The request's body (a download's is empty); its length is the one checked against a
     /// signed Content-Length.
     pub body: Vec<u8>,
@@ -90,6 +92,10 @@ pub enum Refused {
     WrongContentType { signed: String, sent: Option<String> },
     #[error("the upload URL is for {signed} bytes, the request sent {sent}")]
     WrongLength { signed: u64, sent: u64 },
+    #[error("an upload URL only creates its object: the request must send If-None-Match: *")]
+    NotCreateOnly,
+    #[error("an object is at {0} already, and an upload URL only creates one")]
+    AlreadyExists(String),
     #[error("no object at {0}")]
     NotFound(String),
     #[error("the upload is {size} bytes, over the bound of {limit}")]
@@ -107,12 +113,21 @@ impl Refused {
             Refused::BadSignature
             | Refused::Expired
             | Refused::WrongContentType { .. }
-            | Refused::WrongLength { .. } => 403,
+            | Refused::WrongLength { .. }
+            | Refused::NotCreateOnly => 403,
             Refused::NotFound(_) => 404,
+            Refused::AlreadyExists(_) => 412,
             Refused::TooLarge { .. } => 413,
             Refused::Storage(_) => 500,
         }
     }
+}
+
+/// Whether a write may replace an object already at its key (S3's `If-None-Match: *` when not).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Replace,
+    CreateOnly,
 }
 
 /// What a presigned URL grants, as its signature covers it.
@@ -203,8 +218,11 @@ impl FolderBlobs {
         let key = self.verified_key(&request, OffsetDateTime::now_utc())?;
         let content_type = request.content_type.unwrap_or_default().to_owned();
         let meta = BlobMeta { size: request.body.len() as u64, content_type: Some(content_type.clone()) };
-        self.put(&key, &content_type, request.body).await.map_err(|e| Refused::Storage(e.to_string()))?;
-        Ok(meta)
+        let created = self.write(&key, &content_type, request.body, Write::CreateOnly).await;
+        match created.map_err(|e| Refused::Storage(e.to_string()))? {
+            true => Ok(meta),
+            false => Err(Refused::AlreadyExists(key)),
+        }
     }
 
     /// Verifies a download now and reads the object its path names: its content type and bytes.
@@ -251,6 +269,9 @@ impl FolderBlobs {
         }
         if size != content_length {
             return Err(Refused::WrongLength { signed: content_length, sent: size });
+        }
+        if request.if_none_match != Some("*") {
+            return Err(Refused::NotCreateOnly);
         }
         Ok(key)
     }
@@ -325,14 +346,34 @@ impl FolderBlobs {
         self.folder.join(hex::encode(Sha256::digest(key.as_bytes())))
     }
 
+    /// Stores the object and announces it; `false` when `write` is create-only and an object is
+    /// there (nothing changed).
+    async fn write(
+        &self,
+        key: &str,
+        content_type: &str,
+        bytes: Vec<u8>,
+        write: Write,
+    ) -> Result<bool, BlobError> {
+        validate_key(key)?;
+        validate_content_type(content_type)?;
+        let object = ObjectCreated { key: key.to_owned(), size: bytes.len() as u64 };
+        let (key, content_type) = (key.to_owned(), content_type.to_owned());
+        let stored = self.blocking(move |store| store.store(&key, &content_type, &bytes, write)).await?;
+        if stored {
+            self.announce(object).await?;
+        }
+        Ok(stored)
+    }
+
     /// Writes the bytes beside their final file, then renames the file into place and records
     /// the row in one transaction, so a reader sees the old object or the new one, never a mix.
-    fn store(&self, key: &str, content_type: &str, bytes: &[u8]) -> Result<(), BlobError> {
+    fn store(&self, key: &str, content_type: &str, bytes: &[u8], write: Write) -> Result<bool, BlobError> {
         let file = self.file_of(key);
         let staging = file.with_extension(format!("{}.partial", ulid::Ulid::new()));
         std::fs::write(&staging, bytes).map_err(unavailable)?;
-        let committed = self.commit(key, content_type, bytes.len(), &staging, &file);
-        if committed.is_err() {
+        let committed = self.commit(key, content_type, bytes.len(), &staging, &file, write);
+        if !matches!(committed, Ok(true)) {
             let _ = std::fs::remove_file(&staging);
         }
         committed
@@ -345,16 +386,28 @@ impl FolderBlobs {
         size: usize,
         staging: &Path,
         file: &Path,
-    ) -> Result<(), BlobError> {
+        write: Write,
+    ) -> Result<bool, BlobError> {
         let mut conn = self.db.lock();
         let tx = conn.transaction().map_err(unavailable)?;
-        tx.prepare_cached(
-            "INSERT OR REPLACE INTO blobs (bucket, key, content_type, size) VALUES (?1, ?2, ?3, ?4)",
-        )
-        .and_then(|mut stmt| stmt.execute(params![self.bucket, key, content_type, size as i64]))
-        .map_err(unavailable)?;
+        let statement = match write {
+            Write::Replace => {
+                "INSERT OR REPLACE INTO blobs (bucket, key, content_type, size) VALUES (?1, ?2, ?3, ?4)"
+            }
+            Write::CreateOnly => {
+                "INSERT OR IGNORE INTO blobs (bucket, key, content_type, size) VALUES (?1, ?2, ?3, ?4)"
+            }
+        };
+        let inserted = tx
+            .prepare_cached(statement)
+            .and_then(|mut stmt| stmt.execute(params![self.bucket, key, content_type, size as i64]))
+            .map_err(unavailable)?;
+        if inserted == 0 {
+            return Ok(false);
+        }
         std::fs::rename(staging, file).map_err(unavailable)?;
-        tx.commit().map_err(unavailable)
+        tx.commit().map_err(unavailable)?;
+        Ok(true)
     }
 
     /// Forgets the row and removes the file under the database's lock, so no reader finds a row
@@ -458,6 +511,7 @@ impl Blobs for FolderBlobs {
             headers: vec![
                 ("content-type".into(), content_type.into()),
                 ("content-length".into(), content_length.to_string()),
+                ("if-none-match".into(), "*".into()),
             ],
             expires_at,
         })
@@ -484,12 +538,7 @@ impl Blobs for FolderBlobs {
     }
 
     async fn put(&self, key: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), BlobError> {
-        validate_key(key)?;
-        validate_content_type(content_type)?;
-        let object = ObjectCreated { key: key.to_owned(), size: bytes.len() as u64 };
-        let (key, content_type) = (key.to_owned(), content_type.to_owned());
-        self.blocking(move |store| store.store(&key, &content_type, &bytes)).await?;
-        self.announce(object).await
+        self.write(key, content_type, bytes, Write::Replace).await.map(drop)
     }
 
     async fn delete(&self, key: &str) -> Result<(), BlobError> {

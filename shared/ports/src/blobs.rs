@@ -63,7 +63,9 @@ pub fn validate_key(key: &str) -> Result<(), BlobError> {
 pub trait Blobs: Send + Sync {
     /// A URL that lets its holder PUT one object of `content_type` and exactly `content_length`
     /// bytes under `key` until it expires (at most [`MAX_PRESIGNED_LIFETIME`] from now): both
-    /// are signed, so the store refuses another type or size.
+    /// are signed, so the store refuses another type or size. It only creates: `If-None-Match:
+    /// *` is signed too (among the headers to send), so while an object is at `key` another PUT
+    /// is refused (412), and what a notification announced stays those bytes until deleted.
     async fn presign_upload(
         &self,
         key: &str,

@@ -224,13 +224,16 @@ impl BlobStore {
             }
             PresignedRoute::Folder { blobs, .. } => {
                 let url = url::Url::parse(&upload.url).expect("upload URL");
-                let content_type =
-                    upload.headers.iter().find(|(name, _)| name.eq_ignore_ascii_case("content-type"));
+                let header = |wanted: &str| {
+                    let found = upload.headers.iter().find(|(name, _)| name.eq_ignore_ascii_case(wanted));
+                    found.map(|(_, value)| value.as_str())
+                };
                 let request = PresignedRequest {
                     method: &upload.method,
                     path: url.path(),
                     query: url.query().unwrap_or_default(),
-                    content_type: content_type.map(|(_, value)| value.as_str()),
+                    content_type: header("content-type"),
+                    if_none_match: header("if-none-match"),
                     body,
                 };
                 blobs.receive_upload(request).await.map_or_else(|refused| refused.status_code(), |_| 200)
@@ -261,6 +264,7 @@ impl BlobStore {
                     path: url.path(),
                     query: url.query().unwrap_or_default(),
                     content_type: None,
+                    if_none_match: None,
                     body: Vec::new(),
                 };
                 match blobs.serve_download(request).await {

@@ -5,7 +5,8 @@
 //! moto does not check presigned URLs: it stores a PUT whose signature was tampered with, whose
 //! URL has expired, or whose content type or length differs (tried on moto 5.2.5). So refusals
 //! are tested on the embedded family, which checks them itself, and the S3 adapter's unit test
-//! checks that its URLs sign the content type, length and expiry that S3 enforces.
+//! checks that its URLs sign the content type, length and expiry that S3 enforces. moto does
+//! honour the `If-None-Match: *` an upload sends, so create-only uploads are tested on both.
 
 use huddle_embedded::{PresignedRequest, Refused};
 use huddle_ports::{BlobError, BlobMeta};
@@ -19,6 +20,7 @@ const FIVE_MINUTES: Duration = Duration::from_secs(300);
 
 on_both_families!(
     a_presigned_put_stores_the_object,
+    an_upload_url_creates_its_object_once,
     put_replaces_the_object_and_its_content_type,
     get_of_a_missing_key_is_not_found,
     keys_that_could_escape_a_folder_are_refused,
@@ -37,7 +39,12 @@ async fn a_presigned_put_stores_the_object(family: Family) {
     let upload = store.blobs.presign_upload(key, "image/png", length, FIVE_MINUTES).await.unwrap();
     let after = OffsetDateTime::now_utc().unix_timestamp();
     assert_eq!(upload.method, "PUT");
-    for header in [("content-type", "image/png".to_owned()), ("content-length", length.to_string())] {
+    let headers = [
+        ("content-type", "image/png".to_owned()),
+        ("content-length", length.to_string()),
+        ("if-none-match", "*".to_owned()),
+    ];
+    for header in headers {
         assert!(upload.headers.contains(&(header.0.into(), header.1)), "{:?}", upload.headers);
     }
     // Five minutes from the signing, which fell between `before` and `after`: URLs are signed
@@ -55,6 +62,21 @@ async fn a_presigned_put_stores_the_object(family: Family) {
     let meta = store.blobs.head(key).await.unwrap();
     assert_eq!(meta, Some(BlobMeta { size: body.len() as u64, content_type: Some("image/png".into()) }));
     assert_eq!(store.blobs.get(key).await.unwrap(), body);
+}
+
+/// An upload URL can be replayed until it expires, but never over the object it made: what a
+/// notification announced is what its processor reads, until the processor deletes it.
+async fn an_upload_url_creates_its_object_once(family: Family) {
+    let store = family.backend().await.blobs().await;
+    let key = "uploads/acc_1/med_1";
+    let upload = store.blobs.presign_upload(key, "image/png", 5, FIVE_MINUTES).await.unwrap();
+    assert_eq!(store.upload(&upload, b"first".to_vec()).await, 200);
+    assert_eq!(store.upload(&upload, b"swaps".to_vec()).await, 412, "a second PUT over the first");
+    assert_eq!(store.blobs.get(key).await.unwrap(), b"first");
+
+    store.blobs.delete(key).await.unwrap();
+    assert_eq!(store.upload(&upload, b"again".to_vec()).await, 200, "the URL creates once more");
+    assert_eq!(store.blobs.get(key).await.unwrap(), b"again");
 }
 
 async fn put_replaces_the_object_and_its_content_type(family: Family) {
@@ -134,7 +156,14 @@ fn put<'a>(
     content_type: Option<&'a str>,
     size: usize,
 ) -> PresignedRequest<'a> {
-    PresignedRequest { method: "PUT", path, query, content_type, body: vec![0; size] }
+    PresignedRequest {
+        method: "PUT",
+        path,
+        query,
+        content_type,
+        if_none_match: Some("*"),
+        body: vec![0; size],
+    }
 }
 
 #[tokio::test]
@@ -192,6 +221,10 @@ async fn embedded_uploads_are_refused_unless_they_match_their_signed_url() {
     assert!(matches!(verify(put(path, query, png, max + 1), now), Err(Refused::TooLarge { .. })));
     let delete = PresignedRequest { method: "DELETE", ..put(path, query, png, 10) };
     assert!(matches!(verify(delete, now), Err(Refused::WrongMethod(_))));
+    for condition in [None, Some("\"an-etag\"")] {
+        let replacing = PresignedRequest { if_none_match: condition, ..put(path, query, png, 10) };
+        assert_eq!(verify(replacing, now), Err(Refused::NotCreateOnly), "If-None-Match {condition:?}");
+    }
     for bad_path in
         [path.replace("media/a.png", "media/..%2F..%2Fa.png"), "/_blobs/other-bucket/media/a.png".into()]
     {
@@ -218,8 +251,14 @@ async fn embedded_downloads_are_refused_unless_they_match_their_signed_url() {
     let download = store.blobs.presign_download("media/a.jpg", FIVE_MINUTES).await.unwrap();
     let url = Url::parse(&download.url).unwrap();
     let (path, query) = (url.path(), url.query().unwrap());
-    let get =
-        |path, query| PresignedRequest { method: "GET", path, query, content_type: None, body: Vec::new() };
+    let get = |path, query| PresignedRequest {
+        method: "GET",
+        path,
+        query,
+        content_type: None,
+        if_none_match: None,
+        body: Vec::new(),
+    };
     let now = OffsetDateTime::now_utc();
 
     assert_eq!(folder.verify(&get(path, query), now), Ok(()));
