@@ -38,6 +38,7 @@ pub fn domains(
     vec![
         std::sync::Arc::new(huddle_accounts::AccountsDomain::new(accounts)),
         std::sync::Arc::new(huddle_graph::GraphDomain),
+        std::sync::Arc::new(huddle_media::MediaDomain),
     ]
 }
 

@@ -41,6 +41,14 @@ pub const INVOCATIONS: &[Invocation] = &[
             "events/graph/relationships.json",
         ],
     },
+    Invocation {
+        binary: "media",
+        fixtures: &[
+            "events/media/request-upload.json",
+            "events/media/upload-notification.json",
+            "events/media/get-media.json",
+        ],
+    },
     Invocation { binary: "authorizer", fixtures: &["events/authorizer/request.json"] },
     Invocation { binary: "not-found", fixtures: &["events/not-found/unmatched.json"] },
 ];

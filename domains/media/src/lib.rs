@@ -75,3 +75,25 @@ impl Domain for MediaDomain {
         Some(Arc::new(uploads::ProcessUploads::new(ports.events.clone(), ports.blobs())))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use huddle_catalog::media::{OUTPUT_PREFIX, UPLOAD_PREFIX};
+
+    /// deploy.toml grants each role the bucket's objects by key prefix, written out there as
+    /// template.yaml shows them: they must be the prefixes the domain writes and reads.
+    #[test]
+    fn the_manifest_grants_the_prefixes_the_domain_uses() {
+        let manifest = include_str!("../deploy.toml");
+        let granted: Vec<&str> = manifest
+            .lines()
+            .filter_map(|line| line.strip_prefix("objects = "))
+            .map(|prefix| prefix.trim_matches('"'))
+            .collect();
+        assert!(!granted.is_empty(), "deploy.toml grants no objects");
+        for prefix in &granted {
+            assert!([UPLOAD_PREFIX, OUTPUT_PREFIX].contains(prefix), "deploy.toml grants {prefix}");
+        }
+        assert!(granted.contains(&UPLOAD_PREFIX) && granted.contains(&OUTPUT_PREFIX), "{granted:?}");
+    }
+}

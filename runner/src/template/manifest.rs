@@ -68,13 +68,17 @@ pub struct Variable {
 }
 
 /// An IAM statement allowing `actions` on `resource`, to the partition keys `leading_keys` only
-/// when given.
+/// when given; or on the media bucket's objects under the key prefix `objects` (the bucket's
+/// logical id is the platform's, so a manifest names only the prefix).
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Statement {
     pub sid: String,
     pub actions: Vec<String>,
+    #[serde(default)]
     pub resource: String,
+    #[serde(default)]
+    pub objects: Option<String>,
     #[serde(default)]
     pub leading_keys: Vec<String>,
     #[serde(default)]
@@ -86,7 +90,9 @@ impl DeployManifest {
     /// could mean to (see [`Statement::check`]).
     pub fn parse(text: &str) -> Result<Self, String> {
         let manifest: Self = toml::from_str(text).map_err(|error| error.to_string())?;
-        for role in [&manifest.command, &manifest.query, &manifest.projector, &manifest.operator] {
+        let roles =
+            [&manifest.command, &manifest.query, &manifest.projector, &manifest.operator, &manifest.uploads];
+        for role in roles {
             role.statements.iter().try_for_each(Statement::check)?;
         }
         Ok(manifest)
@@ -100,8 +106,12 @@ impl Statement {
     /// and idempotency records live there).
     fn check(&self) -> Result<(), String> {
         let refuse = |why: &str| Err(format!("statement {}: {why}", self.sid));
-        let texts =
-            std::iter::once(&self.sid).chain(&self.actions).chain([&self.resource]).chain(&self.leading_keys);
+        let resource = [&self.resource].into_iter().filter(|resource| !resource.is_empty());
+        let texts = std::iter::once(&self.sid)
+            .chain(&self.actions)
+            .chain(resource)
+            .chain(&self.objects)
+            .chain(&self.leading_keys);
         if texts.clone().any(|text| text.is_empty() || text.chars().any(char::is_control)) {
             return refuse("empty values and control characters (line breaks) are refused");
         }
@@ -110,6 +120,19 @@ impl Statement {
         }
         if self.resource.contains('*') {
             return refuse("name the resource; wildcards are refused");
+        }
+        match &self.objects {
+            None if self.resource.is_empty() => return refuse("name a `resource` or the bucket's `objects`"),
+            Some(_) if !self.resource.is_empty() => return refuse("a `resource` or `objects`, not both"),
+            Some(prefix)
+                if !prefix.ends_with('/')
+                    || prefix.starts_with('/')
+                    || prefix.contains(['*', '?', '$', '"'])
+                    || prefix.chars().any(char::is_control) =>
+            {
+                return refuse("`objects` is a key prefix ending in `/`, without wildcards or quotes")
+            }
+            _ => {}
         }
         if self.resource.contains("EventsTable") && self.leading_keys.is_empty() {
             return refuse("the events table is shared: name the partition keys (`leading_keys`)");
@@ -130,11 +153,17 @@ mod tests {
         assert!(
             statement(&format!("actions = [\"dynamodb:Query\"]\n{events}leading_keys = [\"pin#*\"]")).is_ok()
         );
+        assert!(statement("actions = [\"s3:GetObject\"]\nobjects = \"media/\"").is_ok());
         for (body, why) in [
             (format!("actions = [\"dynamodb:Query\"]\n{events}"), "leading_keys"),
             (format!("actions = [\"dynamodb:*\"]\n{events}leading_keys = [\"pin#*\"]"), "wildcards"),
             ("actions = [\"dynamodb:Query\"]\nresource = \"*\"".to_owned(), "wildcards"),
             (format!("actions = []\n{events}leading_keys = [\"pin#*\"]"), "each action"),
+            ("actions = [\"s3:GetObject\"]".to_owned(), "name a `resource`"),
+            ("actions = [\"s3:GetObject\"]\nobjects = \"media\"".to_owned(), "ending in `/`"),
+            ("actions = [\"s3:GetObject\"]\nobjects = \"media/*\"".to_owned(), "without wildcards"),
+            ("actions = [\"s3:GetObject\"]\nobjects = \"a\\\"/\"".to_owned(), "quotes"),
+            (format!("actions = [\"s3:GetObject\"]\n{events}objects = \"media/\""), "not both"),
             (
                 format!(
                     "actions = [\"dynamodb:Query\\n  - Effect: Allow\"]\n{events}leading_keys = [\"pin#*\"]"

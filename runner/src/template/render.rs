@@ -105,7 +105,7 @@ pub fn outputs(domain: &dyn Domain) -> String {
     out.line(2, &format!("Value: !Ref {pascal}DLQ"));
     if domain.upload_prefix().is_some() {
         out.line(1, &format!("{pascal}BucketName:"));
-        out.line(2, "Description: The media bucket: uploads, and what processing made of them");
+        out.line(2, "Description: The media bucket (uploads, and what processing made of them)");
         out.line(2, &format!("Value: !Ref {pascal}Bucket"));
         out.line(1, &format!("{pascal}UploadsDeadLetterQueueUrl:"));
         out.line(2, "Description: Upload notifications the uploads function gave up on");
@@ -246,11 +246,18 @@ fn queue_policy(out: &mut Yaml, queue: &str, sid: &str, service: &str, why: Opti
     out.lines(7, condition);
 }
 
-/// The media bucket: private, encrypted, uploads under `prefix` announced on the uploads queue
-/// and expired after a day (processing deletes each one it dealt with; what is left was never
-/// completed or never processed).
+/// The media bucket's name, fixed so that the policy of the queue it announces on (which the
+/// bucket depends on) can name it: the stack's, the account's and the region's, unique in S3.
+fn bucket_name(names: &Names) -> String {
+    format!("${{AWS::StackName}}-{}-${{AWS::AccountId}}-${{AWS::Region}}", names.domain)
+}
+
+/// The media bucket: private, encrypted, TLS only, uploads under `prefix` announced on the
+/// uploads queue, read by the uploads function alone and expired after a day (processing
+/// deletes each one it dealt with; what is left was never completed or never processed).
 fn media_bucket(out: &mut Yaml, names: &Names, prefix: &str) {
     let pascal = &names.pascal;
+    let name = bucket_name(names);
     out.blank();
     out.comment(
         1,
@@ -266,6 +273,8 @@ fn media_bucket(out: &mut Yaml, names: &Names, prefix: &str) {
     out.comment(2, "S3 checks that it may send to the queue when the notification is set.");
     out.line(2, &format!("DependsOn: {pascal}UploadsQueuePolicy"));
     out.line(2, "Properties:");
+    out.comment(3, "Stack names are lower case: S3 takes no other bucket names.");
+    out.line(3, &format!("BucketName: !Sub \"{name}\""));
     out.lines(
         3,
         &format!(
@@ -284,7 +293,7 @@ fn media_bucket(out: &mut Yaml, names: &Names, prefix: &str) {
              \x20 CorsRules:\n\
              \x20   - AllowedMethods: [PUT, GET]\n\
              \x20     AllowedOrigins: !Ref AllowedOrigins\n\
-             \x20     AllowedHeaders: [Content-Type]\n\
+             \x20     AllowedHeaders: [Content-Type, If-None-Match]\n\
              \x20     MaxAge: 600\n\
              LifecycleConfiguration:\n\
              \x20 Rules:\n\
@@ -303,6 +312,44 @@ fn media_bucket(out: &mut Yaml, names: &Names, prefix: &str) {
              \x20       S3Key:\n\
              \x20         Rules:\n\
              \x20           - {{ Name: prefix, Value: {prefix} }}"
+        ),
+    );
+    out.blank();
+    out.line(1, &format!("{pascal}BucketPolicy:"));
+    out.line(2, "Type: AWS::S3::BucketPolicy");
+    out.line(2, "Properties:");
+    out.line(3, &format!("Bucket: !Ref {pascal}Bucket"));
+    out.line(3, "PolicyDocument:");
+    out.line(4, "Version: \"2012-10-17\"");
+    out.line(4, "Statement:");
+    out.lines(
+        5,
+        &format!(
+            "- Sid: TlsOnly\n\
+             \x20 Effect: Deny\n\
+             \x20 Principal: \"*\"\n\
+             \x20 Action: \"s3:*\"\n\
+             \x20 Resource: [!GetAtt {pascal}Bucket.Arn, !Sub \"${{{pascal}Bucket.Arn}}/*\"]\n\
+             \x20 Condition: {{ Bool: {{ aws:SecureTransport: \"false\" }} }}"
+        ),
+    );
+    out.comment(
+        5,
+        "An upload still holds what processing strips (a photo's GPS position): no one reads it but\n\
+         the function that processes it, whatever else their policies allow.",
+    );
+    out.lines(
+        5,
+        &format!(
+            "- Sid: UploadsReadOnlyByTheirProcessing\n\
+             \x20 Effect: Deny\n\
+             \x20 Principal: \"*\"\n\
+             \x20 Action: s3:GetObject\n\
+             \x20 Resource: !Sub \"${{{pascal}Bucket.Arn}}/{prefix}*\"\n\
+             \x20 Condition:\n\
+             \x20   ArnNotEquals:\n\
+             \x20     aws:PrincipalArn: !GetAtt {function}Role.Arn",
+            function = function_name(names, FunctionRole::Uploads.title())
         ),
     );
 }
@@ -327,13 +374,16 @@ fn uploads_queues(out: &mut Yaml, names: &Names, manifest: &DeployManifest, plat
         "MediaBucketAnnounces",
         "s3",
         Some(
-            "The bucket depends on this policy, so the policy cannot name the bucket's ARN: it names\n\
-             S3 buckets of this account.",
+            "The bucket depends on this policy, so the policy names the bucket by its fixed name\n\
+             rather than by a reference.",
         ),
-        "StringEquals:\n\
-         \x20 aws:SourceAccount: !Ref AWS::AccountId\n\
-         ArnLike:\n\
-         \x20 aws:SourceArn: !Sub \"arn:${AWS::Partition}:s3:::*\"",
+        &format!(
+            "StringEquals:\n\
+             \x20 aws:SourceAccount: !Ref AWS::AccountId\n\
+             ArnEquals:\n\
+             \x20 aws:SourceArn: !Sub \"arn:${{AWS::Partition}}:s3:::{}\"",
+            bucket_name(names)
+        ),
     );
 }
 
@@ -502,6 +552,7 @@ impl FunctionRole {
             sid: sid.to_owned(),
             actions: actions.iter().map(|action| (*action).to_owned()).collect(),
             resource,
+            objects: None,
             leading_keys: Vec::new(),
             comment: None,
         };
@@ -634,7 +685,7 @@ fn function(
         out.line(5, &format!("{}: {}", variable.name, variable_value(names, variable)?));
     }
     events(out, names, role, routes);
-    role_resource(out, names, role, &function, manifest, &granted);
+    role_resource(out, names, role, &function, manifest, &granted, bucket)?;
     out.blank();
     out.line(1, &format!("{function}LogGroup:"));
     out.line(2, "Type: AWS::Logs::LogGroup");
@@ -724,7 +775,8 @@ fn role_resource(
     function: &str,
     manifest: &RoleManifest,
     granted: &[Names],
-) {
+    bucket: Option<&str>,
+) -> Result<(), TemplateError> {
     out.blank();
     out.line(1, &format!("{function}Role:"));
     out.lines(
@@ -747,6 +799,7 @@ fn role_resource(
         sid: "WriteOwnLogs".to_owned(),
         actions: vec!["logs:CreateLogStream".to_owned(), "logs:PutLogEvents".to_owned()],
         resource: format!("!GetAtt {function}LogGroup.Arn"),
+        objects: None,
         leading_keys: Vec::new(),
         comment: None,
     };
@@ -755,6 +808,7 @@ fn role_resource(
         sid: format!("Read{}ReadModel", other.pascal),
         actions: vec!["dynamodb:GetItem".to_owned(), "dynamodb:Query".to_owned()],
         resource: format!("!GetAtt {}Table.Arn", other.pascal),
+        objects: None,
         leading_keys: Vec::new(),
         comment: Some(format!("Reads only, through the port the {} domain publishes.", other.domain)),
     });
@@ -772,7 +826,7 @@ fn role_resource(
             actions => format!("[{}]", actions.join(", ")),
         };
         out.line(8, &format!("Action: {actions}"));
-        out.line(8, &format!("Resource: {}", statement.resource));
+        out.line(8, &format!("Resource: {}", resource(statement, names, bucket)?));
         if !statement.leading_keys.is_empty() {
             let keys: Vec<String> =
                 statement.leading_keys.iter().map(|key| Value::from(key.as_str()).to_string()).collect();
@@ -780,6 +834,19 @@ fn role_resource(
             out.line(9, "ForAllValues:StringLike:");
             out.line(10, &format!("dynamodb:LeadingKeys: [{}]", keys.join(", ")));
         }
+    }
+    Ok(())
+}
+
+/// A statement's resource: as written, or the media bucket's objects under its prefix.
+fn resource(statement: &Statement, names: &Names, bucket: Option<&str>) -> Result<String, TemplateError> {
+    match (&statement.objects, bucket) {
+        (None, _) => Ok(statement.resource.clone()),
+        (Some(prefix), Some(bucket)) => Ok(format!("!Sub \"${{{bucket}.Arn}}/{prefix}*\"")),
+        (Some(_), None) => Err(TemplateError::Declaration(format!(
+            "{}: statement {} names the bucket's objects, and the domain does not use the bucket (uses_blobs)",
+            names.domain, statement.sid
+        ))),
     }
 }
 

@@ -61,6 +61,7 @@ async fn every_function_binary_answers_its_fixture_under_the_runtime_interface_e
             "fanout" => fanout_publishes_every_inserted_event(&emulator, bootstrap, &fixtures[0]).await,
             "accounts" => accounts_roles_answer_their_routes(&emulator, bootstrap, &fixtures).await,
             "graph" => graph_roles_answer_their_routes(&emulator, bootstrap, &fixtures).await,
+            "media" => media_roles_take_an_upload_to_ready(&emulator, bootstrap, &fixtures).await,
             "authorizer" => authorizer_admits_valid_tokens_only(&emulator, bootstrap, &fixtures[0]).await,
             "not-found" => not_found_answers_our_json_404(&emulator, bootstrap, &fixtures[0]).await,
             other => panic!("no expectations written for `{other}`"),
@@ -292,6 +293,98 @@ async fn graph_roles_answer_their_routes(emulator: &Path, bootstrap: &Path, fixt
     let related = query.invoke(relationships).await;
     assert_eq!(related["statusCode"], 200, "{related}");
     assert_eq!(http_body(&related)["items"][0]["following"], true, "{related}");
+}
+
+/// The media binary in each role: the command hands out an upload URL; the uploads role takes
+/// the fixture's notification of a video its owner asked to upload (the request is in the log,
+/// the bytes, an ffmpeg-made MP4, in the bucket), processes it and deletes the upload; the
+/// projector takes the media's stream; the query shows the owner the ready video.
+async fn media_roles_take_an_upload_to_ready(emulator: &Path, bootstrap: &Path, fixtures: &[Value]) {
+    use huddle_catalog::media::{media_stream, upload_of, MediaEvent, MediaKind};
+    let [request_upload, notification, get_media] = fixtures else {
+        panic!("the media fixtures, in INVOCATIONS order")
+    };
+    let body = notification["Records"][0]["body"].as_str().expect("the notification's body");
+    let [announced] = huddle_ports::objects_created(body).unwrap().try_into().expect("one object");
+    let (owner, media_id) = upload_of(&announced.key).expect("an upload's key");
+    let video = std::fs::read(workspace_root().join("domains/media/tests/fixtures/h264-160x120-2s.mp4"))
+        .expect("the ffmpeg fixture");
+    let config = moto::sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let s3 = huddle_aws::s3_client(&config);
+    let (events_table, read_table, bucket) =
+        (unique_name("events"), unique_name("media"), unique_name("media"));
+    provision::table(&dynamodb, &events_table, false).await.unwrap();
+    provision::table(&dynamodb, &read_table, false).await.unwrap();
+    provision::bucket(&s3, &bucket).await.unwrap();
+    let events = huddle_eventstore::EventStore::new(std::sync::Arc::new(huddle_aws::DynamoTable::new(
+        dynamodb,
+        events_table.clone(),
+    )));
+    let requested = MediaEvent::MediaRequested {
+        owner: owner.to_owned(),
+        kind: MediaKind::Video,
+        content_type: "video/mp4".to_owned(),
+        size_bytes: video.len() as u64,
+    };
+    let metadata = huddle_eventstore::Metadata::new("rie").actor(owner);
+    let new = vec![huddle_eventstore::encode(&requested)];
+    let stream = media_stream(media_id);
+    events.append(&stream, huddle_eventstore::ExpectedVersion::NoStream, new, &metadata, None).await.unwrap();
+    let upload = aws_sdk_s3::primitives::ByteStream::from(video);
+    s3.put_object()
+        .bucket(&bucket)
+        .key(&announced.key)
+        .content_type("video/mp4")
+        .body(upload)
+        .send()
+        .await
+        .unwrap();
+    let env = |role| {
+        vec![
+            ("HUDDLE_ROLE", role),
+            ("EVENTS_TABLE", events_table.as_str()),
+            ("READ_TABLE", read_table.as_str()),
+            ("CURSOR_SECRET", "the RIE test's cursor secret"),
+            ("MAX_RECEIVES", MAX_RECEIVES),
+            ("MEDIA_BUCKET", bucket.as_str()),
+        ]
+    };
+
+    let command = Emulated::start(emulator, bootstrap, &env("command"));
+    let ticket = command.invoke(request_upload).await;
+    assert_eq!(ticket["statusCode"], 201, "{ticket}; log:\n{}", command.log());
+    let ticket = http_body(&ticket);
+    assert_eq!(
+        (ticket["upload"]["method"].as_str(), ticket["media"]["status"].as_str()),
+        (Some("PUT"), Some("pending_upload"))
+    );
+    assert!(ticket["upload"]["url"].as_str().is_some_and(|url| url.contains(&bucket)), "{ticket}");
+
+    let uploads = Emulated::start(emulator, bootstrap, &env("uploads"));
+    let processed = uploads.invoke(notification).await;
+    assert_eq!(processed, json!({"batchItemFailures": []}), "log:\n{}", uploads.log());
+    let stored = events.read_stream(&stream, 1..).await.unwrap();
+    let types: Vec<&str> = stored.iter().map(|envelope| envelope.event_type.as_str()).collect();
+    assert_eq!(types, ["MediaRequested", "MediaUploaded", "MediaProcessed"], "log:\n{}", uploads.log());
+    let left = s3.head_object().bucket(&bucket).key(&announced.key).send().await;
+    assert!(left.is_err(), "the upload is deleted once processed");
+
+    let projector = Emulated::start(emulator, bootstrap, &env("projector"));
+    let records: Vec<Value> = stored.iter().map(|envelope| sqs_record(envelope, "1")).collect();
+    let projected = projector.invoke(&json!({ "Records": records })).await;
+    assert_eq!(projected, json!({"batchItemFailures": []}), "log:\n{}", projector.log());
+
+    let query = Emulated::start(emulator, bootstrap, &env("query"));
+    let shown = query.invoke(get_media).await;
+    assert_eq!(shown["statusCode"], 200, "{shown}; log:\n{}", query.log());
+    let shown = http_body(&shown);
+    assert_eq!(
+        (shown["status"].as_str(), shown["duration_ms"].as_u64()),
+        (Some("ready"), Some(2000)),
+        "{shown}"
+    );
+    assert_eq!((shown["width"].as_u64(), shown["height"].as_u64()), (Some(160), Some(120)), "{shown}");
 }
 
 /// A message of the accounts queue as SQS hands it over on receive number `receive_count`.

@@ -18,11 +18,11 @@ use std::sync::{Arc, Mutex};
 
 const STREAM_INSERT: &str = "events/fanout/stream-insert.json";
 const SQS_BATCH: &str = "events/projector/sqs-batch.json";
-const S3_OBJECT_CREATED: &str = "events/media/s3-object-created.json";
+const UPLOAD_NOTIFICATION: &str = "events/media/upload-notification.json";
 
 /// Every fixture a test in this module reads; a fixture no test here or in rie.rs reads is an
 /// error.
-const FIXTURES: &[&str] = &[STREAM_INSERT, SQS_BATCH, S3_OBJECT_CREATED];
+const FIXTURES: &[&str] = &[STREAM_INSERT, SQS_BATCH, UPLOAD_NOTIFICATION];
 
 fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -215,12 +215,22 @@ async fn the_projector_applies_the_sqs_fixture_in_version_order() {
     assert_eq!(*projection.applied.lock().unwrap(), expected);
 }
 
+/// The uploads queue's message is S3's ObjectCreated event, as S3 sends it to SQS, for an upload
+/// under the key the media domain signs (its owner's and its media's).
 #[test]
-fn the_s3_fixture_is_an_upload_landing_in_the_media_bucket() {
-    let event: S3Event = fixture(S3_OBJECT_CREATED);
+fn the_upload_notification_is_an_s3_event_of_an_upload_in_the_media_bucket() {
+    let batch: SqsEvent = fixture(UPLOAD_NOTIFICATION);
+    let [message] = batch.records.as_slice() else { panic!("one message") };
+    let body = message.body.as_deref().expect("a body");
+    let event: S3Event = serde_json::from_str(body).expect("the body is an S3 event");
     let [record] = event.records.as_slice() else { panic!("one record") };
     assert!(record.event_name.as_deref().is_some_and(|name| name.starts_with("ObjectCreated:")));
     let key = record.s3.object.key.as_deref().unwrap();
-    assert!(key.starts_with("uploads/acc_"), "uploads are keyed by their owner: {key}");
-    assert!(record.s3.object.size.is_some_and(|size| size > 0));
+    assert!(
+        huddle_catalog::media::upload_of(key).is_some(),
+        "an upload's key names its owner and media: {key}"
+    );
+    let announced = huddle_ports::objects_created(body).expect("the uploads role reads it");
+    let size = record.s3.object.size.unwrap() as u64;
+    assert_eq!(announced, [huddle_ports::ObjectCreated { key: key.to_owned(), size }]);
 }
