@@ -15,6 +15,7 @@ pub mod routes;
 pub mod uploads;
 pub mod views;
 
+use huddle_catalog::accounts::{account_stream, AccountEvent};
 use huddle_catalog::media::{media_stream, MediaEvent, UPLOAD_PREFIX};
 use huddle_delivery::Projection;
 use huddle_domain::throttle::Throttle;
@@ -38,12 +39,15 @@ impl Domain for MediaDomain {
         routes::ROUTES.iter().map(|route| route.erased()).collect()
     }
 
-    /// Its own streams' events.
+    /// Its own streams' events, and every event of the account streams (an erasure deletes the
+    /// account's media; it takes the events it ignores too, so it never heals a gap they leave).
     fn consumes(&self) -> FilterPolicy {
-        let streams = media_stream("");
+        let (media_streams, account_streams) = (media_stream(""), account_stream(""));
+        let stream_types = [media_streams.trim_end_matches('#'), account_streams.trim_end_matches('#')];
+        let event_types = [MediaEvent::event_types(), AccountEvent::event_types()].concat();
         FilterPolicy::all_of(&[
-            (attribute::STREAM_TYPE, &[streams.trim_end_matches('#')]),
-            (attribute::EVENT_TYPE, MediaEvent::event_types()),
+            (attribute::STREAM_TYPE, &stream_types),
+            (attribute::EVENT_TYPE, &event_types),
         ])
     }
 
@@ -59,8 +63,8 @@ impl Domain for MediaDomain {
         Arc::new(query::MediaQueryRole { read_model: ports.read_model.clone(), blobs: ports.blobs() })
     }
 
-    fn projection(&self, _ports: &DomainPorts) -> Arc<dyn Projection> {
-        Arc::new(projection::MediaProjection)
+    fn projection(&self, ports: &DomainPorts) -> Arc<dyn Projection> {
+        Arc::new(projection::MediaProjection { blobs: ports.blobs() })
     }
 
     fn uses_blobs(&self) -> bool {

@@ -1,13 +1,59 @@
-//! The media projection: each event of a `media#` stream rewrites its record.
+//! The media projection: each event of a `media#` stream rewrites its record; an account's
+//! erasure deletes every object and record of its media.
 
-use crate::read_model::{record_key, MediaRecord, Status, PENDING_FOR, REJECTION_SHOWN_FOR};
+use crate::read_model::{
+    erased_key, owned_key, owner_partition, record_key, MediaRecord, Status, ERASED_MARK_KEPT_FOR,
+    PENDING_FOR, REJECTION_SHOWN_FOR,
+};
 use async_trait::async_trait;
-use huddle_catalog::media::{media_of_stream, MediaEvent};
-use huddle_delivery::{Projected, Projection, ProjectionError};
+use huddle_catalog::accounts::account_of_stream;
+use huddle_catalog::media::{media_of_stream, owner_prefixes, MediaEvent, MEDIA_ID_PREFIX};
+use huddle_delivery::{FanOutWrite, Projected, Projection, ProjectionError};
 use huddle_eventstore::{decode, Envelope};
-use huddle_ports::{Condition, Table, TransactWrite};
+use huddle_ports::table::EXPIRES_AT;
+use huddle_ports::{delete_prefix, Blobs, Condition, Query, SkRange, Table, TransactWrite};
+use std::sync::Arc;
 
-pub struct MediaProjection;
+/// The account event that makes the projection delete an owner's media.
+const ACCOUNT_ERASED: &str = "AccountErased";
+
+pub struct MediaProjection {
+    pub blobs: Arc<dyn Blobs>,
+}
+
+impl MediaProjection {
+    /// Every object under the owner's prefixes, then (fan-out deletes, any number) every record
+    /// and entry of its partition, and the mark that keeps late requests from making new ones.
+    /// Each step is safe to repeat on a redelivery.
+    async fn erase(
+        &self,
+        owner: &str,
+        envelope: &Envelope,
+        read_model: &dyn Table,
+    ) -> Result<Projected, ProjectionError> {
+        for prefix in owner_prefixes(owner) {
+            delete_prefix(self.blobs.as_ref(), &prefix).await?;
+        }
+        let mut deletes: Vec<FanOutWrite> = Vec::new();
+        let mut query = Query::new(owner_partition(owner)).range(SkRange::Prefix(MEDIA_ID_PREFIX.to_owned()));
+        loop {
+            let page = read_model.query(&query).await?;
+            for item in &page.items {
+                let media_id = item.get("sk").and_then(serde_json::Value::as_str).unwrap_or_default();
+                deletes.push(FanOutWrite::Delete(record_key(media_id)));
+                deletes.push(FanOutWrite::Delete(owned_key(owner, media_id)));
+            }
+            match page.next {
+                Some(next) => query = query.after(Some(next)),
+                None => break,
+            }
+        }
+        let kept_until = (envelope.occurred_at + ERASED_MARK_KEPT_FOR).unix_timestamp();
+        let mark = erased_key(owner).item(serde_json::json!({ EXPIRES_AT: kept_until }));
+        let writes = vec![TransactWrite::Put { item: mark, condition: Condition::Always }];
+        Ok(Projected::from(writes).with_fan_out(deletes))
+    }
+}
 
 fn invalid(what: impl std::fmt::Display) -> ProjectionError {
     ProjectionError::Invalid(what.to_string())
@@ -20,6 +66,14 @@ impl Projection for MediaProjection {
         envelope: &Envelope,
         read_model: &dyn Table,
     ) -> Result<Projected, ProjectionError> {
+        if let Some(owner) = account_of_stream(&envelope.stream) {
+            // Only the erasure matters here, and only its type is read: the account's other
+            // events hold sealed fields this projection has no use for.
+            return match envelope.event_type == ACCOUNT_ERASED {
+                true => self.erase(owner, envelope, read_model).await,
+                false => Ok(Projected::nothing()),
+            };
+        }
         let Some(media_id) = media_of_stream(&envelope.stream) else { return Ok(Projected::nothing()) };
         let event: MediaEvent = decode(envelope).map_err(invalid)?;
         let current = match read_model.get(&record_key(media_id)).await? {
@@ -28,6 +82,11 @@ impl Projection for MediaProjection {
         };
         let at = envelope.occurred_at;
         let record = match (current, event) {
+            (None, MediaEvent::MediaRequested { owner, .. })
+                if read_model.get(&erased_key(&owner)).await?.is_some() =>
+            {
+                return Ok(Projected::nothing())
+            }
             (None, MediaEvent::MediaRequested { owner, kind, content_type, .. }) => MediaRecord {
                 owner,
                 status: Status::PendingUpload,
@@ -75,6 +134,8 @@ impl Projection for MediaProjection {
             (Some(record), MediaEvent::PosterAttached { poster_id }) => {
                 MediaRecord { poster_id: Some(poster_id), ..record }
             }
+            // Its owner was erased, or the record expired: there is nothing left to change.
+            (None, _) => return Ok(Projected::nothing()),
             (current, event) => {
                 return Err(invalid(format!(
                     "{event:?} cannot follow {:?} in {}",
@@ -83,6 +144,24 @@ impl Projection for MediaProjection {
                 )))
             }
         };
-        Ok(vec![TransactWrite::Put { item: record.into_item(media_id), condition: Condition::Always }].into())
+        let mut writes = Vec::with_capacity(2);
+        if record.status == Status::PendingUpload {
+            let entry = owned_key(&record.owner, media_id).item(serde_json::json!({}));
+            writes.push(TransactWrite::Put { item: entry, condition: Condition::Always });
+        }
+        writes.push(TransactWrite::Put { item: record.into_item(media_id), condition: Condition::Always });
+        Ok(writes.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use huddle_catalog::accounts::AccountEvent;
+    use strum::VariantNames;
+
+    #[test]
+    fn the_erasure_it_waits_for_is_an_account_event() {
+        assert!(AccountEvent::VARIANTS.contains(&ACCOUNT_ERASED));
     }
 }

@@ -1,7 +1,9 @@
 //! The media read table: one record per media, `media#<id>` / `media`, holding what its owner's
 //! `GET /v1/media/{id}` shows. A record still waiting for its upload, or rejected, expires
 //! ([`EXPIRES_AT`], as DynamoDB's TTL reads it): the bucket's lifecycle drops a never-finished
-//! upload after a day, and a rejection's reason is kept a week.
+//! upload after a day, and a rejection's reason is kept a week. Each owner's partition
+//! `owner#<owner>` lists its media (`<media id>`), so an erasure finds every record to delete,
+//! and holds `erased` once it did: a request still in flight then makes no record.
 
 use huddle_catalog::media::{MediaKind, Rendition};
 use huddle_ports::table::EXPIRES_AT;
@@ -58,6 +60,25 @@ pub struct MediaRecord {
 pub fn record_key(media_id: &str) -> Key {
     Key::new(format!("media#{media_id}"), "media")
 }
+
+/// The partition listing `owner`'s media.
+pub fn owner_partition(owner: &str) -> String {
+    format!("owner#{owner}")
+}
+
+/// `owner`'s entry for `media_id` in its partition.
+pub fn owned_key(owner: &str, media_id: &str) -> Key {
+    Key::new(owner_partition(owner), media_id)
+}
+
+/// The mark an erasure leaves in `owner`'s partition (media ids sort apart: they begin `med_`).
+pub fn erased_key(owner: &str) -> Key {
+    Key::new(owner_partition(owner), "erased")
+}
+
+/// How long the mark stays: longer than any request still in flight when the account went
+/// (a parked stream waits for its operator for days, not months).
+pub const ERASED_MARK_KEPT_FOR: Duration = Duration::days(30);
 
 impl MediaRecord {
     pub fn from_item(item: &Item) -> Result<Self, serde_json::Error> {

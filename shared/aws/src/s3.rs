@@ -5,8 +5,11 @@ use async_trait::async_trait;
 use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::presigning::PresigningConfig;
 use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{Delete, ObjectIdentifier};
 use aws_sdk_s3::Client;
-use huddle_ports::{validate_key, BlobError, BlobMeta, Blobs, PresignedDownload, PresignedUpload};
+use huddle_ports::{
+    validate_key, validate_page, BlobError, BlobMeta, Blobs, PresignedDownload, PresignedUpload, BLOB_PAGE,
+};
 use std::time::{Duration, SystemTime};
 use time::OffsetDateTime;
 
@@ -141,6 +144,52 @@ impl Blobs for S3Blobs {
         validate_key(key)?;
         self.client.delete_object().bucket(&self.bucket).key(key).send().await.map_err(service_error)?;
         Ok(())
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
+        let listed = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(prefix)
+            .max_keys(BLOB_PAGE as i32)
+            .send()
+            .await
+            .map_err(service_error)?;
+        Ok(listed.contents().iter().filter_map(|object| object.key().map(str::to_owned)).collect())
+    }
+
+    async fn delete_many(&self, keys: &[String]) -> Result<(), BlobError> {
+        validate_page(keys)?;
+        if keys.is_empty() {
+            return Ok(());
+        }
+        let objects = keys
+            .iter()
+            .map(|key| ObjectIdentifier::builder().key(key).build())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| BlobError::Invalid(e.to_string()))?;
+        // Quiet: the answer lists only the keys that failed.
+        let delete = Delete::builder().set_objects(Some(objects)).quiet(true).build();
+        let delete = delete.map_err(|e| BlobError::Invalid(e.to_string()))?;
+        let answer = self
+            .client
+            .delete_objects()
+            .bucket(&self.bucket)
+            .delete(delete)
+            .send()
+            .await
+            .map_err(service_error)?;
+        match answer.errors().first() {
+            None => Ok(()),
+            Some(failed) => Err(BlobError::Unavailable(format!(
+                "{} of {} objects not deleted, the first {:?}: {}",
+                answer.errors().len(),
+                keys.len(),
+                failed.key().unwrap_or_default(),
+                failed.message().unwrap_or_default()
+            ))),
+        }
     }
 }
 

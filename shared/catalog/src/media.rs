@@ -41,6 +41,11 @@ pub fn output_key(owner: &str, media_id: &str, name: &str) -> String {
     format!("{OUTPUT_PREFIX}{owner}/{media_id}/{name}")
 }
 
+/// The key prefixes that hold every object of `owner`'s: its uploads and their outputs.
+pub fn owner_prefixes(owner: &str) -> [String; 2] {
+    [format!("{UPLOAD_PREFIX}{owner}/"), format!("{OUTPUT_PREFIX}{owner}/")]
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum MediaKind {

@@ -39,6 +39,9 @@ pub enum ProjectionError {
     /// Reading the event store (a data subject's key) failed.
     #[error("event store: {0}")]
     EventStore(#[from] AppendError),
+    /// The blob store failed (an erasure deleting an account's files).
+    #[error("blob store: {0}")]
+    Blobs(#[from] huddle_ports::BlobError),
 }
 
 /// `event` as a projection reads it: typed, its sealed fields opened with its data subject's key

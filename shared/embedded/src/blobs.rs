@@ -14,8 +14,8 @@ use crate::Database;
 use async_trait::async_trait;
 use hmac::{Hmac, Mac};
 use huddle_ports::{
-    notification_body, validate_key, BlobError, BlobMeta, Blobs, ObjectCreated, OutgoingMessage,
-    PresignedDownload, PresignedUpload, Queue, MAX_PRESIGNED_LIFETIME,
+    notification_body, validate_key, validate_page, BlobError, BlobMeta, Blobs, ObjectCreated,
+    OutgoingMessage, PresignedDownload, PresignedUpload, Queue, BLOB_PAGE, MAX_PRESIGNED_LIFETIME,
 };
 use rusqlite::{params, Connection, OptionalExtension};
 use sha2::{Digest, Sha256};
@@ -545,5 +545,27 @@ impl Blobs for FolderBlobs {
         validate_key(key)?;
         let key = key.to_owned();
         self.blocking(move |store| store.remove(&key)).await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
+        let conn = self.db.lock();
+        // Byte order, as S3 lists (SQLite compares TEXT bytewise), the prefix matched exactly
+        // rather than as a LIKE pattern.
+        let mut statement = conn
+            .prepare_cached(
+                "SELECT key FROM blobs WHERE bucket = ?1 AND substr(key, 1, length(?2)) = ?2 ORDER BY key LIMIT ?3",
+            )
+            .map_err(unavailable)?;
+        let keys = statement
+            .query_map(params![self.bucket, prefix, BLOB_PAGE as i64], |row| row.get::<_, String>(0))
+            .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
+            .map_err(unavailable)?;
+        Ok(keys)
+    }
+
+    async fn delete_many(&self, keys: &[String]) -> Result<(), BlobError> {
+        validate_page(keys)?;
+        let keys = keys.to_vec();
+        self.blocking(move |store| keys.iter().try_for_each(|key| store.remove(key))).await
     }
 }

@@ -1,5 +1,5 @@
-//! Metered `Blobs`: each call billed as S3 Standard bills it (a PUT in the write tier, a GET or
-//! HEAD in the read tier, what a PUT stores by the GB-month; a DELETE is free). Presigning is
+//! Metered `Blobs`: each call billed as S3 Standard bills it (a PUT or LIST in the write tier, a
+//! GET or HEAD in the read tier, what a PUT stores by the GB-month; DELETEs are free, one or many). Presigning is
 //! local signing, free; what the client then does with the URL goes to S3 itself, past every
 //! port.
 
@@ -77,5 +77,17 @@ impl Blobs for MeteredBlobs {
 
     async fn delete(&self, key: &str) -> Result<(), BlobError> {
         self.inner.delete(key).await
+    }
+
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError> {
+        let result = self.inner.list(prefix).await;
+        if billed(&result) {
+            self.charge("ListObjectsV2", Unit::S3WriteRequests, 0);
+        }
+        result
+    }
+
+    async fn delete_many(&self, keys: &[String]) -> Result<(), BlobError> {
+        self.inner.delete_many(keys).await
     }
 }

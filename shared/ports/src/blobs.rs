@@ -7,6 +7,9 @@ use std::time::Duration;
 /// embedded store refuses the same lifetimes S3 would.
 pub const MAX_PRESIGNED_LIFETIME: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
+/// The most keys [`Blobs::list`] answers and [`Blobs::delete_many`] takes at once: S3's.
+pub const BLOB_PAGE: usize = 1000;
+
 /// S3's bound on the length of a key, in bytes.
 const MAX_KEY_BYTES: usize = 1024;
 
@@ -84,6 +87,36 @@ pub trait Blobs: Send + Sync {
     async fn put(&self, key: &str, content_type: &str, bytes: Vec<u8>) -> Result<(), BlobError>;
     /// Removes the object at `key`; removing one that is not there succeeds, as on S3.
     async fn delete(&self, key: &str) -> Result<(), BlobError>;
+    /// The first keys under `prefix`, in key order: at most [`BLOB_PAGE`] (fewer means that is
+    /// all of them).
+    async fn list(&self, prefix: &str) -> Result<Vec<String>, BlobError>;
+    /// Removes the objects at `keys` (at most [`BLOB_PAGE`]), in one request.
+    async fn delete_many(&self, keys: &[String]) -> Result<(), BlobError>;
+}
+
+/// Removes every object under `prefix`, a page at a time: how many there were.
+pub async fn delete_prefix(blobs: &dyn Blobs, prefix: &str) -> Result<usize, BlobError> {
+    let mut deleted = 0;
+    loop {
+        // Each page is deleted before the next is asked for, so the next starts at the front.
+        let keys = blobs.list(prefix).await?;
+        if keys.is_empty() {
+            return Ok(deleted);
+        }
+        blobs.delete_many(&keys).await?;
+        deleted += keys.len();
+        if keys.len() < BLOB_PAGE {
+            return Ok(deleted);
+        }
+    }
+}
+
+/// Refuses more keys than one request takes.
+pub fn validate_page(keys: &[String]) -> Result<(), BlobError> {
+    if keys.len() > BLOB_PAGE {
+        return Err(BlobError::Invalid(format!("{} keys; at most {BLOB_PAGE} at once", keys.len())));
+    }
+    keys.iter().try_for_each(|key| validate_key(key))
 }
 
 #[cfg(test)]

@@ -14,7 +14,8 @@ pub mod topic;
 
 pub use blob_notifications::{notification_body, objects_created, NotANotification, ObjectCreated};
 pub use blobs::{
-    validate_key, BlobError, BlobMeta, Blobs, PresignedDownload, PresignedUpload, MAX_PRESIGNED_LIFETIME,
+    delete_prefix, validate_key, validate_page, BlobError, BlobMeta, Blobs, PresignedDownload,
+    PresignedUpload, BLOB_PAGE, MAX_PRESIGNED_LIFETIME,
 };
 pub use filter_policy::{FilterPolicy, FilterPolicyError};
 pub use push::{validate_payload, DeviceEndpoint, Platform, Push, PushError};

@@ -3,6 +3,7 @@
 //! runner's own route embedded), the bucket's notification brings it to processing, and the
 //! owner reads what came of it.
 
+mod erasure;
 mod uploads;
 
 // The media crate's own samples (images with EXIF made byte by byte, the ffmpeg fixtures).

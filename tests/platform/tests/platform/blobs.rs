@@ -21,6 +21,7 @@ const FIVE_MINUTES: Duration = Duration::from_secs(300);
 on_both_families!(
     a_presigned_put_stores_the_object,
     an_upload_url_creates_its_object_once,
+    deleting_a_prefix_removes_what_is_under_it_and_nothing_else,
     put_replaces_the_object_and_its_content_type,
     get_of_a_missing_key_is_not_found,
     keys_that_could_escape_a_folder_are_refused,
@@ -77,6 +78,44 @@ async fn an_upload_url_creates_its_object_once(family: Family) {
     store.blobs.delete(key).await.unwrap();
     assert_eq!(store.upload(&upload, b"again".to_vec()).await, 200, "the URL creates once more");
     assert_eq!(store.blobs.get(key).await.unwrap(), b"again");
+}
+
+async fn deleting_a_prefix_removes_what_is_under_it_and_nothing_else(family: Family) {
+    let store = family.backend().await.blobs().await;
+    let erased =
+        ["media/acc_1/med_1/original.jpg", "media/acc_1/med_1/640.jpg", "media/acc_1/med_2/original.mp4"];
+    let kept = ["media/acc_10/med_3/original.jpg", "media/acc_2/med_4/original.jpg", "uploads/acc_1/med_5"];
+    for key in erased.iter().chain(&kept) {
+        store.blobs.put(key, "image/jpeg", key.as_bytes().to_vec()).await.unwrap();
+    }
+    let mut listed = store.blobs.list("media/acc_1/").await.unwrap();
+    listed.sort();
+    let mut expected = erased.map(str::to_owned).to_vec();
+    expected.sort();
+    assert_eq!(listed, expected, "the keys under the prefix, and no key it only begins");
+
+    assert_eq!(huddle_ports::delete_prefix(store.blobs.as_ref(), "media/acc_1/").await.unwrap(), 3);
+    for key in erased {
+        assert!(store.blobs.head(key).await.unwrap().is_none(), "{key} deleted");
+    }
+    for key in kept {
+        assert!(store.blobs.head(key).await.unwrap().is_some(), "{key} kept");
+    }
+    assert_eq!(huddle_ports::delete_prefix(store.blobs.as_ref(), "media/acc_1/").await.unwrap(), 0);
+}
+
+/// More objects than one page lists: deleted a page at a time until none is left.
+#[tokio::test]
+async fn embedded_deletes_a_prefix_of_more_objects_than_a_page() {
+    let store = Family::Embedded.backend().await.blobs().await;
+    let count = huddle_ports::BLOB_PAGE + 3;
+    for n in 0..count {
+        store.blobs.put(&format!("media/acc_1/{n:05}"), "image/jpeg", vec![1]).await.unwrap();
+    }
+    store.blobs.put("media/acc_2/kept", "image/jpeg", vec![1]).await.unwrap();
+    assert_eq!(huddle_ports::delete_prefix(store.blobs.as_ref(), "media/acc_1/").await.unwrap(), count);
+    assert!(store.blobs.list("media/acc_1/").await.unwrap().is_empty());
+    assert_eq!(store.blobs.list("media/").await.unwrap(), ["media/acc_2/kept"]);
 }
 
 async fn put_replaces_the_object_and_its_content_type(family: Family) {

@@ -390,6 +390,13 @@ async fn s3_bills_every_request_that_reaches_the_bucket_and_no_presign(family: F
         assert_eq!(bill, s3("HeadObject", Unit::S3ReadRequests, call(1.0)), "{key}");
     }
 
+    let (listed, bill) = charged(&meter, blobs.list("media/")).await;
+    assert_eq!(listed.unwrap(), ["media/a"]);
+    assert_eq!(bill, s3("ListObjectsV2", Unit::S3WriteRequests, call(1.0)), "a LIST is in the write tier");
+    let (deleted, bill) = charged(&meter, blobs.delete_many(&["media/a".to_owned()])).await;
+    deleted.unwrap();
+    assert_eq!(bill, Usage::new(), "deletes are free");
+
     let (refused, bill) = charged(&meter, blobs.put("../outside", "image/png", body)).await;
     assert!(matches!(refused, Err(BlobError::Invalid(_))), "{refused:?}");
     assert_eq!(bill, Usage::new(), "refused before it reaches S3");
