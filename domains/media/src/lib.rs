@@ -76,7 +76,11 @@ impl Domain for MediaDomain {
     }
 
     fn upload_handler(&self, ports: &DomainPorts) -> Option<Arc<dyn UploadHandler>> {
-        Some(Arc::new(uploads::ProcessUploads::new(ports.events.clone(), ports.blobs())))
+        Some(Arc::new(uploads::ProcessUploads::new(
+            ports.events.clone(),
+            ports.blobs(),
+            ports.read_model.clone(),
+        )))
     }
 }
 

@@ -12,23 +12,39 @@
 
 use crate::media::{MediaCommand, MediaError, MediaFile, Requested};
 use crate::processing::{self, MediaType, Processed, Rejection, Rendition as Output};
+use crate::read_model::erased_key;
 use async_trait::async_trait;
-use huddle_catalog::media::{media_stream, output_key, upload_of, MediaEvent, Rendition, UPLOAD_PREFIX};
+use huddle_catalog::media::{
+    media_stream, output_key, owner_prefixes, upload_of, MediaEvent, Rendition, UPLOAD_PREFIX,
+};
 use huddle_domain::decider::{load, ExecuteError, Execution};
 use huddle_domain::{ObjectCreated, UploadError, UploadHandler};
 use huddle_eventstore::{EventStore, Metadata};
-use huddle_ports::{BlobError, Blobs};
+use huddle_ports::{delete_prefix, BlobError, Blobs, Table};
 use std::str::FromStr;
 use std::sync::Arc;
 
 pub struct ProcessUploads {
     events: EventStore,
     blobs: Arc<dyn Blobs>,
+    /// The media read table, for the mark an owner's erasure leaves.
+    read_model: Arc<dyn Table>,
 }
 
 impl ProcessUploads {
-    pub fn new(events: EventStore, blobs: Arc<dyn Blobs>) -> Self {
-        Self { events, blobs }
+    pub fn new(events: EventStore, blobs: Arc<dyn Blobs>, read_model: Arc<dyn Table>) -> Self {
+        Self { events, blobs, read_model }
+    }
+
+    /// An owner erased while its upload was processed: the erasure may have swept the bucket
+    /// before the outputs landed, so they go now.
+    async fn unless_erased(&self, owner: &str) -> Result<(), UploadError> {
+        let erased = self.read_model.get(&erased_key(owner)).await;
+        if erased.map_err(|error| UploadError(error.to_string()))?.is_some() {
+            let [_, outputs] = owner_prefixes(owner);
+            delete_prefix(self.blobs.as_ref(), &outputs).await.map_err(unavailable)?;
+        }
+        Ok(())
     }
 
     /// Append what `command` decides on the media's stream; a refusal means the stream is not
@@ -170,6 +186,7 @@ impl UploadHandler for ProcessUploads {
         };
         let outcome = self.outcome(owner, media_id, &requested, bytes).await?;
         self.execute(media_id, MediaCommand::Finish(outcome)).await?;
+        self.unless_erased(owner).await?;
         self.blobs.delete(&object.key).await.map_err(unavailable)
     }
 

@@ -12,13 +12,14 @@ use huddle_embedded::{Database, FolderBlobs, FolderBlobsConfig, SqliteTable};
 use huddle_eventstore::{decode, EventStore, Metadata};
 use huddle_media::media::{MediaCommand, MediaError, MediaFile, Requested};
 use huddle_media::uploads::ProcessUploads;
-use huddle_ports::Blobs;
+use huddle_ports::{Blobs, Condition, Table, TransactWrite};
 use samples::*;
 use std::sync::Arc;
 
 struct Setup {
     events: EventStore,
     blobs: Arc<dyn Blobs>,
+    read_model: Arc<dyn Table>,
     handler: ProcessUploads,
     _folder: tempfile::TempDir,
 }
@@ -35,8 +36,9 @@ fn setup() -> Setup {
         max_upload_bytes: 100 * 1024 * 1024,
     };
     let blobs: Arc<dyn Blobs> = Arc::new(FolderBlobs::open(&db, config).unwrap());
-    let handler = ProcessUploads::new(events.clone(), blobs.clone());
-    Setup { events, blobs, handler, _folder: folder }
+    let read_model: Arc<dyn Table> = Arc::new(SqliteTable::new(&db, "media", false));
+    let handler = ProcessUploads::new(events.clone(), blobs.clone(), read_model.clone());
+    Setup { events, blobs, read_model, handler, _folder: folder }
 }
 
 impl Setup {
@@ -110,6 +112,29 @@ async fn a_photo_with_gps_becomes_ready_without_it_and_its_upload_is_deleted() {
     // Announced again: nothing more.
     setup.handler.uploaded(&object).await.unwrap();
     assert_eq!(setup.stream("med_1").await, events);
+}
+
+/// The owner's erasure swept the bucket while the photo was processed: its outputs, written
+/// after the sweep, go as soon as they are written.
+#[tokio::test]
+async fn outputs_of_an_owner_erased_while_they_were_made_are_deleted() {
+    let setup = setup();
+    let photo = jpeg_with_exif(&red_left_blue_right(800, 400), &exif(1));
+    let object = setup.upload("acc_ana", "med_1", MediaKind::Image, "image/jpeg", &photo).await;
+    let kept = setup.upload("acc_bo", "med_2", MediaKind::Image, "image/jpeg", &photo).await;
+    let mark = huddle_media::read_model::erased_key("acc_ana").item(serde_json::json!({}));
+    setup
+        .read_model
+        .transact(vec![TransactWrite::Put { item: mark, condition: Condition::Always }])
+        .await
+        .unwrap();
+    setup.handler.uploaded(&object).await.unwrap();
+    setup.handler.uploaded(&kept).await.unwrap();
+
+    assert!(matches!(setup.stream("med_1").await.last(), Some(MediaEvent::MediaProcessed { .. })));
+    assert_eq!(setup.blobs.list("media/acc_ana/").await.unwrap(), Vec::<String>::new());
+    assert!(setup.blobs.head(&object.key).await.unwrap().is_none(), "the upload is gone too");
+    assert_eq!(setup.blobs.list("media/acc_bo/").await.unwrap().len(), 3, "another owner's stay");
 }
 
 #[tokio::test]
