@@ -9,13 +9,15 @@
 //!
 //! Run: `cargo bench -p huddle-media --bench processing`.
 
+#[path = "../tests/samples/mod.rs"]
+mod samples;
+
 use huddle_media::processing::limits::JPEG_QUALITY;
 use huddle_media::processing::{process, MediaType, Processed};
 use image::codecs::jpeg::JpegEncoder;
 use image::imageops::FilterType;
-use image::{ImageFormat, Rgb, RgbImage};
-use rand::rngs::StdRng;
-use rand::{Rng, SeedableRng};
+use image::ImageFormat;
+use samples::noisy_photo;
 use std::time::{Duration, Instant};
 
 fn main() {
@@ -55,19 +57,6 @@ fn main() {
         let runs = timed(1000, || assert!(process(declared, &video).is_ok()));
         println!("process, {name} ({} bytes): {}", video.len(), summary(runs));
     }
-}
-
-/// A photo-like JPEG that compresses as badly as a sensor's noise does: a gradient under strong
-/// per-pixel noise, at quality 92.
-fn noisy_photo(width: u32, height: u32) -> Vec<u8> {
-    let mut rng = StdRng::seed_from_u64(12);
-    let image = RgbImage::from_fn(width, height, |x, y| {
-        let base = [(x * 255 / width) as i32, (y * 255 / height) as i32, 128];
-        Rgb(base.map(|channel| (channel + rng.random_range(-48..=48)).clamp(0, 255) as u8))
-    });
-    let mut bytes = Vec::new();
-    JpegEncoder::new_with_quality(&mut bytes, 92).encode_image(&image).unwrap();
-    bytes
 }
 
 fn timed(runs: usize, mut run: impl FnMut()) -> Vec<Duration> {

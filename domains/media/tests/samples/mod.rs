@@ -5,7 +5,7 @@
 use image::codecs::jpeg::JpegEncoder;
 use image::{DynamicImage, ImageFormat, Rgb, RgbImage};
 use rand::rngs::StdRng;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use std::io::Cursor;
 
 /// A generator for a randomized test, seeded as the workspace's are: from `HUDDLE_TEST_SEED` when
@@ -92,6 +92,19 @@ pub fn exif(orientation: u16) -> Vec<u8> {
 }
 
 /// Left half red, right half blue: which way it was turned shows.
+/// A photo-like JPEG that compresses as badly as a sensor's noise does: a gradient under strong
+/// per-pixel noise, at quality 92 (4000×3000 makes about what a phone's 12 MP camera does).
+pub fn noisy_photo(width: u32, height: u32) -> Vec<u8> {
+    let mut rng = StdRng::seed_from_u64(12);
+    let image = RgbImage::from_fn(width, height, |x, y| {
+        let base = [(x * 255 / width) as i32, (y * 255 / height) as i32, 128];
+        Rgb(base.map(|channel| (channel + rng.random_range(-48..=48)).clamp(0, 255) as u8))
+    });
+    let mut bytes = Vec::new();
+    JpegEncoder::new_with_quality(&mut bytes, 92).encode_image(&image).unwrap();
+    bytes
+}
+
 pub fn red_left_blue_right(width: u32, height: u32) -> RgbImage {
     RgbImage::from_fn(
         width,
