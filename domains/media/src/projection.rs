@@ -22,15 +22,19 @@ pub struct MediaProjection {
 }
 
 impl MediaProjection {
-    /// Every object under the owner's prefixes, then (fan-out deletes, any number) every record
-    /// and entry of its partition, and the mark that keeps late requests from making new ones.
-    /// Each step is safe to repeat on a redelivery.
+    /// The mark first, so that from then on no media event of the owner's writes a record and no
+    /// upload keeps its outputs (each checks it after writing); then every object under the
+    /// owner's prefixes, and (fan-out deletes, any number) every record and entry of its
+    /// partition. Each step is safe to repeat on a redelivery.
     async fn erase(
         &self,
         owner: &str,
         envelope: &Envelope,
         read_model: &dyn Table,
     ) -> Result<Projected, ProjectionError> {
+        let kept_until = (envelope.occurred_at + ERASED_MARK_KEPT_FOR).unix_timestamp();
+        let mark = erased_key(owner).item(serde_json::json!({ EXPIRES_AT: kept_until }));
+        read_model.transact(vec![TransactWrite::Put { item: mark, condition: Condition::Always }]).await?;
         for prefix in owner_prefixes(owner) {
             delete_prefix(self.blobs.as_ref(), &prefix).await?;
         }
@@ -48,10 +52,7 @@ impl MediaProjection {
                 None => break,
             }
         }
-        let kept_until = (envelope.occurred_at + ERASED_MARK_KEPT_FOR).unix_timestamp();
-        let mark = erased_key(owner).item(serde_json::json!({ EXPIRES_AT: kept_until }));
-        let writes = vec![TransactWrite::Put { item: mark, condition: Condition::Always }];
-        Ok(Projected::from(writes).with_fan_out(deletes))
+        Ok(Projected::nothing().with_fan_out(deletes))
     }
 }
 
@@ -80,13 +81,20 @@ impl Projection for MediaProjection {
             Some(item) => Some(MediaRecord::from_item(&item).map_err(invalid)?),
             None => None,
         };
+        let owner = match (&current, &event) {
+            (Some(record), _) => record.owner.clone(),
+            (None, MediaEvent::MediaRequested { owner, .. }) => owner.clone(),
+            // Its owner was erased, or the record expired: there is nothing left to change.
+            (None, _) => return Ok(Projected::nothing()),
+        };
+        // An erased owner's media makes no record: read here, and required again when the
+        // write lands (an erasure marking the owner meanwhile fails it, and the retry reads it).
+        if read_model.get(&erased_key(&owner)).await?.is_some() {
+            return Ok(Projected::nothing());
+        }
+        let not_erased = TransactWrite::Check { key: erased_key(&owner), condition: Condition::NotExists };
         let at = envelope.occurred_at;
         let record = match (current, event) {
-            (None, MediaEvent::MediaRequested { owner, .. })
-                if read_model.get(&erased_key(&owner)).await?.is_some() =>
-            {
-                return Ok(Projected::nothing())
-            }
             (None, MediaEvent::MediaRequested { owner, kind, content_type, .. }) => MediaRecord {
                 owner,
                 status: Status::PendingUpload,
@@ -134,8 +142,6 @@ impl Projection for MediaProjection {
             (Some(record), MediaEvent::PosterAttached { poster_id }) => {
                 MediaRecord { poster_id: Some(poster_id), ..record }
             }
-            // Its owner was erased, or the record expired: there is nothing left to change.
-            (None, _) => return Ok(Projected::nothing()),
             (current, event) => {
                 return Err(invalid(format!(
                     "{event:?} cannot follow {:?} in {}",
@@ -144,7 +150,7 @@ impl Projection for MediaProjection {
                 )))
             }
         };
-        let mut writes = Vec::with_capacity(2);
+        let mut writes = vec![not_erased];
         if record.status == Status::PendingUpload {
             let entry = owned_key(&record.owner, media_id).item(serde_json::json!({}));
             writes.push(TransactWrite::Put { item: entry, condition: Condition::Always });

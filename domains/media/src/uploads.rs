@@ -174,8 +174,14 @@ impl UploadHandler for ProcessUploads {
             .map_err(|error| UploadError(error.to_string()))?;
         let requested = match current.state.pending() {
             Some(requested) if requested.owner == owner => requested.clone(),
-            // Processed already (a redelivery), or not this owner's: only the upload goes.
-            _ => return self.blobs.delete(&object.key).await.map_err(unavailable),
+            // Processed already (a redelivery, perhaps of an attempt cut short after its outcome),
+            // or not this owner's: only the upload goes, and outputs of an owner since erased.
+            _ => {
+                if let Some(owner) = current.state.owner() {
+                    self.unless_erased(owner).await?;
+                }
+                return self.blobs.delete(&object.key).await.map_err(unavailable);
+            }
         };
         self.execute(media_id, MediaCommand::BeginProcessing).await?;
         let bytes = match self.blobs.get(&object.key).await {
@@ -193,12 +199,14 @@ impl UploadHandler for ProcessUploads {
     /// Processing kept failing (a store that does not answer, a file that takes the function
     /// down): the media ends rejected, so its owner knows, and the upload goes.
     async fn gave_up(&self, object: &ObjectCreated) -> Result<(), UploadError> {
-        let Some((_, media_id)) = upload_of(&object.key) else { return Ok(()) };
+        let Some((owner, media_id)) = upload_of(&object.key) else { return Ok(()) };
         let outcome = MediaEvent::MediaRejected {
             code: "processing_failed".into(),
             reason: "Huddle could not process the file. Please try again.".into(),
         };
         self.execute(media_id, MediaCommand::Finish(outcome)).await?;
+        // An attempt cut short may have written outputs before it stopped.
+        self.unless_erased(owner).await?;
         self.blobs.delete(&object.key).await.map_err(unavailable)
     }
 }

@@ -558,8 +558,14 @@ impl FunctionRole {
         };
         let events_table = || "!GetAtt EventsTable.Arn".to_owned();
         let read_table = || format!("!GetAtt {pascal}Table.Arn");
-        const READ_MODEL_WRITES: [&str; 4] =
-            ["dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"];
+        // BatchWriteItem: a projection's fan-out writes (any number) go in batches of 25.
+        const READ_MODEL_WRITES: [&str; 5] = [
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:ConditionCheckItem",
+            "dynamodb:BatchWriteItem",
+        ];
         match self {
             // What a command may touch of the log is the domain's own: its manifest says.
             Self::Command => Vec::new(),

@@ -3,9 +3,10 @@
 //! on the domain's uploads queue (S3's event notification to SQS, the folder store's own on the
 //! embedded family), and the queue's mapping hands the batches to [`Uploads`], which calls the
 //! domain's [`UploadHandler`] for every object. A failure is retried as the queue retries; on a
-//! message's last receive the handler is told to give the object up ([`UploadHandler::gave_up`]:
-//! the media says so to its owner), and only what cannot even be given up reaches the queue's
-//! dead-letter queue.
+//! message's last receive the handler is not tried again but told to give the object up
+//! ([`UploadHandler::gave_up`]: the media says so to its owner), since an object that timed the
+//! function out or took all its memory would do so again; only what cannot even be given up
+//! reaches the queue's dead-letter queue.
 
 use async_trait::async_trait;
 use aws_lambda_events::sqs::{SqsBatchResponse, SqsEvent};
@@ -22,8 +23,9 @@ pub trait UploadHandler: Send + Sync {
     /// dealt with (a redelivery), it must change nothing.
     async fn uploaded(&self, object: &ObjectCreated) -> Result<(), UploadError>;
 
-    /// `object` failed on every receive the queue allows: end it for good (a refusal its owner
-    /// sees), so nothing waits on it forever. `Err` leaves the message to the dead-letter queue.
+    /// `object` was not dealt with on any receive but the last, which calls this instead: end
+    /// it for good (a refusal its owner sees), so nothing waits on it forever. `Err` leaves the
+    /// message to the dead-letter queue.
     async fn gave_up(&self, object: &ObjectCreated) -> Result<(), UploadError>;
 }
 
@@ -69,15 +71,18 @@ impl Uploads {
         let last_receive = self.max_receives.is_some_and(|max| receive_count >= max);
         let mut dealt_with = true;
         for object in &objects {
-            let Err(error) = self.handler.uploaded(object).await else { continue };
-            if !last_receive {
-                tracing::warn!(%message_id, %error, "upload not dealt with; it is tried again");
-                dealt_with = false;
+            // Each earlier receive tried and failed, or took the function down (a timeout, out
+            // of memory): the last one gives up without trying again, so nothing waits forever.
+            if last_receive {
+                tracing::error!(%message_id, receive_count, "upload not dealt with by its last receive; given up");
+                if let Err(error) = self.handler.gave_up(object).await {
+                    tracing::error!(%message_id, %error, "upload not given up; it goes to the dead-letter queue");
+                    dealt_with = false;
+                }
                 continue;
             }
-            tracing::error!(%message_id, %error, "upload failed on its last receive; given up");
-            if let Err(error) = self.handler.gave_up(object).await {
-                tracing::error!(%message_id, %error, "upload not given up; it goes to the dead-letter queue");
+            if let Err(error) = self.handler.uploaded(object).await {
+                tracing::warn!(%message_id, %error, "upload not dealt with; it is tried again");
                 dealt_with = false;
             }
         }
