@@ -21,10 +21,9 @@ impl ContentCommand {
         let NewPost { text, media_ids, audience, reply_to } = json_body(request)?;
         let audience = audience.unwrap_or(Audience::Followers);
         let mut problems = text_problems(&text);
-        problems.extend(media_id_problems(&media_ids));
-        if !problems.is_empty() {
-            return Err(ApiError::validation(problems));
-        }
+        let malformed = media_id_problems(&media_ids);
+        let well_formed = malformed.is_empty();
+        problems.extend(malformed);
         // The parent: one the caller may see (else, like a missing one, 404), whose thread the
         // reply joins; the reply rests on its stream, so a deletion racing it is decided again.
         let parent = match &reply_to {
@@ -36,7 +35,10 @@ impl ContentCommand {
         };
         let parent_post = parent.as_ref().and_then(|parent| parent.state.live());
         problems.extend(audience_problems(audience, parent_post.map(|post| post.audience)));
-        problems.extend(self.media_problems(&media_ids, caller).await?);
+        // Media are read only once every id is one, each once, and at most ten.
+        if well_formed {
+            problems.extend(self.media_problems(&media_ids, caller).await?);
+        }
         if !problems.is_empty() {
             return Err(ApiError::validation(problems));
         }
