@@ -7,6 +7,9 @@ use unicode_segmentation::UnicodeSegmentation;
 /// At most this many characters (grapheme clusters: what a reader counts, so an emoji made of
 /// several code points is one).
 pub const MAX_TEXT_GRAPHEMES: usize = 2_000;
+/// And at most this many bytes of UTF-8, whatever the characters: a stored event is at most
+/// 24 KiB, and 2,000 emoji of several code points each would be more.
+pub const MAX_TEXT_BYTES: usize = 16 * 1024;
 /// At most this many different accounts named in one text: each costs a read when it is written.
 pub const MAX_MENTIONS: usize = 20;
 /// At most this many different tags in one text: each is an entry of the tag's list.
@@ -14,8 +17,8 @@ pub const MAX_TAGS: usize = 10;
 
 /// Why a text is refused, for the 422's message.
 pub fn refusal(text: &str) -> Option<String> {
-    if text.graphemes(true).nth(MAX_TEXT_GRAPHEMES).is_some() {
-        return Some(format!("at most {MAX_TEXT_GRAPHEMES} characters"));
+    if text.len() > MAX_TEXT_BYTES || text.graphemes(true).nth(MAX_TEXT_GRAPHEMES).is_some() {
+        return Some(format!("at most {MAX_TEXT_GRAPHEMES} characters ({MAX_TEXT_BYTES} bytes of UTF-8)"));
     }
     // Control characters other than line breaks and tabs, and the two non-characters a queue
     // refuses, have no place in a post.
@@ -86,9 +89,12 @@ mod tests {
 
     #[test]
     fn text_is_counted_in_what_a_reader_sees_as_characters() {
-        let family = "👩‍👩‍👧"; // five code points, one grapheme cluster
-        assert_eq!(refusal(&family.repeat(MAX_TEXT_GRAPHEMES)), None);
-        assert!(refusal(&family.repeat(MAX_TEXT_GRAPHEMES + 1)).is_some());
+        let flag = "🇸🇪"; // two code points, one grapheme cluster
+        assert_eq!(refusal(&flag.repeat(MAX_TEXT_GRAPHEMES)), None);
+        assert!(refusal(&flag.repeat(MAX_TEXT_GRAPHEMES + 1)).is_some());
+        let family = "👩‍👩‍👧"; // five code points (18 bytes), one grapheme cluster
+        assert_eq!(refusal(&family.repeat(MAX_TEXT_BYTES / family.len())), None);
+        assert!(refusal(&family.repeat(MAX_TEXT_BYTES / family.len() + 1)).is_some(), "past the bytes");
         assert!(refusal(&"a".repeat(MAX_TEXT_GRAPHEMES + 1)).is_some());
         assert_eq!(refusal("two\nlines\twith a tab"), None);
         assert!(refusal("a bell \u{7}").is_some() && refusal("\u{FFFF}").is_some());

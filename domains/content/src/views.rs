@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPost {
-    /// Up to 2,000 characters (grapheme clusters); may be empty when media is attached.
+    /// Up to 2,000 characters (grapheme clusters) and 16 KiB; may be empty when media is attached.
     #[serde(default)]
     pub text: String,
     /// 0 to 10 ready media of the caller's, shown in this order.
