@@ -39,6 +39,7 @@ pub fn domains(
         std::sync::Arc::new(huddle_accounts::AccountsDomain::new(accounts)),
         std::sync::Arc::new(huddle_graph::GraphDomain),
         std::sync::Arc::new(huddle_media::MediaDomain),
+        std::sync::Arc::new(huddle_content::ContentDomain),
     ]
 }
 

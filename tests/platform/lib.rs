@@ -49,6 +49,10 @@ pub const INVOCATIONS: &[Invocation] = &[
             "events/media/get-media.json",
         ],
     },
+    Invocation {
+        binary: "content",
+        fixtures: &["events/content/create-post.json", "events/content/get-post.json"],
+    },
     Invocation { binary: "authorizer", fixtures: &["events/authorizer/request.json"] },
     Invocation { binary: "not-found", fixtures: &["events/not-found/unmatched.json"] },
 ];

@@ -19,7 +19,14 @@ pub const MAX_PASSWORD_CHARS: usize = 256;
 pub const MAX_DISPLAY_NAME_CHARS: usize = 50;
 pub const MAX_BIO_CHARS: usize = 300;
 pub const MAX_INTERESTS: usize = 20;
-pub const MAX_INTEREST_CHARS: usize = 30;
+/// An interest is a tag: at most this many of [`is_tag_char`]'s characters. Posts' `#tags` are
+/// the same alphabet, so a tag found in a post is an interest someone may have.
+pub const MAX_TAG_CHARS: usize = 30;
+
+/// The alphabet of tags (interests, and posts' `#tags`), after lower-casing: a-z, digits, - and _.
+pub fn is_tag_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-'
+}
 
 /// Names nobody may sign up with: they would pass for Huddle's staff or for a page of its
 /// apps. Names that begin with `huddle` are reserved too (see [`is_reserved`]); names under
@@ -288,10 +295,10 @@ fn interests(raw: &[String]) -> Result<Vec<String>, String> {
     for tag in raw {
         let tag = tag.trim().to_lowercase();
         let length = tag.chars().count();
-        if length == 0 || length > MAX_INTEREST_CHARS {
-            return Err(format!("each interest must be 1 to {MAX_INTEREST_CHARS} characters"));
+        if length == 0 || length > MAX_TAG_CHARS {
+            return Err(format!("each interest must be 1 to {MAX_TAG_CHARS} characters"));
         }
-        if !tag.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-') {
+        if !tag.chars().all(is_tag_char) {
             return Err("interests may hold only letters a-z, digits, - and _".into());
         }
         if !tags.contains(&tag) {

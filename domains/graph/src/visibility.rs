@@ -7,35 +7,11 @@ use crate::projection::Edge;
 use crate::read_model::{
     counts_key, relations_partition, relations_with, FOLLOWERS_COUNT, FOLLOWING_COUNT, MIRROR_SUFFIX,
 };
+pub use huddle_catalog::graph::Audience;
 use huddle_catalog::graph::{Tier, AUDIENCE, BLOCK, FOLLOW};
 use huddle_ports::{Query, SkRange, Table, TableError};
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
-
-/// Who a post or story is shared with: everyone, the author's followers, or one of the author's
-/// tiers (each within the followers).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::VariantArray)]
-#[serde(rename_all = "snake_case")]
-pub enum Audience {
-    Public,
-    Followers,
-    Acquaintances,
-    Friends,
-    CloseFriends,
-}
-
-impl Audience {
-    /// The tier a tiered audience is, if it is one.
-    pub fn tier(self) -> Option<Tier> {
-        match self {
-            Audience::Public | Audience::Followers => None,
-            Audience::Acquaintances => Some(Tier::Acquaintances),
-            Audience::Friends => Some(Tier::Friends),
-            Audience::CloseFriends => Some(Tier::CloseFriends),
-        }
-    }
-}
 
 /// What the graph holds about a viewer and an author that the rule reads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

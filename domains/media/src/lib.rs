@@ -9,7 +9,7 @@ pub mod command;
 pub mod media;
 pub mod processing;
 pub mod projection;
-mod query;
+pub mod query;
 pub mod read_model;
 pub mod routes;
 pub mod uploads;

@@ -29,6 +29,12 @@ fn no_media() -> ApiError {
 }
 
 impl MediaQueryRole {
+    /// The role on the media read table and bucket; also how the content domain shows the media
+    /// of the posts a caller may see (granted the media read table, read-only).
+    pub fn new(read_model: Arc<dyn Table>, blobs: Arc<dyn Blobs>) -> Self {
+        Self { read_model, blobs }
+    }
+
     async fn handle(&self, request: Request) -> Result<Response<Body>, ApiError> {
         match operation(&ROUTES, &request)? {
             Operation::GetMedia => self.get(&request).await,
@@ -36,7 +42,8 @@ impl MediaQueryRole {
         }
     }
 
-    async fn record(&self, media_id: &str, request_id: &str) -> Result<Option<MediaRecord>, ApiError> {
+    /// The media's record, unless it is missing or expired.
+    pub async fn record(&self, media_id: &str, request_id: &str) -> Result<Option<MediaRecord>, ApiError> {
         let item = self
             .read_model
             .get(&record_key(media_id))
@@ -63,23 +70,33 @@ impl MediaQueryRole {
         let request_id = request_id(request);
         let record = self.record(&media_id, &request_id).await?.filter(|record| record.owner == viewer);
         let record = record.ok_or_else(no_media)?;
+        Ok(json_response(StatusCode::OK, &self.view(media_id, record, &request_id).await?))
+    }
+
+    /// What `GET /v1/media/{id}` shows of `record`, with presigned GETs of its files.
+    pub async fn view(
+        &self,
+        media_id: String,
+        record: MediaRecord,
+        request_id: &str,
+    ) -> Result<MediaView, ApiError> {
         let url = match &record.original {
             Some(original) if record.status == Status::Ready => {
-                Some(self.url(&original.key, &request_id).await?)
+                Some(self.url(&original.key, request_id).await?)
             }
             _ => None,
         };
         let mut thumbnails = Vec::with_capacity(record.thumbnails.len());
         for thumbnail in &record.thumbnails {
-            thumbnails.push(self.file(thumbnail, &request_id).await?);
+            thumbnails.push(self.file(thumbnail, request_id).await?);
         }
         let poster = match &record.poster_id {
             Some(poster_id) => {
-                let original = self.record(poster_id, &request_id).await?.and_then(|poster| poster.original);
+                let original = self.record(poster_id, request_id).await?.and_then(|poster| poster.original);
                 match original {
                     Some(original) => Some(PosterView {
                         id: poster_id.clone(),
-                        url: self.url(&original.key, &request_id).await?,
+                        url: self.url(&original.key, request_id).await?,
                     }),
                     // Erased since: the video shows without it.
                     None => None,
@@ -87,7 +104,7 @@ impl MediaQueryRole {
             }
             None => None,
         };
-        let view = MediaView {
+        Ok(MediaView {
             id: media_id,
             status: record.status.as_str().to_owned(),
             kind: record.kind,
@@ -100,8 +117,7 @@ impl MediaQueryRole {
             thumbnails,
             poster,
             reason: record.reason,
-        };
-        Ok(json_response(StatusCode::OK, &view))
+        })
     }
 }
 

@@ -112,6 +112,49 @@ impl Tier {
     }
 }
 
+/// Who a post or story is shared with: everyone, the author's followers, or one of the author's
+/// tiers (each within the followers). The graph's visibility rule reads it; content carries it
+/// in its events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, strum::VariantArray)]
+#[serde(rename_all = "snake_case")]
+pub enum Audience {
+    Public,
+    Followers,
+    Acquaintances,
+    Friends,
+    CloseFriends,
+}
+
+impl Audience {
+    /// The tier a tiered audience is, if it is one.
+    pub fn tier(self) -> Option<Tier> {
+        match self {
+            Audience::Public | Audience::Followers => None,
+            Audience::Acquaintances => Some(Tier::Acquaintances),
+            Audience::Friends => Some(Tier::Friends),
+            Audience::CloseFriends => Some(Tier::CloseFriends),
+        }
+    }
+
+    /// Whether everyone `self` admits is admitted by `wider` too, in the order public >
+    /// followers > acquaintances > friends > close friends (a reply's audience is within its
+    /// parent's).
+    pub fn within(self, wider: Audience) -> bool {
+        self.breadth() <= wider.breadth()
+    }
+
+    /// How wide the audience is: public the widest.
+    fn breadth(self) -> u8 {
+        match self {
+            Audience::CloseFriends => 0,
+            Audience::Friends => 1,
+            Audience::Acquaintances => 2,
+            Audience::Followers => 3,
+            Audience::Public => 4,
+        }
+    }
+}
+
 /// The events of an `audience#` stream: the member's narrowest tier after the change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, strum::VariantNames)]
 #[serde(tag = "type", content = "data")]
@@ -170,5 +213,15 @@ mod tests {
         assert!(!Tier::Acquaintances.within(Tier::Friends));
         assert_eq!(Tier::CloseFriends.wider(), Some(Tier::Friends));
         assert_eq!(Tier::Acquaintances.wider(), None);
+    }
+
+    #[test]
+    fn audiences_narrow_from_public_to_close_friends() {
+        use strum::VariantArray;
+        for (i, narrower) in Audience::VARIANTS.iter().enumerate() {
+            for (j, wider) in Audience::VARIANTS.iter().enumerate() {
+                assert_eq!(narrower.within(*wider), j <= i, "{narrower:?} within {wider:?}");
+            }
+        }
     }
 }

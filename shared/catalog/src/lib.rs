@@ -3,5 +3,6 @@
 //! cannot disagree about a payload.
 
 pub mod accounts;
+pub mod content;
 pub mod graph;
 pub mod media;

@@ -62,6 +62,7 @@ async fn every_function_binary_answers_its_fixture_under_the_runtime_interface_e
             "accounts" => accounts_roles_answer_their_routes(&emulator, bootstrap, &fixtures).await,
             "graph" => graph_roles_answer_their_routes(&emulator, bootstrap, &fixtures).await,
             "media" => media_roles_take_an_upload_to_ready(&emulator, bootstrap, &fixtures).await,
+            "content" => content_roles_post_project_and_show(&emulator, bootstrap, &fixtures).await,
             "authorizer" => authorizer_admits_valid_tokens_only(&emulator, bootstrap, &fixtures[0]).await,
             "not-found" => not_found_answers_our_json_404(&emulator, bootstrap, &fixtures[0]).await,
             other => panic!("no expectations written for `{other}`"),
@@ -293,6 +294,58 @@ async fn graph_roles_answer_their_routes(emulator: &Path, bootstrap: &Path, fixt
     let related = query.invoke(relationships).await;
     assert_eq!(related["statusCode"], 200, "{related}");
     assert_eq!(http_body(&related)["items"][0]["following"], true, "{related}");
+}
+
+/// The content binary in each role: the command posts (a public post, which the graph's and
+/// media's empty read tables let anyone see), the projector takes the post's stream, and the
+/// query shows the post by the id the command made (put into the fixture's path).
+async fn content_roles_post_project_and_show(emulator: &Path, bootstrap: &Path, fixtures: &[Value]) {
+    let [create_post, get_post] = fixtures else { panic!("the content fixtures, in INVOCATIONS order") };
+    let config = moto::sdk_config().await;
+    let dynamodb = aws_sdk_dynamodb::Client::new(&config);
+    let tables = [unique_name("events"), unique_name("content"), unique_name("graph"), unique_name("media")];
+    for table in &tables {
+        provision::table(&dynamodb, table, false).await.unwrap();
+    }
+    let [events_table, read_table, graph_table, media_table] = &tables;
+    let env = |role| {
+        vec![
+            ("HUDDLE_ROLE", role),
+            ("EVENTS_TABLE", events_table.as_str()),
+            ("READ_TABLE", read_table.as_str()),
+            ("GRAPH_READ_TABLE", graph_table.as_str()),
+            ("MEDIA_READ_TABLE", media_table.as_str()),
+            ("MEDIA_BUCKET", "rie-content-media"),
+            ("CURSOR_SECRET", "the RIE test's cursor secret"),
+            ("MAX_RECEIVES", MAX_RECEIVES),
+        ]
+    };
+    let command = Emulated::start(emulator, bootstrap, &env("command"));
+    let created = command.invoke(create_post).await;
+    assert_eq!(created["statusCode"], 201, "{created}; log:\n{}", command.log());
+    let post = http_body(&created);
+    assert_eq!(post["tags"], json!(["huddle"]), "{created}");
+    let post_id = post["id"].as_str().unwrap().to_owned();
+
+    let events = huddle_eventstore::EventStore::new(std::sync::Arc::new(huddle_aws::DynamoTable::new(
+        dynamodb,
+        events_table.clone(),
+    )));
+    let stored = events.read_stream(&format!("post#{post_id}"), 1..).await.unwrap();
+    let records: Vec<Value> = stored.iter().map(|envelope| sqs_record(envelope, "1")).collect();
+    let projector = Emulated::start(emulator, bootstrap, &env("projector"));
+    let projected = projector.invoke(&json!({ "Records": records })).await;
+    assert_eq!(projected, json!({"batchItemFailures": []}), "log:\n{}", projector.log());
+
+    let mut get_post = get_post.clone();
+    let path = format!("/v1/posts/{post_id}");
+    get_post["rawPath"] = json!(path);
+    get_post["requestContext"]["http"]["path"] = json!(path);
+    get_post["pathParameters"]["id"] = json!(post_id);
+    let query = Emulated::start(emulator, bootstrap, &env("query"));
+    let shown = query.invoke(&get_post).await;
+    assert_eq!(shown["statusCode"], 200, "{shown}; log:\n{}", query.log());
+    assert_eq!(http_body(&shown), post, "the post as the command answered it");
 }
 
 /// The media binary in each role: the command hands out an upload URL; the uploads role takes

@@ -1,0 +1,153 @@
+//! The query role: a post, and the lists of posts (a post's replies, an account's posts, a tag's
+//! public posts), newest first, keyset-paginated with signed cursors. Everything shown is what
+//! the caller may see by the graph's rule (a block either way hides each side from the other);
+//! a post it may not see, or whose author was erased, is not there.
+
+use crate::read_model::{may_see, post_key, Entry, List, PostRecord};
+use crate::render::Renderer;
+use crate::routes::{Operation, ROUTES};
+use crate::text::is_tag;
+use crate::views::{PostPage, PostView};
+use async_trait::async_trait;
+use huddle_catalog::accounts::ACCOUNT_ID_PREFIX;
+use huddle_catalog::content::POST_ID_PREFIX;
+use huddle_catalog::graph::Audience;
+use huddle_domain::operation;
+use huddle_graph::visibility::GraphReader;
+use huddle_http::{
+    caller, json_response, path_parameter, prefixed_id, request_id, ApiError, Body, CursorCodec,
+    HttpFunction, Request, Response,
+};
+use huddle_ports::{Key, Query, Table, TableError};
+use lambda_http::http::StatusCode;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+pub struct ContentQuery {
+    pub(crate) read_model: Arc<dyn Table>,
+    pub(crate) graph: GraphReader,
+    pub(crate) cursors: CursorCodec,
+    pub(crate) renderer: Renderer,
+}
+
+fn no_post() -> ApiError {
+    ApiError::not_found("no post you may see has this id")
+}
+
+/// One request's viewer, and the answers it needed so far.
+struct Viewer<'a> {
+    account: String,
+    request_id: String,
+    query: &'a ContentQuery,
+}
+
+impl Viewer<'_> {
+    fn failed(&self) -> impl Fn(TableError) -> ApiError + '_ {
+        |e| ApiError::internal(&self.request_id, &e)
+    }
+
+    /// Whether the viewer may see what `author` shared with `audience`: the graph's rule, and
+    /// the author not erased.
+    async fn may_see(&self, author: &str, audience: Audience) -> Result<bool, ApiError> {
+        let query = self.query;
+        may_see(query.read_model.as_ref(), &query.graph, &self.account, author, audience)
+            .await
+            .map_err(self.failed())
+    }
+
+    async fn record(&self, post_id: &str) -> Result<Option<PostRecord>, ApiError> {
+        let item = self.query.read_model.get(&post_key(post_id)).await.map_err(self.failed())?;
+        item.as_ref().map(PostRecord::of).transpose().map_err(self.failed())
+    }
+
+    async fn view(&self, post_id: &str, record: PostRecord) -> Result<PostView, ApiError> {
+        self.query.renderer.view(post_id, record, &self.account, &self.request_id).await
+    }
+
+    /// Post `post_id` as the viewer may see it, or `None`.
+    async fn post(&self, post_id: &str) -> Result<Option<PostView>, ApiError> {
+        match self.record(post_id).await? {
+            Some(record) if self.may_see(&record.author, record.audience).await? => {
+                Ok(Some(self.view(post_id, record).await?))
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// The page `?limit=&cursor=` asks for of `list`: the posts of its entries that the viewer
+    /// may see (each author asked once), in the list's order. A page may hold fewer than the
+    /// limit; its cursor still resumes after it.
+    async fn page(&self, request: &Request, list: List<'_>) -> Result<PostPage, ApiError> {
+        let partition = list.partition();
+        let scope = format!("content-list:{partition}");
+        let (limit, after) = self.query.cursors.page::<String>(request, &scope)?;
+        let query =
+            Query::new(&partition).backward().limit(limit).after(after.map(|sk| Key::new(&partition, sk)));
+        let page = self.query.read_model.query(&query).await.map_err(self.failed())?;
+        let entries: Vec<Entry> =
+            page.items.iter().map(Entry::of).collect::<Result<_, _>>().map_err(self.failed())?;
+        let mut asked: Vec<(&str, Audience)> = Vec::new();
+        for entry in &entries {
+            let question = (entry.author.as_str(), entry.audience);
+            if !asked.contains(&question) {
+                asked.push(question);
+            }
+        }
+        let answers = futures::future::try_join_all(
+            asked.iter().map(|&(author, audience)| async move { self.may_see(author, audience).await }),
+        )
+        .await?;
+        let visible: HashMap<(&str, Audience), bool> = asked.into_iter().zip(answers).collect();
+        let shown = entries.iter().filter(|entry| visible[&(entry.author.as_str(), entry.audience)]);
+        // Deleted since the entry was read: left out.
+        let posts = futures::future::try_join_all(shown.map(|entry| async move {
+            match self.record(&entry.id).await? {
+                Some(record) => self.view(&entry.id, record).await.map(Some),
+                None => Ok(None),
+            }
+        }))
+        .await?;
+        let next_cursor = page.next.map(|key| self.query.cursors.encode(&scope, &key.sk));
+        Ok(PostPage { items: posts.into_iter().flatten().collect(), next_cursor })
+    }
+}
+
+impl ContentQuery {
+    async fn handle(&self, request: Request) -> Result<Response<Body>, ApiError> {
+        let operation = operation(&ROUTES, &request)?;
+        let viewer =
+            Viewer { account: caller(&request)?.account_id, request_id: request_id(&request), query: self };
+        let page = |page: PostPage| json_response(StatusCode::OK, &page);
+        match operation {
+            Operation::GetPost => {
+                let post_id = prefixed_id(&request, "id", POST_ID_PREFIX)?;
+                let post = viewer.post(&post_id).await?.ok_or_else(no_post)?;
+                Ok(json_response(StatusCode::OK, &post))
+            }
+            Operation::ListReplies => {
+                let parent = prefixed_id(&request, "id", POST_ID_PREFIX)?;
+                viewer.post(&parent).await?.ok_or_else(no_post)?;
+                Ok(page(viewer.page(&request, List::Replies { parent: &parent }).await?))
+            }
+            Operation::ListAccountPosts => {
+                let author = prefixed_id(&request, "id", ACCOUNT_ID_PREFIX)?;
+                Ok(page(viewer.page(&request, List::By { author: &author }).await?))
+            }
+            Operation::ListTagPosts => {
+                let tag = path_parameter(&request, "tag")?;
+                if !is_tag(&tag) {
+                    return Err(ApiError::not_found("a tag is 1 to 30 of a-z, digits, - and _"));
+                }
+                Ok(page(viewer.page(&request, List::Tag { tag: &tag }).await?))
+            }
+            command => Err(ApiError::not_found(format!("{command:?} is not a query"))),
+        }
+    }
+}
+
+#[async_trait]
+impl HttpFunction for ContentQuery {
+    async fn call(&self, request: Request) -> Response<Body> {
+        self.handle(request).await.unwrap_or_else(ApiError::into_response)
+    }
+}

@@ -1,0 +1,156 @@
+//! The content read table:
+//!
+//! | pk | sk | holds |
+//! |---|---|---|
+//! | `post#<id>` | `post` | a post's record: what `GET /v1/posts/{id}` shows but its counts |
+//! | `counts#<id>` | `counts` | its like and reply counts, changed only by atomic adds |
+//! | `replies#<parent>` | `<post id>` | an entry per reply (read backward: post ids are ULIDs, so newest first) |
+//! | `posts-by#<author>` | `<post id>` | an entry per post of the author |
+//! | `tag#<tag>` | `<post id>` | an entry per public post with the tag |
+//! | `like#<post>#<liker>` | `like` | that the liker likes the post (`liked_by_me`) |
+//! | `likes-by#<liker>` | `<post id>` | an entry per post the account likes, for its erasure |
+//! | `erased#<account>` | `erased` | the account was erased: its posts and likes leave, page by page |
+//!
+//! Entries carry the post's author and audience, so a list checks what the caller may see
+//! before it reads any record.
+
+use huddle_catalog::graph::Audience;
+use huddle_graph::visibility::GraphReader;
+use huddle_ports::{Item, Key, Table, TableError};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub fn post_key(post_id: &str) -> Key {
+    Key::new(format!("post#{post_id}"), "post")
+}
+
+pub fn counts_key(post_id: &str) -> Key {
+    Key::new(format!("counts#{post_id}"), "counts")
+}
+
+pub const LIKE_COUNT: &str = "like_count";
+pub const REPLY_COUNT: &str = "reply_count";
+
+pub fn like_key(post_id: &str, liker: &str) -> Key {
+    Key::new(format!("like#{post_id}#{liker}"), "like")
+}
+
+pub fn erased_key(account: &str) -> Key {
+    Key::new(format!("erased#{account}"), "erased")
+}
+
+/// Whether `viewer` may see what `author` shared with `audience`: the graph's rule (a block
+/// either way hides it), and the author not erased. The command and the query both ask this.
+pub async fn may_see(
+    read_model: &dyn Table,
+    graph: &GraphReader,
+    viewer: &str,
+    author: &str,
+    audience: Audience,
+) -> Result<bool, TableError> {
+    let erased = erased_key(author);
+    let (erased, may_view) =
+        tokio::try_join!(read_model.get(&erased), graph.may_view(viewer, author, audience))?;
+    Ok(erased.is_none() && may_view)
+}
+
+/// The lists of posts, each newest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum List<'a> {
+    Replies {
+        parent: &'a str,
+    },
+    By {
+        author: &'a str,
+    },
+    /// Public posts only.
+    Tag {
+        tag: &'a str,
+    },
+    /// What the account likes (read by its erasure only).
+    LikedBy {
+        liker: &'a str,
+    },
+}
+
+impl List<'_> {
+    pub fn partition(self) -> String {
+        match self {
+            List::Replies { parent } => format!("replies#{parent}"),
+            List::By { author } => format!("posts-by#{author}"),
+            List::Tag { tag } => format!("tag#{tag}"),
+            List::LikedBy { liker } => format!("likes-by#{liker}"),
+        }
+    }
+
+    pub fn entry_key(self, post_id: &str) -> Key {
+        Key::new(self.partition(), post_id)
+    }
+
+    /// The entry of `post` in this list.
+    pub fn entry(self, post_id: &str, entry: &Entry) -> Item {
+        self.entry_key(post_id).item(serde_json::to_value(entry).expect("entries serialize"))
+    }
+}
+
+/// What a list entry holds: enough to decide whether the caller may see the post.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub id: String,
+    pub author: String,
+    pub audience: Audience,
+}
+
+impl Entry {
+    pub fn of(item: &Item) -> Result<Self, TableError> {
+        serde_json::from_value(Value::Object(item.clone()))
+            .map_err(|e| TableError::Invalid(format!("a corrupt list entry: {e}")))
+    }
+}
+
+/// A post as the read table keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PostRecord {
+    pub author: String,
+    pub text: String,
+    pub media_ids: Vec<String>,
+    pub audience: Audience,
+    pub reply_to: Option<String>,
+    pub thread_id: String,
+    pub mentions: Vec<String>,
+    pub tags: Vec<String>,
+    /// RFC 3339.
+    pub created_at: String,
+    pub edited_at: Option<String>,
+}
+
+impl PostRecord {
+    pub fn of(item: &Item) -> Result<Self, TableError> {
+        serde_json::from_value(Value::Object(item.clone()))
+            .map_err(|e| TableError::Invalid(format!("a corrupt post record: {e}")))
+    }
+
+    pub fn item(&self, post_id: &str) -> Item {
+        post_key(post_id).item(serde_json::to_value(self).expect("records serialize"))
+    }
+
+    pub fn entry(&self, post_id: &str) -> Entry {
+        Entry { id: post_id.to_owned(), author: self.author.clone(), audience: self.audience }
+    }
+
+    /// The lists the post is in: its author's, its parent's replies, and each of its tags' while
+    /// it is public.
+    pub fn lists(&self) -> Vec<List<'_>> {
+        let mut lists = vec![List::By { author: &self.author }];
+        lists.extend(self.reply_to.as_deref().map(|parent| List::Replies { parent }));
+        if self.audience == Audience::Public {
+            lists.extend(self.tags.iter().map(|tag| List::Tag { tag }));
+        }
+        lists
+    }
+}
+
+/// A post's counts, never below zero in a view.
+pub fn count(item: Option<&Item>, name: &str) -> u64 {
+    item.and_then(|item| item.get(name)).and_then(Value::as_i64).unwrap_or(0).max(0) as u64
+}

@@ -1,0 +1,133 @@
+//! The content routes, declared once: the command and the query dispatch on [`Operation`], and
+//! the runner, template.yaml and the OpenAPI contract read [`ROUTES`].
+
+use crate::views::{Liked, NewPost, PostEdit, PostPage, PostView};
+use huddle_domain::{body, Access, Role, RouteDeclaration, RouteLink, PAGE};
+use lambda_http::http::{Method, StatusCode};
+use std::sync::LazyLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, strum::IntoStaticStr)]
+pub enum Operation {
+    CreatePost,
+    GetPost,
+    EditPost,
+    DeletePost,
+    LikePost,
+    UnlikePost,
+    ListReplies,
+    ListAccountPosts,
+    ListTagPosts,
+}
+
+const NO_POST: (StatusCode, &str) =
+    (StatusCode::NOT_FOUND, "No post with this id that the caller may see (a missing one looks the same).");
+const NOT_YOURS: (StatusCode, &str) = (StatusCode::NOT_FOUND, "No post of the caller's has this id.");
+const REFUSED_POST: (StatusCode, &str) = (
+    StatusCode::UNPROCESSABLE_ENTITY,
+    "Text over 2,000 characters, or empty without media; more than 10 media, or one that is not a ready media of the caller's; an audience wider than the parent's; too many mentions or tags.",
+);
+const RACED: (StatusCode, &str) =
+    (StatusCode::CONFLICT, "The post changed at the same time, more than retries could absorb.");
+
+const TO_POST: &[RouteLink] =
+    &[RouteLink { name: "GetPost", operation: "GetPost", parameters: &[("id", "$response.body#/id")] }];
+
+type Route = RouteDeclaration<Operation>;
+
+/// Every content route.
+pub static ROUTES: LazyLock<Vec<Route>> = LazyLock::new(routes);
+
+fn routes() -> Vec<Route> {
+    use Operation::*;
+    let route = |operation, method, path, role, summary| {
+        Route::new(operation, method, path, role, Access::Authorized, summary)
+    };
+    let list = |operation, path, summary| Route {
+        query: PAGE,
+        response: Some(body::<PostPage>),
+        ..route(operation, Method::GET, path, Role::Query, summary)
+    };
+    vec![
+        Route {
+            request: Some(body::<NewPost>),
+            status: StatusCode::CREATED,
+            response: Some(body::<PostView>),
+            errors: &[REFUSED_POST, NO_POST],
+            links: TO_POST,
+            ..route(
+                CreatePost,
+                Method::POST,
+                "/v1/posts",
+                Role::Command,
+                "Post, or reply to a post the caller may see, for an audience no wider than its parent's.",
+            )
+        },
+        Route {
+            response: Some(body::<PostView>),
+            errors: &[NO_POST],
+            ..route(GetPost, Method::GET, "/v1/posts/{id}", Role::Query, "A post the caller may see.")
+        },
+        Route {
+            request: Some(body::<PostEdit>),
+            response: Some(body::<PostView>),
+            errors: &[NOT_YOURS, REFUSED_POST, RACED],
+            ..route(
+                EditPost,
+                Method::PATCH,
+                "/v1/posts/{id}",
+                Role::Command,
+                "Change the text of one of the caller's posts (mentions and tags follow it).",
+            )
+        },
+        Route {
+            status: StatusCode::NO_CONTENT,
+            errors: &[NOT_YOURS, RACED],
+            ..route(
+                DeletePost,
+                Method::DELETE,
+                "/v1/posts/{id}",
+                Role::Command,
+                "Delete one of the caller's posts.",
+            )
+        },
+        Route {
+            response: Some(body::<Liked>),
+            errors: &[NO_POST, RACED],
+            ..route(
+                LikePost,
+                Method::PUT,
+                "/v1/posts/{id}/like",
+                Role::Command,
+                "Like a post the caller may see.",
+            )
+        },
+        Route {
+            status: StatusCode::NO_CONTENT,
+            errors: &[RACED],
+            ..route(
+                UnlikePost,
+                Method::DELETE,
+                "/v1/posts/{id}/like",
+                Role::Command,
+                "Take the caller's like back.",
+            )
+        },
+        Route {
+            errors: &[NO_POST],
+            ..list(
+                ListReplies,
+                "/v1/posts/{id}/replies",
+                "The replies to a post that the caller may see, newest first.",
+            )
+        },
+        list(
+            ListAccountPosts,
+            "/v1/accounts/{id}/posts",
+            "The account's posts that the caller may see, newest first.",
+        ),
+        Route {
+            errors: &[(StatusCode::NOT_FOUND, "The tag is not 1 to 30 of a-z, digits, - and _.")],
+            ..list(ListTagPosts, "/v1/tags/{tag}/posts", "Public posts with the tag, newest first.")
+        },
+    ]
+}
