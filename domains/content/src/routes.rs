@@ -22,6 +22,10 @@ pub enum Operation {
 const NO_POST: (StatusCode, &str) =
     (StatusCode::NOT_FOUND, "No post with this id that the caller may see (a missing one looks the same).");
 const NOT_YOURS: (StatusCode, &str) = (StatusCode::NOT_FOUND, "No post of the caller's has this id.");
+const NOT_A_POST_ID: (StatusCode, &str) =
+    (StatusCode::NOT_FOUND, "The id is not a post id (pst_ and a ULID).");
+const NOT_AN_ACCOUNT_ID: (StatusCode, &str) =
+    (StatusCode::NOT_FOUND, "The id is not an account id (acc_ and a ULID).");
 const REFUSED_POST: (StatusCode, &str) = (
     StatusCode::UNPROCESSABLE_ENTITY,
     "Text over 2,000 characters, or empty without media; more than 10 media, or one that is not a ready media of the caller's; an audience wider than the parent's; too many mentions or tags.",
@@ -103,7 +107,7 @@ fn routes() -> Vec<Route> {
         },
         Route {
             status: StatusCode::NO_CONTENT,
-            errors: &[RACED],
+            errors: &[NOT_A_POST_ID, RACED],
             ..route(
                 UnlikePost,
                 Method::DELETE,
@@ -120,11 +124,14 @@ fn routes() -> Vec<Route> {
                 "The replies to a post that the caller may see, newest first.",
             )
         },
-        list(
-            ListAccountPosts,
-            "/v1/accounts/{id}/posts",
-            "The account's posts that the caller may see, newest first.",
-        ),
+        Route {
+            errors: &[NOT_AN_ACCOUNT_ID],
+            ..list(
+                ListAccountPosts,
+                "/v1/accounts/{id}/posts",
+                "The account's posts that the caller may see, newest first.",
+            )
+        },
         Route {
             errors: &[(StatusCode::NOT_FOUND, "The tag is not 1 to 30 of a-z, digits, - and _.")],
             ..list(ListTagPosts, "/v1/tags/{tag}/posts", "Public posts with the tag, newest first.")
