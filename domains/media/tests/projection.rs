@@ -5,7 +5,9 @@
 use huddle_catalog::accounts::account_stream;
 use huddle_catalog::media::{media_stream, MediaEvent, MediaKind, Rendition};
 use huddle_delivery::{Projected, Projection};
-use huddle_embedded::{Database, FolderBlobs, FolderBlobsConfig, SqliteTable};
+mod stores;
+
+use huddle_embedded::{Database, SqliteTable};
 use huddle_eventstore::{encode, Envelope, NewEvent};
 use huddle_media::projection::MediaProjection;
 use huddle_media::read_model::{erased_key, owned_key, record_key};
@@ -21,15 +23,7 @@ struct Setup {
 
 fn setup() -> Setup {
     let db = Database::in_memory().unwrap();
-    let folder = tempfile::tempdir().unwrap();
-    let config = FolderBlobsConfig {
-        bucket: "media".into(),
-        folder: folder.path().to_owned(),
-        upload_origin: "http://127.0.0.1:3000".parse().unwrap(),
-        signing_key: b"test".to_vec(),
-        max_upload_bytes: 1024,
-    };
-    let blobs: Arc<dyn Blobs> = Arc::new(FolderBlobs::open(&db, config).unwrap());
+    let (blobs, folder) = stores::folder_blobs(&db, 1024);
     let read_model: Arc<dyn Table> = Arc::new(SqliteTable::new(&db, "media", false));
     Setup { read_model, blobs: blobs.clone(), projection: MediaProjection { blobs }, _folder: folder }
 }

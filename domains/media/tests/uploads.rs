@@ -4,11 +4,12 @@
 //! key, or of a media id nobody asked for, is only deleted.
 
 mod samples;
+mod stores;
 
 use huddle_catalog::media::{media_stream, upload_key, MediaEvent, MediaKind, OUTPUT_PREFIX};
 use huddle_domain::decider::Execution;
 use huddle_domain::{ObjectCreated, UploadHandler};
-use huddle_embedded::{Database, FolderBlobs, FolderBlobsConfig, SqliteTable};
+use huddle_embedded::{Database, SqliteTable};
 use huddle_eventstore::{decode, EventStore, Metadata};
 use huddle_media::media::{MediaCommand, MediaError, MediaFile, Requested};
 use huddle_media::uploads::ProcessUploads;
@@ -27,15 +28,7 @@ struct Setup {
 fn setup() -> Setup {
     let db = Database::in_memory().unwrap();
     let events = EventStore::new(Arc::new(SqliteTable::new(&db, "events", true)));
-    let folder = tempfile::tempdir().unwrap();
-    let config = FolderBlobsConfig {
-        bucket: "media".into(),
-        folder: folder.path().to_owned(),
-        upload_origin: "http://127.0.0.1:3000".parse().unwrap(),
-        signing_key: b"test".to_vec(),
-        max_upload_bytes: 100 * 1024 * 1024,
-    };
-    let blobs: Arc<dyn Blobs> = Arc::new(FolderBlobs::open(&db, config).unwrap());
+    let (blobs, folder) = stores::folder_blobs(&db, 100 * 1024 * 1024);
     let read_model: Arc<dyn Table> = Arc::new(SqliteTable::new(&db, "media", false));
     let handler = ProcessUploads::new(events.clone(), blobs.clone(), read_model.clone());
     Setup { events, blobs, read_model, handler, _folder: folder }

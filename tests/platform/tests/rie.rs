@@ -109,7 +109,7 @@ impl AccountsTables {
             ("GRAPH_READ_TABLE", &self.graph),
             ("TOKEN_SECRET", TOKEN_SECRET),
             ("EMAIL_LOOKUP_KEY", "the RIE test's email lookup key, 32+ bytes"),
-            ("CURSOR_SECRET", "the RIE test's cursor secret"),
+            ("CURSOR_SECRET", CURSOR_SECRET),
             ("LEGACY_ISSUER", LEGACY_ISSUER),
             ("LEGACY_ALGORITHM", "HS256"),
             ("LEGACY_KEY", LEGACY_KEY),
@@ -135,6 +135,7 @@ fn as_account(mut fixture: Value, account_id: &str) -> Value {
 
 /// template.yaml's MaxReceives default.
 const MAX_RECEIVES: &str = "5";
+const CURSOR_SECRET: &str = "the RIE test's cursor secret";
 
 const LEGACY_ISSUER: &str = "https://legacy.example.com";
 const LEGACY_KEY: &str = "the RIE test's legacy HS256 key, 32+ bytes";
@@ -145,6 +146,25 @@ fn legacy_token(subject: &str) -> String {
     let claims = json!({"iss": LEGACY_ISSUER, "sub": subject, "iat": now, "exp": now + 600});
     let key = jsonwebtoken::EncodingKey::from_secret(LEGACY_KEY.as_bytes());
     jsonwebtoken::encode(&jsonwebtoken::Header::default(), &claims, &key).unwrap()
+}
+
+/// A domain function's environment in `role`: its tables, the settings every role may read,
+/// and `extra` (the tables it is granted, the bucket).
+fn domain_env<'a>(
+    role: &'a str,
+    events_table: &'a str,
+    read_table: &'a str,
+    extra: &[(&'a str, &'a str)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut env = vec![
+        ("HUDDLE_ROLE", role),
+        ("EVENTS_TABLE", events_table),
+        ("READ_TABLE", read_table),
+        ("CURSOR_SECRET", CURSOR_SECRET),
+        ("MAX_RECEIVES", MAX_RECEIVES),
+    ];
+    env.extend_from_slice(extra);
+    env
 }
 
 fn http_body(response: &Value) -> Value {
@@ -257,15 +277,7 @@ async fn graph_roles_answer_their_routes(emulator: &Path, bootstrap: &Path, fixt
             .await
             .unwrap();
     }
-    let env = |role| {
-        vec![
-            ("HUDDLE_ROLE", role),
-            ("EVENTS_TABLE", events_table.as_str()),
-            ("READ_TABLE", read_table.as_str()),
-            ("CURSOR_SECRET", "the RIE test's cursor secret"),
-            ("MAX_RECEIVES", MAX_RECEIVES),
-        ]
-    };
+    let env = |role| domain_env(role, &events_table, &read_table, &[]);
     let command = Emulated::start(emulator, bootstrap, &env("command"));
     let followed = command.invoke(follow).await;
     assert_eq!(followed["statusCode"], 200, "{followed}; log:\n{}", command.log());
@@ -308,17 +320,14 @@ async fn content_roles_post_project_and_show(emulator: &Path, bootstrap: &Path, 
         provision::table(&dynamodb, table, false).await.unwrap();
     }
     let [events_table, read_table, graph_table, media_table] = &tables;
+    let granted = [("GRAPH_READ_TABLE", graph_table.as_str()), ("MEDIA_READ_TABLE", media_table.as_str())];
     let env = |role| {
-        vec![
-            ("HUDDLE_ROLE", role),
-            ("EVENTS_TABLE", events_table.as_str()),
-            ("READ_TABLE", read_table.as_str()),
-            ("GRAPH_READ_TABLE", graph_table.as_str()),
-            ("MEDIA_READ_TABLE", media_table.as_str()),
-            ("MEDIA_BUCKET", "rie-content-media"),
-            ("CURSOR_SECRET", "the RIE test's cursor secret"),
-            ("MAX_RECEIVES", MAX_RECEIVES),
-        ]
+        domain_env(
+            role,
+            events_table,
+            read_table,
+            &[&granted[..], &[("MEDIA_BUCKET", "rie-content-media")]].concat(),
+        )
     };
     let command = Emulated::start(emulator, bootstrap, &env("command"));
     let created = command.invoke(create_post).await;
@@ -393,16 +402,7 @@ async fn media_roles_take_an_upload_to_ready(emulator: &Path, bootstrap: &Path, 
         .send()
         .await
         .unwrap();
-    let env = |role| {
-        vec![
-            ("HUDDLE_ROLE", role),
-            ("EVENTS_TABLE", events_table.as_str()),
-            ("READ_TABLE", read_table.as_str()),
-            ("CURSOR_SECRET", "the RIE test's cursor secret"),
-            ("MAX_RECEIVES", MAX_RECEIVES),
-            ("MEDIA_BUCKET", bucket.as_str()),
-        ]
-    };
+    let env = |role| domain_env(role, &events_table, &read_table, &[("MEDIA_BUCKET", bucket.as_str())]);
 
     let command = Emulated::start(emulator, bootstrap, &env("command"));
     let ticket = command.invoke(request_upload).await;
