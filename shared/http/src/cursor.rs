@@ -1,4 +1,5 @@
 use crate::ApiError;
+use aws_lc_rs::aead::{Aad, Nonce, RandomizedNonceKey, AES_256_GCM, NONCE_LEN};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use hmac::{Hmac, Mac};
@@ -7,43 +8,52 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sha2::Sha256;
 
-/// Opaque, tamper-evident pagination cursors: the position as JSON, then an HMAC-SHA256 of it,
-/// both base64url. Clients cannot read or forge a position (which could name another user's
-/// partition), and a cursor from one list is refused by another list's `scope`.
+/// Opaque, sealed pagination cursors (and consistency tokens): the position as JSON, encrypted
+/// with AES-256-GCM under a key derived from the secret, the list's `scope` bound in as
+/// associated data; `<nonce>.<ciphertext and tag>`, both base64url. Clients can neither forge a
+/// position (which could name another user's partition) nor read one: a list that skips what
+/// the caller may not see still resumes after it, and its cursor must not name it. A cursor
+/// from one list is refused by another list's `scope`.
 #[derive(Clone)]
 pub struct CursorCodec {
-    key: Vec<u8>,
+    key: [u8; 32],
 }
 
 const DEFAULT_LIMIT: usize = 20;
 const MAX_LIMIT: usize = 100;
 
 impl CursorCodec {
+    /// A codec whose key is derived from `secret` (any length) for cursors alone.
     pub fn new(secret: &[u8]) -> Self {
-        Self { key: secret.to_vec() }
+        let mut derive = Hmac::<Sha256>::new_from_slice(secret).expect("HMAC takes any key length");
+        derive.update(b"huddle cursor sealing key");
+        Self { key: derive.finalize().into_bytes().into() }
     }
 
-    fn mac(&self, scope: &str, payload: &[u8]) -> Hmac<Sha256> {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.key).expect("HMAC takes any key length");
-        mac.update(scope.as_bytes());
-        mac.update(&[0]);
-        mac.update(payload);
-        mac
+    fn cipher(&self) -> RandomizedNonceKey {
+        RandomizedNonceKey::new(&AES_256_GCM, &self.key).expect("a 32-byte AES key")
     }
 
     pub fn encode<T: Serialize>(&self, scope: &str, position: &T) -> String {
-        let payload = serde_json::to_vec(position).expect("positions serialize");
-        let tag = self.mac(scope, &payload).finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(&payload), URL_SAFE_NO_PAD.encode(tag))
+        let mut sealed = serde_json::to_vec(position).expect("positions serialize");
+        let nonce = self
+            .cipher()
+            .seal_in_place_append_tag(Aad::from(scope.as_bytes()), &mut sealed)
+            .expect("sealing with a valid key");
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(nonce.as_ref()), URL_SAFE_NO_PAD.encode(sealed))
     }
 
     pub fn decode<T: DeserializeOwned>(&self, scope: &str, cursor: &str) -> Result<T, ApiError> {
         let invalid = || ApiError::bad_request("invalid_cursor", "the cursor is not one this list issued");
-        let (payload, tag) = cursor.split_once('.').ok_or_else(invalid)?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| invalid())?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| invalid())?;
-        self.mac(scope, &payload).verify_slice(&tag).map_err(|_| invalid())?;
-        serde_json::from_slice(&payload).map_err(|_| invalid())
+        let (nonce, sealed) = cursor.split_once('.').ok_or_else(invalid)?;
+        let nonce = URL_SAFE_NO_PAD.decode(nonce).map_err(|_| invalid())?;
+        let nonce: [u8; NONCE_LEN] = nonce.try_into().map_err(|_| invalid())?;
+        let mut sealed = URL_SAFE_NO_PAD.decode(sealed).map_err(|_| invalid())?;
+        let plain = self
+            .cipher()
+            .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(scope.as_bytes()), &mut sealed)
+            .map_err(|_| invalid())?;
+        serde_json::from_slice(plain).map_err(|_| invalid())
     }
 
     /// `?limit=&cursor=` of a list request: the page size (default 20, 1 to 100) and the position
@@ -74,18 +84,34 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_refuse_tampering_and_other_scopes() {
         let codec = CursorCodec::new(b"secret");
-        let cursor = codec.encode("feed:acc_1", &("pk", "sk"));
+        let cursor = codec.encode("feed:acc_1", &("pk", "pst_01JHIDDEN"));
         assert_eq!(
             codec.decode::<(String, String)>("feed:acc_1", &cursor).unwrap(),
-            ("pk".into(), "sk".into())
+            ("pk".into(), "pst_01JHIDDEN".into())
         );
         assert!(codec.decode::<(String, String)>("feed:acc_2", &cursor).is_err(), "another list's cursor");
 
-        let forged =
-            format!("{}.{}", URL_SAFE_NO_PAD.encode(br#"["pk","other"]"#), cursor.split_once('.').unwrap().1);
-        let error = codec.decode::<(String, String)>("feed:acc_1", &forged).unwrap_err();
-        assert_eq!((error.status.as_u16(), error.code.as_str()), (400, "invalid_cursor"));
+        let (nonce, sealed) = cursor.split_once('.').unwrap();
+        let mut flipped = URL_SAFE_NO_PAD.decode(sealed).unwrap();
+        flipped[0] ^= 1;
+        let tampered = format!("{nonce}.{}", URL_SAFE_NO_PAD.encode(flipped));
+        let forged = format!("{nonce}.{}", URL_SAFE_NO_PAD.encode(br#"["pk","other"]"#));
+        for refused in [tampered, forged, "garbage".to_owned(), format!("AAAA.{sealed}")] {
+            let error = codec.decode::<(String, String)>("feed:acc_1", &refused).unwrap_err();
+            assert_eq!((error.status.as_u16(), error.code.as_str()), (400, "invalid_cursor"), "{refused}");
+        }
         assert!(CursorCodec::new(b"other").decode::<(String, String)>("feed:acc_1", &cursor).is_err());
-        assert!(codec.decode::<(String, String)>("feed:acc_1", "garbage").is_err());
+    }
+
+    /// A list that skips what the caller may not see resumes after it: its cursor must not
+    /// tell the caller what it skipped.
+    #[test]
+    fn a_cursor_shows_nothing_of_its_position() {
+        let codec = CursorCodec::new(b"secret");
+        let cursor = codec.encode("posts:acc_1", &("pst_01JHIDDEN",));
+        let readable: Vec<u8> =
+            cursor.split('.').flat_map(|part| URL_SAFE_NO_PAD.decode(part).unwrap_or_default()).collect();
+        assert!(!String::from_utf8_lossy(&readable).contains("HIDDEN"), "{cursor}");
+        assert_ne!(cursor, codec.encode("posts:acc_1", &("pst_01JHIDDEN",)), "each cursor sealed afresh");
     }
 }
