@@ -347,7 +347,7 @@ async fn huddle_cost_measures_every_action_of_the_day_the_same_on_both_families(
 async fn huddle_cost_takes_price_overrides_and_refuses_unknown_ones() {
     let free = ["http_api_request", "lambda_request", "lambda_gb_second", "dynamodb_read_request_unit"]
         .into_iter()
-        .chain(["dynamodb_write_request_unit", "sns_request", "sqs_request"])
+        .chain(["dynamodb_write_request_unit", "sns_request", "sqs_request", "s3_write_request"])
         .map(|name| format!("--price={name}=0"))
         .collect::<Vec<_>>();
     let report = cost_report(&free.iter().map(String::as_str).collect::<Vec<_>>());
