@@ -204,7 +204,8 @@ fn caused_by(event: &Envelope) -> Metadata {
 
 impl ContentProjection {
     /// An erased account: marked (directly, so the mark is there before the first step reads
-    /// anything; a repeat is the same put), and its erasure's first step appended. Every other
+    /// anything; a repeat is the same put), and its erasure's first step appended if it has
+    /// posts or likes. Every other
     /// account event is nothing to content (read by type: sealed payloads are never opened).
     async fn project_account(
         &self,
@@ -216,6 +217,15 @@ impl ContentProjection {
             return Ok(Projected::nothing());
         }
         read_model.put(erased_key(account).item(json!({})), Condition::Always).await?;
+        // An account with no post and no like has nothing to take out: no step. Read after the
+        // mark, so a post or like committed before it is found, and one not yet committed fails
+        // its check of the mark.
+        let posts = Query::new(List::By { author: account }.partition()).limit(1);
+        let likes = Query::new(List::LikedBy { liker: account }.partition()).limit(1);
+        let (posts, likes) = tokio::try_join!(read_model.query(&posts), read_model.query(&likes))?;
+        if posts.items.is_empty() && likes.items.is_empty() {
+            return Ok(Projected::nothing());
+        }
         // Each application starts a step: a replay sweeps again after the mark.
         let first = vec![encode(&ErasureEvent::ErasureStepped)];
         self.events
