@@ -204,7 +204,8 @@ fn caused_by(event: &Envelope) -> Metadata {
 
 impl ContentProjection {
     /// An erased account: marked (directly, so the mark is there before the first step reads
-    /// anything; a repeat is the same put), and its erasure's first step appended. Every other
+    /// anything; a repeat is the same put), and its erasure's first step appended if it has
+    /// posts or likes. Every other
     /// account event is nothing to content (read by type: sealed payloads are never opened).
     async fn project_account(
         &self,
@@ -216,6 +217,15 @@ impl ContentProjection {
             return Ok(Projected::nothing());
         }
         read_model.put(erased_key(account).item(json!({})), Condition::Always).await?;
+        // An account with no post and no like has nothing to take out: no step. Read after the
+        // mark, so a post or like committed before it is found, and one not yet committed fails
+        // its check of the mark.
+        let posts = Query::new(List::By { author: account }.partition()).limit(1);
+        let likes = Query::new(List::LikedBy { liker: account }.partition()).limit(1);
+        let (posts, likes) = tokio::try_join!(read_model.query(&posts), read_model.query(&likes))?;
+        if posts.items.is_empty() && likes.items.is_empty() {
+            return Ok(Projected::nothing());
+        }
         // Each application starts a step: a replay sweeps again after the mark.
         let first = vec![encode(&ErasureEvent::ErasureStepped)];
         self.events
@@ -266,5 +276,115 @@ impl ContentProjection {
             Ok(_) | Err(AppendError::Conflict { .. }) => Ok(writes.into()),
             Err(error) => Err(error.into()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use huddle_catalog::accounts::AccountEvent;
+    use huddle_catalog::content::{like_stream, post_stream};
+    use huddle_catalog::graph::Audience;
+    use huddle_delivery::Projector;
+    use huddle_embedded::{Database, SqliteTable};
+    use std::sync::Arc;
+
+    /// An events table and a read table in one in-memory database, and content's projector.
+    struct Content {
+        events: EventStore,
+        read_model: Arc<dyn Table>,
+        projector: Projector,
+    }
+
+    impl Content {
+        fn new() -> Self {
+            let db = Database::in_memory().unwrap();
+            let events = EventStore::new(Arc::new(SqliteTable::new(&db, "events", true)));
+            let read_model: Arc<dyn Table> = Arc::new(SqliteTable::new(&db, "content", false));
+            let projection = ContentProjection { events: events.clone() };
+            let projector = Projector::new(Arc::new(projection), read_model.clone(), events.clone());
+            Self { events, read_model, projector }
+        }
+
+        /// Appends `event` to `stream` and projects the stream.
+        async fn record<E: EventSchema>(&self, stream: &str, event: E) {
+            let metadata = Metadata::new("test");
+            self.events
+                .append(stream, ExpectedVersion::Any, vec![encode(&event)], &metadata, None)
+                .await
+                .unwrap();
+            self.project(stream).await;
+        }
+
+        async fn project(&self, stream: &str) {
+            let envelopes = self.events.read_stream(stream, 1..).await.unwrap();
+            self.projector.apply_stream(envelopes).await.unwrap();
+        }
+
+        async fn created(&self, post: &str, author: &str, reply_to: Option<&str>, tags: &[&str]) {
+            let created = PostEvent::PostCreated {
+                author: author.into(),
+                text: "text".into(),
+                media_ids: vec![],
+                audience: Audience::Public,
+                reply_to: reply_to.map(Into::into),
+                thread_id: reply_to.unwrap_or(post).into(),
+                mentions: vec![],
+                tags: tags.iter().map(|tag| tag.to_string()).collect(),
+            };
+            self.record(&post_stream(post), created).await;
+        }
+
+        async fn has(&self, key: &Key) -> bool {
+            self.read_model.get(key).await.unwrap().is_some()
+        }
+
+        async fn counts(&self, post: &str) -> (i64, i64) {
+            let item = self.read_model.get(&counts_key(post)).await.unwrap().unwrap_or_default();
+            let count = |name: &str| item.get(name).and_then(serde_json::Value::as_i64).unwrap_or(0);
+            (count(REPLY_COUNT), count(LIKE_COUNT))
+        }
+    }
+
+    #[tokio::test]
+    async fn an_erased_account_leaves_records_entries_and_counts_step_by_step() {
+        let content = Content::new();
+        content.created("pst_bo", "bo", None, &[]).await;
+        // More posts than a step takes, all replies to one parent.
+        let posts: Vec<String> = (0..=ERASURE_POSTS).map(|n| format!("pst_ana{n}")).collect();
+        for post in &posts {
+            content.created(post, "ana", Some("pst_bo"), &["jazz"]).await;
+        }
+        content.record(&like_stream("pst_bo", "ana"), LikeEvent::Liked).await;
+        assert_eq!(content.counts("pst_bo").await, (posts.len() as i64, 1));
+
+        content.record("account#ana", AccountEvent::AccountErased).await;
+        // The projector applies each step as the one before appends it.
+        for _ in 0..=posts.len() + 1 {
+            content.project(&erasure_stream("ana")).await;
+        }
+        for post in &posts {
+            assert!(!content.has(&post_key(post)).await, "{post}'s record");
+            assert!(!content.has(&List::Tag { tag: "jazz" }.entry_key(post)).await);
+            assert!(!content.has(&List::Replies { parent: "pst_bo" }.entry_key(post)).await);
+            assert!(!content.has(&List::By { author: "ana" }.entry_key(post)).await);
+        }
+        assert!(!content.has(&like_key("pst_bo", "ana")).await);
+        assert_eq!(content.counts("pst_bo").await, (0, 0));
+        assert!(content.has(&post_key("pst_bo")).await, "the other account's post stays");
+
+        // What the erased account's streams still bring projects nothing.
+        content.record(&like_stream("pst_bo", "ana"), LikeEvent::Unliked).await;
+        content.created("pst_late", "ana", Some("pst_bo"), &[]).await;
+        assert!(!content.has(&post_key("pst_late")).await);
+        assert_eq!(content.counts("pst_bo").await, (0, 0));
+    }
+
+    #[tokio::test]
+    async fn an_erased_account_without_posts_or_likes_gets_no_erasure_step() {
+        let content = Content::new();
+        content.record("account#cy", AccountEvent::AccountErased).await;
+        assert!(content.has(&erased_key("cy")).await, "marked");
+        assert_eq!(content.events.head(&erasure_stream("cy")).await.unwrap(), 0);
     }
 }

@@ -27,6 +27,9 @@ pub enum Action {
     Block,
     ListFollowers,
     ReadRelationships,
+    CreatePost,
+    ReadPost,
+    LikePost,
 }
 
 impl Action {
@@ -48,6 +51,9 @@ impl Action {
             Action::Block => "block",
             Action::ListFollowers => "list an account's followers",
             Action::ReadRelationships => "read relationships (GET /v1/me/relationships)",
+            Action::CreatePost => "post",
+            Action::ReadPost => "read a post",
+            Action::LikePost => "like a post",
         }
     }
 
@@ -56,7 +62,8 @@ impl Action {
     /// active users is new each day; a token lasts, so an app logs in about every third day;
     /// profiles are opened far more often than edited. A user follows someone every few days and
     /// unfollows far less; an app asks for the caller's relationships whenever it shows accounts
-    /// (a profile, a list); blocks and mutes are rare.
+    /// (a profile, a list); blocks and mutes are rare. Posts are read far more often than they
+    /// are written, and liked in between.
     pub fn daily_per_active_user(self) -> f64 {
         match self {
             Action::SignUp => 0.01,
@@ -75,13 +82,16 @@ impl Action {
             Action::Block => 0.005,
             Action::ListFollowers => 1.0,
             Action::ReadRelationships => 8.0,
+            Action::CreatePost => 0.5,
+            Action::ReadPost => 20.0,
+            Action::LikePost => 3.0,
         }
     }
 
     /// The status the action answers when it does what it should.
     fn succeeds_with(self) -> StatusCode {
         match self {
-            Action::SignUp => StatusCode::CREATED,
+            Action::SignUp | Action::CreatePost => StatusCode::CREATED,
             Action::ChangePassword | Action::RevokeSessions | Action::EraseAccount | Action::Unfollow => {
                 StatusCode::NO_CONTENT
             }
@@ -97,6 +107,8 @@ pub struct User {
     pub username: String,
     pub password: String,
     pub token: String,
+    /// The user's latest post, which others read and like.
+    pub last_post: Option<String>,
 }
 
 /// The users a workload has signed up, and how it names the next one (names of one length, so
@@ -130,6 +142,10 @@ pub async fn perform(
     let client = system.client().clone();
     let user = people.users.get(actor).cloned();
     let other = |people: &People| people.users[(actor + 1) % count].clone();
+    let others_post = |people: &People| {
+        let other = other(people);
+        other.last_post.ok_or_else(|| format!("{}: {} has not posted", action.title(), other.username))
+    };
     let request = match (action, &user) {
         (Action::SignUp, _) => {
             let username = people.next_username();
@@ -182,6 +198,16 @@ pub async fn perform(
         (Action::ReadRelationships, Some(user)) => client
             .get(system.url(&format!("/v1/me/relationships?ids={}", other(people).id)))
             .bearer_auth(&user.token),
+        (Action::CreatePost, Some(user)) => client
+            .post(system.url("/v1/posts"))
+            .bearer_auth(&user.token)
+            .json(&json!({ "text": format!("A day out with {} #cycling", user.username), "audience": "public" })),
+        (Action::ReadPost, Some(user)) => {
+            client.get(system.url(&format!("/v1/posts/{}", others_post(people)?))).bearer_auth(&user.token)
+        }
+        (Action::LikePost, Some(user)) => {
+            client.put(system.url(&format!("/v1/posts/{}/like", others_post(people)?))).bearer_auth(&user.token)
+        }
     };
     let measured = system.measure(request).await?;
     if measured.status != action.succeeds_with() {
@@ -194,9 +220,11 @@ pub async fn perform(
         Action::SignUp => {
             let username = text("/account/username");
             let password = password_of(&username, 0);
-            people.users.push(User { id: text("/account/id"), username, password, token: text("/token") });
+            let (id, token) = (text("/account/id"), text("/token"));
+            people.users.push(User { id, username, password, token, last_post: None });
         }
         Action::LogIn => people.users[actor].token = text("/token"),
+        Action::CreatePost => people.users[actor].last_post = Some(text("/id")),
         Action::ChangePassword => {
             let user = &mut people.users[actor];
             user.password = next_password(&user.password);
@@ -222,7 +250,8 @@ fn next_password(password: &str) -> String {
 
 /// A day of a small network of `users` people: each signs up, logs in, opens its own profile,
 /// two others' and edits its own, follows the next one and puts it among its friends, reads
-/// that relationship and the next one's followers; one mutes, unfollows, one blocks; one
+/// that relationship and the next one's followers; all but the last post, and read and like the
+/// next one's post; one mutes, unfollows, one blocks; one
 /// changes its password and one logs out everywhere (each then logs in again), and one erases
 /// its account. Every action is made at least once.
 pub async fn a_day(system: &mut MeteredSystem, users: usize) -> Result<Vec<(Action, Measured)>, String> {
@@ -244,6 +273,17 @@ pub async fn a_day(system: &mut MeteredSystem, users: usize) -> Result<Vec<(Acti
             Action::ReadRelationships,
             Action::ListFollowers,
         ] {
+            make(system, &mut people, &mut made, action, actor).await?;
+        }
+    }
+    // The last user, whom the day erases, neither posts nor likes: an erasure of someone with
+    // content takes it out step by step, alongside the graph's steps, and how the fan-out
+    // batches the two domains' steps is timing, not cost.
+    for actor in 0..users - 1 {
+        make(system, &mut people, &mut made, Action::CreatePost, actor).await?;
+    }
+    for actor in 0..users - 2 {
+        for action in [Action::ReadPost, Action::LikePost] {
             make(system, &mut people, &mut made, action, actor).await?;
         }
     }

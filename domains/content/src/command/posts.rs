@@ -7,7 +7,7 @@ use crate::post::{Post, PostCommand, PostStream};
 use crate::views::{NewPost, PostEdit};
 use huddle_catalog::content::{post_stream, POST_ID_PREFIX};
 use huddle_catalog::graph::Audience;
-use huddle_domain::decider::{refused, Also, ExecuteError};
+use huddle_domain::decider::{load, refused, Also, ExecuteError};
 use huddle_domain::Execution;
 use huddle_http::{is_prefixed_id, json_body, json_response, ApiError, Body, Request, Response};
 use lambda_http::http::StatusCode;
@@ -54,7 +54,10 @@ impl ContentCommand {
             thread_id,
             annotations,
         };
-        let parent_unchanged = parent.as_ref().map(|parent| parent.unchanged());
+        // The first attempt rests on the parent as it was checked; one after a conflict (the
+        // parent changed) reads it again: still there, or the reply is refused as to a missing post.
+        let mut checked = parent.as_ref().map(|parent| parent.unchanged());
+        let parent_stream = parent.as_ref().map(|parent| parent.stream.clone());
         let executed = Execution::<PostStream>::new(
             &self.events,
             post_stream(&post_id),
@@ -63,8 +66,21 @@ impl ContentCommand {
         )
         .new_stream()
         .execute_with(|_, _| {
-            let writes = parent_unchanged.clone().into_iter().collect();
-            async move { Ok::<_, ExecuteError<ApiError>>(Also { writes, keys: vec![] }) }
+            let (first, stream) = (checked.take(), parent_stream.clone());
+            async move {
+                let writes = match (first, stream) {
+                    (Some(first), _) => vec![first],
+                    (None, Some(stream)) => {
+                        let parent = load::<PostStream>(&self.events, stream).await?;
+                        if parent.state.live().is_none() {
+                            return Err(ExecuteError::Rejected(not_found()));
+                        }
+                        vec![parent.unchanged()]
+                    }
+                    (None, None) => vec![],
+                };
+                Ok::<_, ExecuteError<ApiError>>(Also { writes, keys: vec![] })
+            }
         })
         .await
         .map_err(refused(&caller.request_id))?;

@@ -3,6 +3,7 @@
 //! tags, edits and deletions, erasure and blocks, over HTTP as an app calls them.
 
 mod audiences;
+mod cost;
 mod erasure;
 mod input;
 mod likes;
@@ -82,10 +83,13 @@ impl System {
         self.call(Method::POST, "/v1/posts", user, Some(&body)).await
     }
 
-    /// A post of `user`'s with `text` for `audience`, which must be created: its id.
+    /// A post of `user`'s with `text` for `audience`, which must be created: its id. Lists are
+    /// newest first by post id, a ULID, and two made in one millisecond have no order: the next
+    /// post is made a few milliseconds later.
     pub async fn posted(&self, user: &User, text: &str, audience: &str) -> String {
         let answer = self.post(user, json!({ "text": text, "audience": audience })).await;
         assert_eq!(answer.status, StatusCode::CREATED, "{}", answer.body);
+        tokio::time::sleep(Duration::from_millis(3)).await;
         answer.body["id"].as_str().unwrap().to_owned()
     }
 
