@@ -64,10 +64,44 @@ impl Viewer<'_> {
         self.query.renderer.view(post_id, record, &self.account, &self.request_id).await
     }
 
+    /// Whether the post `post_id` is there and hidden from the viewer. A deleted one hides
+    /// nothing: its replies stay where they were.
+    async fn hidden(&self, post_id: &str) -> Result<bool, ApiError> {
+        Ok(match self.record(post_id).await? {
+            Some(record) => !self.may_see(&record.author, record.audience).await?,
+            None => false,
+        })
+    }
+
+    /// Of the posts `records` answer, those hidden from the viewer, each asked once. A reply
+    /// shows only to whoever may see what it answers: its own audience is its author's tier,
+    /// which says nothing of the parent's.
+    async fn hidden_answered<'r>(
+        &self,
+        records: impl Iterator<Item = &'r PostRecord>,
+    ) -> Result<Vec<String>, ApiError> {
+        let mut answered: Vec<&str> = Vec::new();
+        for id in records.flat_map(answered_by) {
+            if !answered.contains(&id) {
+                answered.push(id);
+            }
+        }
+        let hidden = futures::future::try_join_all(answered.iter().map(|id| self.hidden(id))).await?;
+        Ok(answered
+            .into_iter()
+            .zip(hidden)
+            .filter(|(_, hidden)| *hidden)
+            .map(|(id, _)| id.to_owned())
+            .collect())
+    }
+
     /// Post `post_id` as the viewer may see it, or `None`.
     async fn post(&self, post_id: &str) -> Result<Option<PostView>, ApiError> {
         match self.record(post_id).await? {
             Some(record) if self.may_see(&record.author, record.audience).await? => {
+                if !self.hidden_answered(std::iter::once(&record)).await?.is_empty() {
+                    return Ok(None);
+                }
                 Ok(Some(self.view(post_id, record).await?))
             }
             _ => Ok(None),
@@ -100,15 +134,29 @@ impl Viewer<'_> {
         let visible: HashMap<(&str, Audience), bool> = asked.into_iter().zip(answers).collect();
         let shown = entries.iter().filter(|entry| visible[&(entry.author.as_str(), entry.audience)]);
         // Deleted since the entry was read: left out.
-        let posts = futures::future::try_join_all(shown.map(|entry| async move {
-            match self.record(&entry.id).await? {
-                Some(record) => self.view(&entry.id, record).await.map(Some),
-                None => Ok(None),
-            }
+        let records = futures::future::try_join_all(shown.map(|entry| async move {
+            Ok::<_, ApiError>(self.record(&entry.id).await?.map(|r| (entry, r)))
         }))
+        .await?;
+        let records: Vec<(&Entry, PostRecord)> = records.into_iter().flatten().collect();
+        let hidden = self.hidden_answered(records.iter().map(|(_, record)| record)).await?;
+        let answered = records
+            .into_iter()
+            .filter(|(_, record)| !answered_by(record).iter().any(|id| hidden.iter().any(|h| h == id)));
+        let posts = futures::future::try_join_all(
+            answered.map(|(entry, record)| async move { self.view(&entry.id, record).await.map(Some) }),
+        )
         .await?;
         let next_cursor = page.next.map(|key| self.query.cursors.encode(&scope, &key.sk));
         Ok(PostPage { items: posts.into_iter().flatten().collect(), next_cursor })
+    }
+}
+
+/// What `record` answers: its parent and its thread's root (nothing for a post that is no reply).
+fn answered_by(record: &PostRecord) -> Vec<&str> {
+    match &record.reply_to {
+        Some(parent) => vec![parent.as_str(), record.thread_id.as_str()],
+        None => Vec::new(),
     }
 }
 

@@ -10,6 +10,7 @@ on_both_families!(
     a_close_friends_post_is_seen_by_a_close_friend_and_missing_to_a_follower_and_a_stranger,
     a_reply_joins_its_parents_thread_within_its_audience_and_only_from_whoever_sees_the_parent,
     a_block_hides_each_sides_posts_from_the_other,
+    a_reply_shows_only_to_whoever_may_see_what_it_answers,
 );
 
 async fn a_close_friends_post_is_seen_by_a_close_friend_and_missing_to_a_follower_and_a_stranger(
@@ -124,4 +125,31 @@ async fn a_block_hides_each_sides_posts_from_the_other(family: Family) {
         [bobs.as_str(), anas.as_str()],
         "others see both"
     );
+}
+
+/// Bob, one of Ana's close friends, answers her close-friends post with his own close friends'
+/// audience: Cyd, his close friend but no follower of Ana's, sees his other posts and not that
+/// reply, which would show what Ana shared with her close friends only.
+async fn a_reply_shows_only_to_whoever_may_see_what_it_answers(family: Family) {
+    let system = System::start(family).await;
+    let (ana, bob, cyd) = (system.user("ana").await, system.user("bob").await, system.user("cyd").await);
+    system.follows(&bob, &ana).await;
+    system.in_tier(&ana, "close_friends", &bob).await;
+    system.follows(&cyd, &bob).await;
+    system.in_tier(&bob, "close_friends", &cyd).await;
+    let secret = system.posted(&ana, "only for you", "close_friends").await;
+    system.seen(&secret, &bob).await;
+    let reply = system
+        .post(&bob, json!({ "text": "ana, about that", "audience": "close_friends", "reply_to": secret }))
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    let reply = reply.body["id"].as_str().unwrap().to_owned();
+    let own = system.posted(&bob, "my own news", "close_friends").await;
+
+    // Both projected: their author sees them.
+    system.list_becomes(&format!("/v1/accounts/{}/posts", bob.id), &bob, &[&own, &reply]).await;
+    system.seen(&own, &cyd).await;
+    let (status, body) = system.get(&format!("/v1/posts/{reply}"), &cyd.token).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "a reply to a post hidden from the caller: {body}");
+    assert_eq!(system.ids(&format!("/v1/accounts/{}/posts", bob.id), &cyd).await, [own.as_str()]);
 }
