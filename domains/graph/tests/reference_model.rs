@@ -6,9 +6,9 @@
 //! answer compared with what plain sets say. The seed is printed; `HUDDLE_TEST_SEED=N` repeats
 //! a run.
 
-use aws_lambda_events::sqs::{SqsEvent, SqsMessage};
 use huddle_catalog::accounts::{account_stream, AccountEvent};
 use huddle_catalog::graph::Tier;
+use huddle_delivery::testing::deliver_until_applied;
 use huddle_delivery::Projector;
 use huddle_domain::{command_role, query_role, Domain, DomainPorts};
 use huddle_embedded::{Database, SqliteTable};
@@ -410,34 +410,7 @@ const REDELIVERIES: usize = 5;
 async fn deliver_round(rng: &mut StdRng, graph: &Graph, envelopes: Vec<Envelope>) {
     let mut deliveries: Vec<Envelope> = envelopes.iter().chain(envelopes.iter()).cloned().collect();
     deliveries.shuffle(rng);
-    for _ in 0..=REDELIVERIES {
-        let mut failed = Vec::new();
-        for chunk in deliveries.chunks(10) {
-            let mut event = SqsEvent::default();
-            event.records = chunk
-                .iter()
-                .enumerate()
-                .map(|(position, envelope)| {
-                    let mut message = SqsMessage::default();
-                    message.message_id = Some(position.to_string());
-                    message.body = Some(serde_json::to_string(envelope).unwrap());
-                    message
-                })
-                .collect();
-            let response = graph.projector.handle(event).await;
-            for failure in response.batch_item_failures {
-                failed.push(chunk[failure.item_identifier.parse::<usize>().unwrap()].clone());
-            }
-        }
-        if failed.is_empty() {
-            return;
-        }
-        deliveries = failed;
-    }
-    panic!(
-        "deliveries kept failing: {:?}",
-        deliveries.iter().map(|e| (&e.stream, e.version)).collect::<Vec<_>>()
-    );
+    deliver_until_applied(&graph.projector, deliveries, REDELIVERIES).await;
 }
 
 fn owned_by(pairs: &BTreeSet<Pair>, owner: usize, outgoing: bool) -> BTreeSet<usize> {

@@ -13,6 +13,7 @@ mod projected;
 mod projector;
 mod replay;
 mod sweeper;
+pub mod testing;
 
 pub use dispatcher::{
     Dispatcher, Drained, LEASE, OUTBOX_PREFIX, PENDING_PREFIX, PENDING_SHARDS, WRITES_PER_EFFECT,
