@@ -18,37 +18,62 @@ on_both_families!(
 async fn a_photo_with_gps_goes_through_its_presigned_url_to_ready_without_it(family: Family) {
     let system = System::start(family).await;
     let (ana, bob) = (system.user("ana").await, system.user("bob").await);
-    let photo = jpeg_with_exif(&red_left_blue_right(800, 400), &exif(6));
-    let id = system.upload(&ana, "image", "image/jpeg", &photo).await;
+    // A JPEG with its EXIF in APP1, and a PNG with it in eXIf and a place in a tEXt chunk: each
+    // turned a quarter by its orientation tag, each holding a GPS position. The PNG has
+    // translucent pixels, so it stays a PNG (an opaque one becomes a JPEG).
+    let jpeg = jpeg_with_exif(&red_left_blue_right(800, 400), &exif(6));
+    let translucent = image::DynamicImage::ImageRgb8(red_left_blue_right(800, 400)).into_rgba8();
+    let translucent = image::RgbaImage::from_fn(800, 400, |x, y| {
+        let [red, green, blue, _] = translucent.get_pixel(x, y).0;
+        image::Rgba([red, green, blue, if (x + y) % 7 == 0 { 90 } else { 255 }])
+    });
+    let place = png_chunk(b"tEXt", b"Location\052.37N 4.90E");
+    let png = png_with_chunks(
+        &image::DynamicImage::ImageRgba8(translucent),
+        &[png_chunk(b"eXIf", &exif(6)), place],
+    );
+    let photos = [("image/jpeg", jpeg, &b"\xFF\xD8"[..]), ("image/png", png, &b"\x89PNG"[..])];
+    for (content_type, photo, magic) in photos {
+        assert!(contains(&photo, &rational_bytes(GPS_LATITUDE)), "the upload holds a GPS position");
+        let id = system.upload(&ana, "image", content_type, &photo).await;
 
-    let media = system.processed(&ana, &id).await;
-    assert_eq!(media["status"], "ready", "{media}");
-    assert_eq!(
-        (media["width"].as_u64(), media["height"].as_u64()),
-        (Some(400), Some(800)),
-        "upright: {media}"
-    );
-    assert_eq!((media["kind"].as_str(), media["content_type"].as_str()), (Some("image"), Some("image/jpeg")));
-    assert!(media["blurhash"].as_str().is_some_and(|hash| !hash.is_empty()), "{media}");
-    let thumbnails: Vec<(u64, u64)> = media["thumbnails"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| (t["width"].as_u64().unwrap(), t["height"].as_u64().unwrap()))
-        .collect();
-    assert_eq!(thumbnails, [(320, 640), (64, 128)]);
-    let mut urls = vec![media["url"].as_str().unwrap().to_owned()];
-    urls.extend(
-        media["thumbnails"].as_array().unwrap().iter().map(|t| t["url"].as_str().unwrap().to_owned()),
-    );
-    for url in urls {
-        let bytes = system.fetch(&url).await;
-        assert!(bytes.starts_with(&[0xFF, 0xD8]), "a JPEG");
-        assert!(!contains(&bytes, b"Exif\0\0"), "no EXIF, and so no GPS, in what is served");
+        let media = system.processed(&ana, &id).await;
+        assert_eq!(media["status"], "ready", "{media}");
+        assert_eq!(
+            (media["width"].as_u64(), media["height"].as_u64()),
+            (Some(400), Some(800)),
+            "upright: {media}"
+        );
+        assert_eq!(
+            (media["kind"].as_str(), media["content_type"].as_str()),
+            (Some("image"), Some(content_type))
+        );
+        assert!(media["blurhash"].as_str().is_some_and(|hash| !hash.is_empty()), "{media}");
+        let thumbnails: Vec<(u64, u64)> = media["thumbnails"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| (t["width"].as_u64().unwrap(), t["height"].as_u64().unwrap()))
+            .collect();
+        assert_eq!(thumbnails, [(320, 640), (64, 128)], "{content_type}");
+        let mut urls = vec![media["url"].as_str().unwrap().to_owned()];
+        urls.extend(
+            media["thumbnails"].as_array().unwrap().iter().map(|t| t["url"].as_str().unwrap().to_owned()),
+        );
+        for url in urls {
+            let bytes = system.fetch(&url).await;
+            assert!(bytes.starts_with(magic), "{content_type} served as it was uploaded");
+            for metadata in [&b"Exif\0\0"[..], b"eXIf", b"52.37N", &rational_bytes(GPS_LATITUDE)] {
+                assert!(
+                    !contains(&bytes, metadata),
+                    "{content_type}: no EXIF, GPS or text in what is served"
+                );
+            }
+        }
+        // Only its owner sees it by id; to anyone else it does not exist.
+        let (status, body) = system.get(&format!("/v1/media/{id}"), &bob).await;
+        assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"), "{body}");
     }
-    // Only its owner sees it by id; to anyone else it does not exist.
-    let (status, body) = system.get(&format!("/v1/media/{id}"), &bob).await;
-    assert_eq!((status, code(&body)), (StatusCode::NOT_FOUND, "not_found"), "{body}");
 }
 
 async fn a_video_becomes_ready_and_takes_a_ready_image_of_its_owner_as_poster(family: Family) {
