@@ -27,7 +27,7 @@ async fn a_photo_with_gps_goes_through_its_presigned_url_to_ready_without_it(fam
         let [red, green, blue, _] = translucent.get_pixel(x, y).0;
         image::Rgba([red, green, blue, if (x + y) % 7 == 0 { 90 } else { 255 }])
     });
-    let place = png_chunk(b"tEXt", b"Location\052.37N 4.90E");
+    let place = png_chunk(b"tEXt", b"Location\x0052.37N 4.90E");
     let png = png_with_chunks(
         &image::DynamicImage::ImageRgba8(translucent),
         &[png_chunk(b"eXIf", &exif(6)), place],
