@@ -11,6 +11,7 @@
 
 mod support;
 use huddle_accounts::passwords::{PasswordCost, Passwords};
+use huddle_test_support::bench::summary;
 
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -20,13 +21,6 @@ use std::time::{Duration, Instant};
 async fn main() {
     password_cost(20).await;
     http_latency(50, 1_000, 200).await;
-}
-
-/// "p50 … ms, p90 …, p99 …, max …" of `samples`.
-fn summary(mut samples: Vec<Duration>) -> String {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
-    format!("p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms", at(0.5), at(0.9), at(0.99), at(1.0))
 }
 
 async fn password_cost(samples: usize) {

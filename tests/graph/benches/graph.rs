@@ -25,6 +25,7 @@ use huddle_eventstore::{encode, Envelope, NewEvent};
 use huddle_graph::visibility::{Audience, GraphReader};
 use huddle_graph::GraphDomain;
 use huddle_runner::{Running, Settings, Storage};
+use huddle_test_support::bench::summary;
 use huddle_test_support::system::{accounts_domain, accounts_settings};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -87,13 +88,6 @@ async fn main() {
 
     running.shutdown().await;
     let _ = std::fs::remove_dir_all(folder);
-}
-
-/// "p50 … ms, p90 …, p99 …, max …" of `samples`.
-fn summary(mut samples: Vec<Duration>) -> String {
-    samples.sort();
-    let at = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize].as_secs_f64() * 1000.0;
-    format!("p50 {:.2} ms, p90 {:.2} ms, p99 {:.2} ms, max {:.2} ms", at(0.5), at(0.9), at(0.99), at(1.0))
 }
 
 /// `count` accounts registered and following `star`, as the graph's own projector applies

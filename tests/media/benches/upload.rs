@@ -16,6 +16,7 @@ mod samples;
 
 use huddle_media::processing::limits::MAX_IMAGE_BYTES;
 use huddle_runner::{Settings, Storage};
+use huddle_test_support::bench::summary;
 use huddle_test_support::system::{accounts_domain, accounts_settings, PASSWORD};
 use reqwest::{Client, StatusCode};
 use serde_json::{json, Value};
@@ -123,16 +124,4 @@ impl Bench {
             }
         }
     }
-}
-
-fn summary(mut samples: Vec<Duration>) -> String {
-    samples.sort();
-    let at = |fraction: f64| samples[((samples.len() - 1) as f64 * fraction).round() as usize];
-    format!(
-        "p50 {:?}, p99 {:?}, max {:?} ({} runs)",
-        at(0.5),
-        at(0.99),
-        samples[samples.len() - 1],
-        samples.len()
-    )
 }

@@ -2,6 +2,7 @@
 //! adapters talk to), fresh resources with unique names on either adapter family, and a small
 //! test-only aggregate; any set of domains running in the local runner (`system`).
 
+pub mod bench;
 pub mod cost;
 pub mod decorated_table;
 pub mod families;
