@@ -3,7 +3,7 @@
 //! the caller may see by the graph's rule (a block either way hides each side from the other);
 //! a post it may not see, or whose author was erased, is not there.
 
-use crate::read_model::{may_see, post_key, Entry, List, PostRecord};
+use crate::read_model::{may_see, may_see_each, post_key, Entry, List, PostRecord};
 use crate::render::Renderer;
 use crate::routes::{Operation, ROUTES};
 use crate::text::is_tag;
@@ -18,9 +18,8 @@ use huddle_http::{
     caller, json_response, path_parameter, prefixed_id, request_id, ApiError, Body, CursorCodec,
     HttpFunction, Request, Response,
 };
-use huddle_ports::{Key, Query, Table, TableError};
+use huddle_ports::{get_all, Key, Query, Table, TableError};
 use lambda_http::http::StatusCode;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 pub struct ContentQuery {
@@ -60,39 +59,45 @@ impl Viewer<'_> {
         item.as_ref().map(PostRecord::of).transpose().map_err(self.failed())
     }
 
-    async fn view(&self, post_id: &str, record: PostRecord) -> Result<PostView, ApiError> {
-        self.query.renderer.view(post_id, record, &self.account, &self.request_id).await
+    /// The records of `post_ids`, in their order (a deleted post's is `None`), read in batches.
+    async fn records(&self, post_ids: &[&str]) -> Result<Vec<Option<PostRecord>>, ApiError> {
+        let keys: Vec<Key> = post_ids.iter().map(|id| post_key(id)).collect();
+        let items = get_all(self.query.read_model.as_ref(), &keys).await.map_err(self.failed())?;
+        items
+            .iter()
+            .map(|item| item.as_ref().map(PostRecord::of).transpose().map_err(self.failed()))
+            .collect()
     }
 
-    /// Whether the post `post_id` is there and hidden from the viewer. A deleted one hides
-    /// nothing: its replies stay where they were.
-    async fn hidden(&self, post_id: &str) -> Result<bool, ApiError> {
-        Ok(match self.record(post_id).await? {
-            Some(record) => !self.may_see(&record.author, record.audience).await?,
-            None => false,
-        })
+    /// Which of `shared` (an author and an audience) the viewer may see, in its order.
+    async fn may_see_each(&self, shared: &[(&str, Audience)]) -> Result<Vec<bool>, ApiError> {
+        let query = self.query;
+        may_see_each(query.read_model.as_ref(), &query.graph, &self.account, shared)
+            .await
+            .map_err(self.failed())
     }
 
-    /// Of the posts `records` answer, those hidden from the viewer, each asked once. A reply
-    /// shows only to whoever may see what it answers: its own audience is its author's tier,
-    /// which says nothing of the parent's.
+    /// Of the posts `records` answer, those hidden from the viewer: there, and not for it to
+    /// see. A reply shows only to whoever may see what it answers: its own audience is its
+    /// author's tier, which says nothing of the parent's. A deleted post hides nothing: its
+    /// replies stay where they were.
     async fn hidden_answered<'r>(
         &self,
         records: impl Iterator<Item = &'r PostRecord>,
     ) -> Result<Vec<String>, ApiError> {
-        let mut answered: Vec<&str> = Vec::new();
-        for id in records.flat_map(answered_by) {
-            if !answered.contains(&id) {
-                answered.push(id);
-            }
-        }
-        let hidden = futures::future::try_join_all(answered.iter().map(|id| self.hidden(id))).await?;
-        Ok(answered
-            .into_iter()
-            .zip(hidden)
-            .filter(|(_, hidden)| *hidden)
-            .map(|(id, _)| id.to_owned())
-            .collect())
+        let mut answered: Vec<&str> = records.flat_map(answered_by).collect();
+        answered.sort_unstable();
+        answered.dedup();
+        let there: Vec<(&str, PostRecord)> = answered
+            .iter()
+            .copied()
+            .zip(self.records(&answered).await?)
+            .filter_map(|(id, record)| Some((id, record?)))
+            .collect();
+        let shared: Vec<(&str, Audience)> =
+            there.iter().map(|(_, record)| (record.author.as_str(), record.audience)).collect();
+        let seen = self.may_see_each(&shared).await?;
+        Ok(there.into_iter().zip(seen).filter(|(_, seen)| !seen).map(|((id, _), _)| id.to_owned()).collect())
     }
 
     /// Post `post_id` as the viewer may see it, or `None`.
@@ -102,15 +107,16 @@ impl Viewer<'_> {
                 if !self.hidden_answered(std::iter::once(&record)).await?.is_empty() {
                     return Ok(None);
                 }
-                Ok(Some(self.view(post_id, record).await?))
+                let view = self.query.renderer.view(post_id, record, &self.account, &self.request_id);
+                Ok(Some(view.await?))
             }
             _ => Ok(None),
         }
     }
 
     /// The page `?limit=&cursor=` asks for of `list`: the posts of its entries that the viewer
-    /// may see (each author asked once), in the list's order. A page may hold fewer than the
-    /// limit; its cursor still resumes after it.
+    /// may see, in the list's order, each kind of item read in batches (see `may_see_each` and
+    /// `Renderer::views`). A page may hold fewer than the limit; its cursor still resumes after it.
     async fn page(&self, request: &Request, list: List<'_>) -> Result<PostPage, ApiError> {
         let partition = list.partition();
         let scope = format!("content-list:{partition}");
@@ -120,35 +126,25 @@ impl Viewer<'_> {
         let page = self.query.read_model.query(&query).await.map_err(self.failed())?;
         let entries: Vec<Entry> =
             page.items.iter().map(Entry::of).collect::<Result<_, _>>().map_err(self.failed())?;
-        let mut asked: Vec<(&str, Audience)> = Vec::new();
-        for entry in &entries {
-            let question = (entry.author.as_str(), entry.audience);
-            if !asked.contains(&question) {
-                asked.push(question);
-            }
-        }
-        let answers = futures::future::try_join_all(
-            asked.iter().map(|&(author, audience)| async move { self.may_see(author, audience).await }),
-        )
-        .await?;
-        let visible: HashMap<(&str, Audience), bool> = asked.into_iter().zip(answers).collect();
-        let shown = entries.iter().filter(|entry| visible[&(entry.author.as_str(), entry.audience)]);
+        let shared: Vec<(&str, Audience)> =
+            entries.iter().map(|entry| (entry.author.as_str(), entry.audience)).collect();
+        let seen = self.may_see_each(&shared).await?;
+        let shown: Vec<&str> =
+            entries.iter().zip(seen).filter(|(_, seen)| *seen).map(|(entry, _)| entry.id.as_str()).collect();
         // Deleted since the entry was read: left out.
-        let records = futures::future::try_join_all(shown.map(|entry| async move {
-            Ok::<_, ApiError>(self.record(&entry.id).await?.map(|r| (entry, r)))
-        }))
-        .await?;
-        let records: Vec<(&Entry, PostRecord)> = records.into_iter().flatten().collect();
+        let records: Vec<(String, PostRecord)> = shown
+            .iter()
+            .zip(self.records(&shown).await?)
+            .filter_map(|(id, record)| Some((id.to_string(), record?)))
+            .collect();
         let hidden = self.hidden_answered(records.iter().map(|(_, record)| record)).await?;
-        let answered = records
+        let answered: Vec<(String, PostRecord)> = records
             .into_iter()
-            .filter(|(_, record)| !answered_by(record).iter().any(|id| hidden.iter().any(|h| h == id)));
-        let posts = futures::future::try_join_all(
-            answered.map(|(entry, record)| async move { self.view(&entry.id, record).await.map(Some) }),
-        )
-        .await?;
+            .filter(|(_, record)| !answered_by(record).iter().any(|id| hidden.iter().any(|h| h == id)))
+            .collect();
+        let items = self.query.renderer.views(answered, &self.account, &self.request_id).await?;
         let next_cursor = page.next.map(|key| self.query.cursors.encode(&scope, &key.sk));
-        Ok(PostPage { items: posts.into_iter().flatten().collect(), next_cursor })
+        Ok(PostPage { items, next_cursor })
     }
 }
 

@@ -11,7 +11,7 @@ use huddle_domain::operation;
 use huddle_http::{
     caller, json_response, prefixed_id, request_id, ApiError, Body, HttpFunction, Request, Response,
 };
-use huddle_ports::{Blobs, Table};
+use huddle_ports::{get_all, Blobs, Table};
 use lambda_http::http::StatusCode;
 use std::sync::Arc;
 use std::time::Duration;
@@ -49,9 +49,19 @@ impl MediaQueryRole {
             .get(&record_key(media_id))
             .await
             .map_err(|e| ApiError::internal(request_id, &e))?;
-        let record = item.map(|item| MediaRecord::from_item(&item)).transpose();
-        let record = record.map_err(|e| ApiError::internal(request_id, &e))?;
-        Ok(record.filter(|record| !record.expired(time::OffsetDateTime::now_utc())))
+        unexpired(item, request_id)
+    }
+
+    /// [`record`](Self::record) of each of `media_ids`, in their order, read in batches.
+    pub async fn records(
+        &self,
+        media_ids: &[&str],
+        request_id: &str,
+    ) -> Result<Vec<Option<MediaRecord>>, ApiError> {
+        let keys: Vec<_> = media_ids.iter().map(|id| record_key(id)).collect();
+        let items = get_all(self.read_model.as_ref(), &keys).await;
+        let items = items.map_err(|e| ApiError::internal(request_id, &e))?;
+        items.into_iter().map(|item| unexpired(item, request_id)).collect()
     }
 
     async fn url(&self, key: &str, request_id: &str) -> Result<String, ApiError> {
@@ -126,4 +136,11 @@ impl HttpFunction for MediaQueryRole {
     async fn call(&self, request: Request) -> Response<Body> {
         self.handle(request).await.unwrap_or_else(ApiError::into_response)
     }
+}
+
+/// The record an item holds, unless it is missing or expired.
+fn unexpired(item: Option<huddle_ports::Item>, request_id: &str) -> Result<Option<MediaRecord>, ApiError> {
+    let record = item.map(|item| MediaRecord::from_item(&item)).transpose();
+    let record = record.map_err(|e| ApiError::internal(request_id, &e))?;
+    Ok(record.filter(|record| !record.expired(time::OffsetDateTime::now_utc())))
 }

@@ -23,6 +23,9 @@ pub fn bucket_id(domain: &str) -> String {
     format!("{}Bucket", Names::of(domain).pascal)
 }
 
+/// What a role that reads a read table may do there: get an item or a batch of them, query.
+const READ_TABLE: [&str; 3] = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query"];
+
 /// Each upload is processed alone: a 99 MB video takes the function's whole memory and time.
 const UPLOADS_BATCH_SIZE: u32 = 1;
 
@@ -566,11 +569,13 @@ impl FunctionRole {
             "dynamodb:ConditionCheckItem",
             "dynamodb:BatchWriteItem",
         ];
+        // BatchGetItem: a page reads its items' records in batches (`huddle_ports::get_all`).
+        let reads = |more: &[&'static str]| [&READ_TABLE[..], more].concat();
         match self {
             // What a command may touch of the log is the domain's own: its manifest says.
             Self::Command => Vec::new(),
             Self::Query => {
-                vec![statement("ReadOwnReadModel", &["dynamodb:GetItem", "dynamodb:Query"], read_table())]
+                vec![statement("ReadOwnReadModel", &READ_TABLE, read_table())]
             }
             Self::Projector => vec![
                 statement(
@@ -584,11 +589,7 @@ impl FunctionRole {
                     format!("!GetAtt {pascal}Queue.Arn"),
                 ),
                 statement("ReadEvents", &["dynamodb:GetItem", "dynamodb:Query"], events_table()),
-                statement(
-                    "WriteOwnReadModel",
-                    &[&["dynamodb:GetItem", "dynamodb:Query"][..], &READ_MODEL_WRITES].concat(),
-                    read_table(),
-                ),
+                statement("WriteOwnReadModel", &reads(&READ_MODEL_WRITES), read_table()),
             ],
             Self::Operator => vec![
                 statement(
@@ -604,8 +605,7 @@ impl FunctionRole {
                 ),
                 statement(
                     "WriteOwnReadModel",
-                    &[&["dynamodb:GetItem", "dynamodb:Query", "dynamodb:Scan"][..], &READ_MODEL_WRITES]
-                        .concat(),
+                    &reads(&[&["dynamodb:Scan"][..], &READ_MODEL_WRITES].concat()),
                     read_table(),
                 ),
             ],
@@ -812,7 +812,7 @@ fn role_resource(
     let generic = role.statements(&names.pascal);
     let reads_granted = granted.iter().map(|other| Statement {
         sid: format!("Read{}ReadModel", other.pascal),
-        actions: vec!["dynamodb:GetItem".to_owned(), "dynamodb:Query".to_owned()],
+        actions: READ_TABLE.iter().map(|action| action.to_string()).collect(),
         resource: format!("!GetAtt {}Table.Arn", other.pascal),
         objects: None,
         leading_keys: Vec::new(),

@@ -5,11 +5,13 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, ConditionCheck, Delete, DeleteRequest, Put, PutRequest, ReturnValue, TransactWriteItem,
-    Update, WriteRequest,
+    AttributeValue, ConditionCheck, Delete, DeleteRequest, KeysAndAttributes, Put, PutRequest, ReturnValue,
+    TransactWriteItem, Update, WriteRequest,
 };
 use aws_sdk_dynamodb::Client;
-use huddle_ports::table::{validate_batch, validate_item, validate_key, validate_pk, validate_transaction};
+use huddle_ports::table::{
+    validate_batch, validate_batch_get, validate_item, validate_key, validate_pk, validate_transaction,
+};
 use huddle_ports::{
     BatchWrite, Condition, Direction, Item, Key, Page, Query, Scan, Segment, SkRange, Table, TableError,
     TransactWrite, EXPIRES_AT,
@@ -68,7 +70,7 @@ where
         }
     }
     Err(TableError::Unavailable(format!(
-        "{} batched writes still unprocessed after {} attempts",
+        "{} batched requests still unprocessed after {} attempts",
         pending.len(),
         backoff.attempts
     )))
@@ -450,6 +452,47 @@ impl Table for DynamoTable {
         .await
     }
 
+    /// BatchGetItem, strongly consistent, asking again for what DynamoDB leaves unprocessed (over
+    /// 16 MB, or throttled) with [`UNPROCESSED_BACKOFF`].
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+        validate_batch_get(keys)?;
+        let found = std::sync::Mutex::new(HashMap::new());
+        let requests = keys.iter().map(key_attributes).collect();
+        send_until_processed(requests, UNPROCESSED_BACKOFF, |requests| {
+            let found = &found;
+            async move {
+                let wanted = KeysAndAttributes::builder()
+                    .set_keys(Some(requests))
+                    .consistent_read(true)
+                    .build()
+                    .map_err(|e| TableError::Invalid(e.to_string()))?;
+                let output = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.name, wanted)
+                    .send()
+                    .await
+                    .map_err(service_error)?;
+                for attributes in
+                    output.responses.and_then(|mut tables| tables.remove(&self.name)).unwrap_or_default()
+                {
+                    let item = from_attributes(attributes)?;
+                    let key = Key::of(&item)
+                        .ok_or_else(|| TableError::Invalid("an item without its key".into()))?;
+                    found.lock().expect("not poisoned").insert(key, item);
+                }
+                Ok(output
+                    .unprocessed_keys
+                    .and_then(|mut tables| tables.remove(&self.name))
+                    .map(|unprocessed| unprocessed.keys)
+                    .unwrap_or_default())
+            }
+        })
+        .await?;
+        let mut found = found.into_inner().expect("not poisoned");
+        Ok(keys.iter().map(|key| found.remove(key)).collect())
+    }
+
     async fn transact(&self, writes: Vec<TransactWrite>) -> Result<(), TableError> {
         validate_transaction(&writes)?;
         let items = writes.iter().map(|w| self.transact_item(w)).collect::<Result<Vec<_>, _>>()?;
@@ -505,11 +548,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn writes_still_unprocessed_after_the_last_attempt_are_unavailable() {
+    async fn requests_still_unprocessed_after_the_last_attempt_are_unavailable() {
         let sends = Mutex::new(Vec::new());
         let result = send_until_processed((0..10).collect(), QUICK, throttled(0, &sends)).await;
         assert!(
-            matches!(&result, Err(TableError::Unavailable(why)) if why.contains("10 batched writes")),
+            matches!(&result, Err(TableError::Unavailable(why)) if why.contains("10 batched requests")),
             "{result:?}"
         );
         assert_eq!(sends.lock().unwrap().len(), QUICK.attempts as usize);

@@ -4,7 +4,9 @@ use crate::database::now_ms;
 use crate::Database;
 use async_trait::async_trait;
 use aws_lambda_events::dynamodb::{EventRecord, StreamRecord, StreamViewType};
-use huddle_ports::table::{validate_batch, validate_item, validate_key, validate_pk, validate_transaction};
+use huddle_ports::table::{
+    validate_batch, validate_batch_get, validate_item, validate_key, validate_pk, validate_transaction,
+};
 use huddle_ports::{
     BatchWrite, Condition, Direction, Item, Key, Page, Query, Scan, SkRange, Table, TableError,
     TransactWrite, EXPIRES_AT,
@@ -304,6 +306,15 @@ impl Table for SqliteTable {
             }
             Ok(())
         })
+    }
+
+    /// Under one lock of the database: the keys read as of one moment (DynamoDB reads each on
+    /// its own, which promises less).
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+        validate_batch_get(keys)?;
+        let conn = self.db.lock();
+        let tx = Tx { conn: &conn, table: self };
+        keys.iter().map(|key| tx.get(key)).collect()
     }
 
     /// One SQLite transaction for the whole batch: one commit (one fsync) for up to 25 writes.

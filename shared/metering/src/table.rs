@@ -162,6 +162,17 @@ impl Table for MeteredTable {
         result
     }
 
+    /// Billed as DynamoDB bills BatchGetItem: each key as a read of its own (a missing item at
+    /// the least a unit, as GetItem).
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+        let result = self.inner.batch_get(keys).await;
+        if let Ok(found) = &result {
+            let units = found.iter().map(|item| read_units(item.as_ref().map_or(0, item_size))).sum();
+            self.charge("BatchGetItem", Unit::ReadRequestUnits, units, 0);
+        }
+        result
+    }
+
     async fn batch_write(&self, writes: Vec<BatchWrite>) -> Result<(), TableError> {
         let units = writes
             .iter()

@@ -21,8 +21,8 @@ pub use filter_policy::{FilterPolicy, FilterPolicyError};
 pub use push::{validate_payload, DeviceEndpoint, Platform, Push, PushError};
 pub use queue::{OutgoingMessage, Queue, QueueError, ReceivedMessage};
 pub use table::{
-    is_expired, BatchWrite, Condition, Direction, Item, Key, Page, Query, Scan, Segment, SkRange, Table,
-    TableError, TransactWrite, EXPIRES_AT,
+    get_all, is_expired, BatchWrite, Condition, Direction, Item, Key, Page, Query, Scan, Segment, SkRange,
+    Table, TableError, TransactWrite, EXPIRES_AT,
 };
 pub use topic::{PublishFailure, Topic, TopicError, TopicMessage};
 

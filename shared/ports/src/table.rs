@@ -287,6 +287,9 @@ impl BatchWrite {
 /// The most writes one batch may hold (DynamoDB's BatchWriteItem limit).
 pub const MAX_BATCH_WRITES: usize = 25;
 
+/// The most keys one batch of reads may name (DynamoDB's BatchGetItem limit).
+pub const MAX_BATCH_GETS: usize = 100;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TableError {
     /// A condition did not hold; for a transaction, `index` names the first failing write.
@@ -334,6 +337,31 @@ pub trait Table: Send + Sync {
     /// error after a partial retry may leave some writes applied), so batched writes must be
     /// idempotent. `Ok` means every write landed.
     async fn batch_write(&self, writes: Vec<BatchWrite>) -> Result<(), TableError>;
+    /// Read 1 to [`MAX_BATCH_GETS`] distinct keys at once, as DynamoDB's BatchGetItem does
+    /// (strongly consistent, each item read on its own, not as of one moment): what each key
+    /// holds, in the keys' order. [`get_all`] takes any number of keys, repeats included.
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError>;
+}
+
+/// What each of `keys` holds, in their order: [`Table::batch_get`] of each distinct key once, in
+/// batches of [`MAX_BATCH_GETS`] sent at once. A list page reads its items' records, counts and
+/// markers this way, one request per hundred instead of one each.
+pub async fn get_all(table: &dyn Table, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+    let mut distinct: Vec<Key> = Vec::new();
+    let mut seen = std::collections::HashMap::new();
+    let positions: Vec<usize> = keys
+        .iter()
+        .map(|key| {
+            *seen.entry(key.clone()).or_insert_with(|| {
+                distinct.push(key.clone());
+                distinct.len() - 1
+            })
+        })
+        .collect();
+    let batches = distinct.chunks(MAX_BATCH_GETS).map(|batch| table.batch_get(batch));
+    let found: Vec<Option<Item>> =
+        futures::future::try_join_all(batches).await?.into_iter().flatten().collect();
+    Ok(positions.into_iter().map(|at| found[at].clone()).collect())
 }
 
 /// DynamoDB's limits on the key attributes, in UTF-8 bytes.
@@ -409,6 +437,25 @@ pub fn validate_batch(writes: &[BatchWrite]) -> Result<(), TableError> {
         }
         if !keys.insert(key) {
             return Err(TableError::Invalid("two writes in one batch touch the same key".into()));
+        }
+    }
+    Ok(())
+}
+
+/// Checks both adapter families apply before a batch of reads reaches storage, as DynamoDB's
+/// BatchGetItem refuses: 1 to [`MAX_BATCH_GETS`] keys, each valid, no two the same.
+pub fn validate_batch_get(keys: &[Key]) -> Result<(), TableError> {
+    if keys.is_empty() || keys.len() > MAX_BATCH_GETS {
+        return Err(TableError::Invalid(format!(
+            "a batch of reads names 1 to {MAX_BATCH_GETS} keys, not {}",
+            keys.len()
+        )));
+    }
+    let mut distinct = std::collections::HashSet::new();
+    for key in keys {
+        validate_key(key)?;
+        if !distinct.insert(key) {
+            return Err(TableError::Invalid("a batch of reads names one key twice".into()));
         }
     }
     Ok(())

@@ -22,6 +22,7 @@ pub enum Operation {
     Add,
     Transact,
     BatchWrite,
+    BatchGet,
 }
 
 /// Sees each call of a [`DecoratedTable`] before the inner table does.
@@ -122,6 +123,19 @@ impl<I: Interceptor> Table for DecoratedTable<I> {
     async fn transact(&self, writes: Vec<TransactWrite>) -> Result<(), TableError> {
         self.interceptor.before(Operation::Transact)?;
         self.inner.transact(writes).await
+    }
+
+    /// A key the interceptor hides reads as missing, as in [`get`](Table::get).
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+        self.interceptor.before(Operation::BatchGet)?;
+        for key in keys {
+            self.interceptor.reading(&key.pk).await;
+        }
+        let found = self.inner.batch_get(keys).await?;
+        let shown: Vec<Option<Item>> =
+            keys.iter().zip(found).map(|(key, item)| item.filter(|_| !self.interceptor.hides(key))).collect();
+        self.interceptor.returned(&shown.iter().flatten().cloned().collect::<Vec<_>>());
+        Ok(shown)
     }
 
     async fn batch_write(&self, writes: Vec<BatchWrite>) -> Result<(), TableError> {

@@ -36,19 +36,21 @@ const PROJECTED_TAIL: [(&str, u64); 6] = [
 fn expected(action: Action) -> Vec<(&'static str, u64)> {
     let lines: &[(&str, u64)] = match action {
         // A fresh stream: nothing read (no mention, no media, no parent here), one append; the
-        // answer reads the new post's counts and the caller's like. The projector reads the
-        // checkpoint and the author's erasure mark (a post rests on its author not erased).
+        // answer reads the new post's counts and the caller's like in one batch. The projector
+        // reads the checkpoint and the author's erasure mark (a post rests on its author not
+        // erased).
         Action::CreatePost => &[
             ("Lambda ContentCommandFunction", 1),
-            ("DynamoDB GetItem by ContentCommandFunction", 2),
+            ("DynamoDB BatchGetItem by ContentCommandFunction", 1),
             ("DynamoDB TransactWriteItems by ContentCommandFunction", 1),
             ("DynamoDB GetItem by ContentProjectorFunction", 2),
         ],
-        // The record, the author's erasure mark, the counts and the caller's like; the caller's
-        // standing with the author from the graph's table (one Query).
+        // The record and the author's erasure mark; the counts and the caller's like in one
+        // batch; the caller's standing with the author from the graph's table (one Query).
         Action::ReadPost => &[
             ("Lambda ContentQueryFunction", 1),
-            ("DynamoDB GetItem by ContentQueryFunction", 4),
+            ("DynamoDB GetItem by ContentQueryFunction", 2),
+            ("DynamoDB BatchGetItem by ContentQueryFunction", 1),
             ("DynamoDB Query by ContentQueryFunction", 1),
         ],
         // The post's stream, the caller's standing (the graph's table) and the like's stream:

@@ -109,6 +109,13 @@ async fn table_reads_are_billed_per_4_kb_of_what_one_request_read(family: Family
     let (_, bill) = charged(&meter, table.get(&Key::new("r", "past-unit"))).await;
     assert_eq!(bill, reads("GetItem", 2.0), "4,097 bytes");
 
+    // A batch of reads bills each key as a GetItem of its own: 1 + 2 + 1 (nothing found) + 1.
+    let keys =
+        [Key::new("r", "at-unit"), Key::new("r", "past-unit"), Key::new("r", "none"), Key::new("q", "q1")];
+    let (found, bill) = charged(&meter, table.batch_get(&keys)).await;
+    assert_eq!(found.unwrap().iter().filter(|item| item.is_some()).count(), 3);
+    assert_eq!(bill, reads("BatchGetItem", 5.0), "each item rounded up on its own");
+
     let (page, bill) = charged(&meter, table.query(&Query::new("q"))).await;
     assert_eq!(page.unwrap().items.len(), 3);
     assert_eq!(bill, reads("Query", 2.0), "4,500 bytes rounded up once");

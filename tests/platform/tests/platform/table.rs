@@ -1,5 +1,5 @@
 use huddle_ports::table::{
-    item_size, MAX_BATCH_WRITES, MAX_ITEM_BYTES, MAX_TRANSACTION_BYTES, MAX_TRANSACT_WRITES,
+    item_size, MAX_BATCH_GETS, MAX_BATCH_WRITES, MAX_ITEM_BYTES, MAX_TRANSACTION_BYTES, MAX_TRANSACT_WRITES,
 };
 use huddle_ports::{
     BatchWrite, Condition, Item, Key, Query, Scan, Segment, SkRange, TableError, TransactWrite, EXPIRES_AT,
@@ -36,6 +36,9 @@ on_both_families!(
     expired_items_stay_readable_until_deleted,
     batch_write_puts_and_deletes_up_to_25_items,
     batch_write_refuses_what_batch_write_item_refuses,
+    batch_get_reads_up_to_100_keys_in_their_order,
+    batch_get_refuses_what_batch_get_item_refuses,
+    get_all_reads_any_number_of_keys_repeats_included,
     compound_and_optional_attribute_conditions,
 );
 
@@ -504,6 +507,72 @@ async fn batch_write_refuses_what_batch_write_item_refuses(family: Family) {
         assert!(is_invalid(&result), "{what}: {result:?}");
     }
     assert!(table.query(&Query::new("batch")).await.unwrap().items.is_empty(), "nothing was written");
+}
+
+async fn batch_get_reads_up_to_100_keys_in_their_order(family: Family) {
+    let table = family.backend().await.table(false).await;
+    // Every other key is written, some items large (the whole batch nears 1 MB, DynamoDB's page
+    // of a Query, which a batch of reads is not held to).
+    let writes: Vec<BatchWrite> = (0..MAX_BATCH_GETS)
+        .step_by(2)
+        .map(|n| {
+            let padding = if n % 10 == 0 { "x".repeat(100_000) } else { String::new() };
+            BatchWrite::Put(item(
+                &format!("shelf#{}", n % 7),
+                &format!("{n:03}"),
+                json!({ "n": n, "padding": padding }),
+            ))
+        })
+        .collect();
+    for batch in writes.chunks(MAX_BATCH_WRITES) {
+        table.batch_write(batch.to_vec()).await.unwrap();
+    }
+    let keys: Vec<Key> =
+        (0..MAX_BATCH_GETS).rev().map(|n| Key::new(format!("shelf#{}", n % 7), format!("{n:03}"))).collect();
+    let found = table.batch_get(&keys).await.unwrap();
+    assert_eq!(found.len(), MAX_BATCH_GETS);
+    for (key, found) in keys.iter().zip(&found) {
+        let n: usize = key.sk.parse().unwrap();
+        match found {
+            Some(item) => {
+                assert_eq!((n % 2, item["n"].as_u64(), &item["sk"]), (0, Some(n as u64), &json!(key.sk)))
+            }
+            None => assert_eq!(n % 2, 1, "{key:?} was written"),
+        }
+    }
+}
+
+async fn batch_get_refuses_what_batch_get_item_refuses(family: Family) {
+    let table = family.backend().await.table(false).await;
+    let key = |n: usize| Key::new("reads", format!("{n:03}"));
+    let refused = [
+        ("101 keys", (0..=MAX_BATCH_GETS).map(key).collect::<Vec<_>>()),
+        ("no key", vec![]),
+        ("one key twice", vec![key(1), key(2), key(1)]),
+        (
+            "a key over its limit",
+            vec![key(1), Key::new("reads", "k".repeat(huddle_ports::table::MAX_SK_BYTES + 1))],
+        ),
+    ];
+    for (what, keys) in refused {
+        let result = table.batch_get(&keys).await;
+        assert!(matches!(result, Err(TableError::Invalid(_))), "{what}: {result:?}");
+    }
+}
+
+async fn get_all_reads_any_number_of_keys_repeats_included(family: Family) {
+    let table = family.backend().await.table(false).await;
+    let writes: Vec<BatchWrite> =
+        (0..25).map(|n| BatchWrite::Put(item("many", &format!("{n:03}"), json!({ "n": n })))).collect();
+    table.batch_write(writes).await.unwrap();
+    // 250 keys, each of 0..50 five times (the first 25 written), more than two batches.
+    let keys: Vec<Key> = (0..250).map(|n| Key::new("many", format!("{:03}", n % 50))).collect();
+    let found = huddle_ports::get_all(table.as_ref(), &keys).await.unwrap();
+    let numbers: Vec<Option<u64>> =
+        found.iter().map(|item| item.as_ref().and_then(|item| item["n"].as_u64())).collect();
+    let expected: Vec<Option<u64>> = (0..250u64).map(|n| Some(n % 50).filter(|n| *n < 25)).collect();
+    assert_eq!(numbers, expected);
+    assert!(huddle_ports::get_all(table.as_ref(), &[]).await.unwrap().is_empty(), "no keys, no read");
 }
 
 async fn compound_and_optional_attribute_conditions(family: Family) {

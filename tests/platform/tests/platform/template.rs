@@ -164,7 +164,7 @@ fn the_accounts_operator_runs_by_hand_and_reaches_only_what_it_repairs() {
             ("[sqs:ReceiveMessage, sqs:DeleteMessage, sqs:ChangeMessageVisibility]", "!GetAtt AccountsDLQ.Arn"),
             ("[dynamodb:GetItem, dynamodb:Query, dynamodb:Scan, dynamodb:DescribeTable]", "!GetAtt EventsTable.Arn"),
             (
-                "[dynamodb:GetItem, dynamodb:Query, dynamodb:Scan, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem, dynamodb:ConditionCheckItem, dynamodb:BatchWriteItem]",
+                "[dynamodb:GetItem, dynamodb:BatchGetItem, dynamodb:Query, dynamodb:Scan, dynamodb:PutItem, dynamodb:UpdateItem, dynamodb:DeleteItem, dynamodb:ConditionCheckItem, dynamodb:BatchWriteItem]",
                 "!GetAtt AccountsTable.Arn"
             ),
         ],
