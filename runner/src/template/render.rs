@@ -534,7 +534,8 @@ impl FunctionRole {
             ("READ_TABLE", format!("!Ref {pascal}Table")),
         ];
         match self {
-            // The roles that answer HTTP requests page, so they sign cursors.
+            // The roles that answer HTTP requests seal cursors (queries) and consistency tokens
+            // (both).
             Self::Command | Self::Query => {
                 variables.push(("CURSOR_SECRET", secret_reference("CursorSecret")))
             }
