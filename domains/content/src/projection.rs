@@ -349,7 +349,7 @@ impl ContentProjection {
         // An account with nothing in its lists has nothing to take out: no step. Read after the
         // mark, so what was committed before it is found, and what was not yet committed fails
         // its check of the mark.
-        let has_any = |list: List<'_>| {
+        let has_any = |(list, _): (List<'_>, usize)| {
             let query = Query::new(list.partition()).limit(1);
             async move { Ok::<_, ProjectionError>(!read_model.query(&query).await?.items.is_empty()) }
         };
@@ -395,25 +395,23 @@ impl ContentProjection {
     }
 }
 
-/// The lists of what an erased account leaves, in the order its erasure takes them.
-fn erased_lists(account: &str) -> [List<'_>; 4] {
+/// The lists of what an erased account leaves, in the order its erasure takes them, each with
+/// how many of its items one step takes.
+fn erased_lists(account: &str) -> [(List<'_>, usize); 4] {
     [
-        List::By { author: account },
-        List::ThreadsBy { owner: account },
-        List::EntriesBy { author: account },
-        List::LikedBy { liker: account },
+        (List::By { author: account }, ERASURE_POSTS),
+        (List::ThreadsBy { owner: account }, ERASURE_THREADS),
+        (List::EntriesBy { author: account }, ERASURE_ENTRIES),
+        (List::LikedBy { liker: account }, ERASURE_LIKES),
     ]
 }
 
-/// The writes that take the first page of `list` (one of [`erased_lists`]) out. A transaction
+/// The writes that take the first `page` items of `list` (one of [`erased_lists`]) out. A transaction
 /// changes an item once: two replies to one parent, or two entries of one thread, go in two steps.
-async fn erased_page(list: List<'_>, read_model: &dyn Table) -> Result<Vec<TransactWrite>, ProjectionError> {
-    let page = match list {
-        List::By { .. } => ERASURE_POSTS,
-        List::ThreadsBy { .. } => ERASURE_THREADS,
-        List::EntriesBy { .. } => ERASURE_ENTRIES,
-        _ => ERASURE_LIKES,
-    };
+async fn erased_page(
+    (list, page): (List<'_>, usize),
+    read_model: &dyn Table,
+) -> Result<Vec<TransactWrite>, ProjectionError> {
     let items = read_model.query(&Query::new(list.partition()).limit(page)).await?.items;
     let ids = items.iter().filter_map(|item| item.get("sk").and_then(serde_json::Value::as_str));
     let mut writes = Vec::new();
@@ -504,6 +502,11 @@ mod tests {
             self.read_model.get(key).await.unwrap().is_some()
         }
 
+        async fn entry_count(&self, thread: &str) -> i64 {
+            let item = self.read_model.get(&counts_key(thread)).await.unwrap().unwrap_or_default();
+            item.get(ENTRY_COUNT).and_then(serde_json::Value::as_i64).unwrap_or(0)
+        }
+
         async fn counts(&self, post: &str) -> (i64, i64) {
             let item = self.read_model.get(&counts_key(post)).await.unwrap().unwrap_or_default();
             let count = |name: &str| item.get(name).and_then(serde_json::Value::as_i64).unwrap_or(0);
@@ -543,6 +546,51 @@ mod tests {
         content.created("pst_late", "ana", Some("pst_bo"), &[]).await;
         assert!(!content.has(&post_key("pst_late")).await);
         assert_eq!(content.counts("pst_bo").await, (0, 0));
+    }
+
+    #[tokio::test]
+    async fn an_erased_accounts_threads_entries_and_entry_likes_leave_and_counts_follow() {
+        use huddle_catalog::content::{entry_stream, thread_stream, EntryEvent, JoinableBy, ThreadEvent};
+        let content = Content::new();
+        for (thread, owner) in [("thr_bo", "bo"), ("thr_ana", "ana")] {
+            let created = ThreadEvent::ThreadCreated {
+                owner: owner.into(),
+                title: "a story".into(),
+                media_id: "med_1".into(),
+                audience: Audience::Public,
+                joinable_by: JoinableBy::Audience,
+            };
+            content.record(&thread_stream(thread), created).await;
+        }
+        // Two of ana's entries in bo's thread (two steps: one counts item per transaction), one of bo's.
+        for (entry, author) in [("ent_ana1", "ana"), ("ent_ana2", "ana"), ("ent_bo", "bo")] {
+            let added = EntryEvent::EntryAdded {
+                thread_id: "thr_bo".into(),
+                thread_owner: "bo".into(),
+                audience: Audience::Public,
+                author: author.into(),
+                media_id: "med_1".into(),
+                text: String::new(),
+            };
+            content.record(&entry_stream(entry), added).await;
+        }
+        content.record(&like_stream("ent_bo", "ana"), LikeEvent::Liked).await;
+        assert_eq!((content.entry_count("thr_bo").await, content.counts("ent_bo").await.1), (3, 1));
+
+        content.record("account#ana", AccountEvent::AccountErased).await;
+        for _ in 0..5 {
+            content.project(&erasure_stream("ana")).await;
+        }
+        for entry in ["ent_ana1", "ent_ana2"] {
+            assert!(!content.has(&entry_key(entry)).await, "{entry}'s record");
+            assert!(!content.has(&List::Entries { thread: "thr_bo" }.entry_key(entry)).await);
+            assert!(!content.has(&List::EntriesBy { author: "ana" }.entry_key(entry)).await);
+        }
+        assert!(!content.has(&thread_key("thr_ana")).await);
+        assert!(!content.has(&List::ThreadsBy { owner: "ana" }.entry_key("thr_ana")).await);
+        assert!(!content.has(&like_key("ent_bo", "ana")).await);
+        assert_eq!((content.entry_count("thr_bo").await, content.counts("ent_bo").await.1), (1, 0));
+        assert!(content.has(&entry_key("ent_bo")).await && content.has(&thread_key("thr_bo")).await);
     }
 
     #[tokio::test]

@@ -66,9 +66,10 @@ impl Viewer<'_> {
         let records: Vec<_> = records.into_iter().flatten().collect();
         // One owner: whether the viewer follows it is read once, and only if a thread asks.
         let asks = records.iter().any(|(_, record)| record.joinable_by == JoinableBy::Followers);
-        let follows = match asks && self.account != owner {
-            true => self.query.graph.standing(&self.account, owner).await.map_err(self.failed())?.follows,
-            false => false,
+        let follows = if asks && self.account != owner {
+            self.query.graph.standing(&self.account, owner).await.map_err(self.failed())?.follows
+        } else {
+            false
         };
         let views = records.into_iter().map(|(entry, record)| {
             let may_join = thread::may_join(&self.account, owner, record.joinable_by, follows);
