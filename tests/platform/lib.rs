@@ -51,7 +51,12 @@ pub const INVOCATIONS: &[Invocation] = &[
     },
     Invocation {
         binary: "content",
-        fixtures: &["events/content/create-post.json", "events/content/get-post.json"],
+        fixtures: &[
+            "events/content/create-post.json",
+            "events/content/get-post.json",
+            "events/content/create-thread.json",
+            "events/content/get-thread.json",
+        ],
     },
     Invocation { binary: "authorizer", fixtures: &["events/authorizer/request.json"] },
     Invocation { binary: "not-found", fixtures: &["events/not-found/unmatched.json"] },

@@ -1,12 +1,14 @@
-//! Content (issue 11, being built; not registered yet): posts and replies shared with an
-//! audience, likes, mentions and tags. A post is a stream of its own (`post`, its decider), a
-//! like another (`like`); the command role checks and appends them (`command`: text, media,
-//! audience, the parent, mentions resolved), the projection keeps the read table (`projection`,
-//! `read_model`), and the query role shows posts and pages their lists (`query`), each only to
-//! whom the graph's visibility rule lets see it, with the media domain's records of their media
-//! (`render`).
+//! Content (issue 11, being built): posts and replies shared with an audience, likes, mentions
+//! and tags, and video threads (a story others join) with their entries. A post is a stream of
+//! its own (`post`, its decider), a like another (`like`), a thread another (`thread`) and each
+//! of its entries another (`entry`); the command role checks and appends them (`command`: text,
+//! titles, media, audience, the parent, mentions resolved, who may join), the projection keeps
+//! the read table (`projection`, `read_model`), and the query role shows posts and threads and
+//! pages their lists (`query`), each only to whom the graph's visibility rule lets see it, with
+//! the media domain's records of their media (`render`).
 
 mod command;
+pub mod entry;
 pub mod like;
 pub mod post;
 pub mod projection;
@@ -15,10 +17,13 @@ pub mod read_model;
 mod render;
 pub mod routes;
 pub mod text;
+pub mod thread;
 pub mod views;
 
 use huddle_catalog::accounts::{account_stream, AccountEvent};
-use huddle_catalog::content::{ErasureEvent, LikeEvent, PostEvent, ERASURE, LIKE, POST};
+use huddle_catalog::content::{
+    EntryEvent, ErasureEvent, LikeEvent, PostEvent, ThreadEvent, ENTRY, ERASURE, LIKE, POST, THREAD,
+};
 use huddle_delivery::Projection;
 use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
 use huddle_eventstore::{attribute, EventSchema};
@@ -55,11 +60,13 @@ impl Domain for ContentDomain {
     /// heal a gap they would leave).
     fn consumes(&self) -> FilterPolicy {
         let account_streams = account_stream("");
-        let stream_types = [account_streams.trim_end_matches('#'), POST, LIKE, ERASURE];
+        let stream_types = [account_streams.trim_end_matches('#'), POST, LIKE, THREAD, ENTRY, ERASURE];
         let event_types: Vec<&str> = [
             AccountEvent::event_types(),
             PostEvent::event_types(),
             LikeEvent::event_types(),
+            ThreadEvent::event_types(),
+            EntryEvent::event_types(),
             ErasureEvent::event_types(),
         ]
         .concat();
@@ -69,7 +76,8 @@ impl Domain for ContentDomain {
         ])
     }
 
-    /// Both roles ask the graph who may see a post, and show its media from the media domain's
+    /// Both roles ask the graph who may see a post or a thread (and who may join one), and show
+    /// its media from the media domain's
     /// records.
     fn reads(&self, _role: Role) -> &'static [&'static str] {
         &[huddle_graph::NAME, huddle_media::NAME]

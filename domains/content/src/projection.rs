@@ -1,17 +1,19 @@
-//! The projector role: posts and likes into the read table (see `read_model`), and an erased
-//! account out of it. Each event's writes follow from the event and the item its own stream
-//! keeps (a post's record, a like's item), which only that stream and the erasure write: both
-//! delete such an item only as they read it (a condition that it is still there), so of an
+//! The projector role: posts, likes, threads and their entries into the read table (see
+//! `read_model`), and an erased account out of it. Each event's writes follow from the event and
+//! the item its own stream keeps (a post's, thread's or entry's record, a like's item), which
+//! only that stream and the erasure write: both delete such an item only as they read it (a condition that it is still there), so of an
 //! erasure step and a deletion racing, one counts the post or like out and the other is applied
 //! again to nothing. Counts change by atomic adds in the event's transaction.
 
 use crate::read_model::{
-    counts_key, erased_key, like_key, post_key, List, PostRecord, LIKE_COUNT, REPLY_COUNT,
+    counts_key, entry_key, erased_key, like_key, post_key, thread_key, EntryRecord, List, PostRecord,
+    ThreadRecord, ENTRY_COUNT, LIKE_COUNT, REPLY_COUNT,
 };
 use async_trait::async_trait;
 use huddle_catalog::accounts::account_of_stream;
 use huddle_catalog::content::{
-    erased_account_of, erasure_stream, like_of_stream, post_of_stream, ErasureEvent, LikeEvent, PostEvent,
+    entry_of_stream, erased_account_of, erasure_stream, like_of_stream, post_of_stream, thread_of_stream,
+    EntryEvent, ErasureEvent, LikeEvent, PostEvent, ThreadEvent,
 };
 use huddle_delivery::{Projected, Projection, ProjectionError};
 use huddle_eventstore::{
@@ -32,11 +34,17 @@ pub struct ContentProjection {
 pub const ERASURE_POSTS: usize = 5;
 /// How many likes one erasure step takes back: 3 writes each.
 pub const ERASURE_LIKES: usize = 25;
+/// How many threads one erasure step takes out: 2 writes each.
+pub const ERASURE_THREADS: usize = 25;
+/// How many entries one erasure step takes out: 4 writes each.
+pub const ERASURE_ENTRIES: usize = 20;
 
 /// The liker attribute of a like's item.
 const LIKER: &str = "liker";
-/// The author attribute of a post's record.
+/// The author attribute of a post's or an entry's record.
 const AUTHOR: &str = "author";
+/// The owner attribute of a thread's record.
+const OWNER: &str = "owner";
 
 fn decoded<E: EventSchema + DeserializeOwned>(event: &Envelope) -> Result<E, ProjectionError> {
     decode(event).map_err(|e| ProjectionError::Invalid(e.to_string()))
@@ -80,6 +88,43 @@ fn post_removed(post_id: &str, record: &PostRecord) -> Vec<TransactWrite> {
     writes
 }
 
+async fn thread_record(
+    read_model: &dyn Table,
+    thread_id: &str,
+) -> Result<Option<ThreadRecord>, ProjectionError> {
+    let item = read_model.get(&thread_key(thread_id)).await?;
+    Ok(item.as_ref().map(ThreadRecord::of).transpose()?)
+}
+
+async fn entry_record(
+    read_model: &dyn Table,
+    entry_id: &str,
+) -> Result<Option<EntryRecord>, ProjectionError> {
+    let item = read_model.get(&entry_key(entry_id)).await?;
+    Ok(item.as_ref().map(EntryRecord::of).transpose()?)
+}
+
+/// The writes that take thread `thread_id` (`record` as read) out of the read table: its record
+/// (only as read) and its owner's list entry. Its entries stay where they are, unreachable: every
+/// read of one goes through the thread (see ARCHITECTURE.md, "Decisions: content").
+fn thread_removed(thread_id: &str, record: &ThreadRecord) -> Vec<TransactWrite> {
+    let as_read = Condition::attribute_equals(OWNER, record.owner.as_str());
+    vec![
+        TransactWrite::Delete { key: thread_key(thread_id), condition: as_read },
+        delete(List::ThreadsBy { owner: &record.owner }.entry_key(thread_id)),
+    ]
+}
+
+/// The writes that take entry `entry_id` (`record` as read) out: its record (only as read), its
+/// list entries, its thread's entry count.
+fn entry_removed(entry_id: &str, record: &EntryRecord) -> Vec<TransactWrite> {
+    let as_read = Condition::attribute_equals(AUTHOR, record.author.as_str());
+    let mut writes = vec![TransactWrite::Delete { key: entry_key(entry_id), condition: as_read }];
+    writes.extend(record.lists().into_iter().map(|list| delete(list.entry_key(entry_id))));
+    writes.push(add(counts_key(&record.thread_id), ENTRY_COUNT, -1));
+    writes
+}
+
 /// The writes that take `liker`'s like of `post_id` back (its item only as read).
 fn like_removed(post_id: &str, liker: &str) -> Vec<TransactWrite> {
     vec![
@@ -98,8 +143,14 @@ impl Projection for ContentProjection {
         if let Some(post_id) = post_of_stream(&event.stream) {
             return project_post(post_id, event, read_model).await;
         }
-        if let Some((post_id, liker)) = like_of_stream(&event.stream) {
-            return project_like(post_id, liker, event, read_model).await;
+        if let Some((item, liker)) = like_of_stream(&event.stream) {
+            return project_like(item, liker, event, read_model).await;
+        }
+        if let Some(thread_id) = thread_of_stream(&event.stream) {
+            return project_thread(thread_id, event, read_model).await;
+        }
+        if let Some(entry_id) = entry_of_stream(&event.stream) {
+            return project_entry(entry_id, event, read_model).await;
         }
         if let Some(account) = account_of_stream(&event.stream) {
             return self.project_account(account, event, read_model).await;
@@ -116,7 +167,7 @@ async fn project_post(
     event: &Envelope,
     read_model: &dyn Table,
 ) -> Result<Projected, ProjectionError> {
-    let at = event.occurred_at.format(&Rfc3339).map_err(|e| ProjectionError::Invalid(e.to_string()))?;
+    let at = occurred(event)?;
     Ok(match decoded::<PostEvent>(event)? {
         PostEvent::PostCreated { author, text, media_ids, audience, reply_to, thread_id, mentions, tags } => {
             if erased(read_model, &author).await? {
@@ -170,6 +221,84 @@ async fn project_post(
     .into())
 }
 
+/// When `event` happened, as records keep it.
+fn occurred(event: &Envelope) -> Result<String, ProjectionError> {
+    event.occurred_at.format(&Rfc3339).map_err(|e| ProjectionError::Invalid(e.to_string()))
+}
+
+async fn project_thread(
+    thread_id: &str,
+    event: &Envelope,
+    read_model: &dyn Table,
+) -> Result<Projected, ProjectionError> {
+    Ok(match decoded::<ThreadEvent>(event)? {
+        ThreadEvent::ThreadCreated { owner, title, media_id, audience, joinable_by } => {
+            if erased(read_model, &owner).await? {
+                return Ok(Projected::nothing());
+            }
+            let record = ThreadRecord {
+                owner,
+                title,
+                media_id,
+                audience,
+                joinable_by,
+                created_at: occurred(event)?,
+                edited_at: None,
+            };
+            let listed = List::ThreadsBy { owner: &record.owner }.entry(thread_id, &record.entry(thread_id));
+            vec![put(record.item(thread_id)), put(listed), not_erased(&record.owner)]
+        }
+        ThreadEvent::ThreadChanged { title, joinable_by } => {
+            // Gone (deleted, or its owner erased): nothing to change.
+            let Some(was) = thread_record(read_model, thread_id).await? else {
+                return Ok(Projected::nothing());
+            };
+            let as_read = Condition::attribute_equals(OWNER, was.owner.as_str());
+            let now = ThreadRecord { title, joinable_by, edited_at: Some(occurred(event)?), ..was };
+            vec![TransactWrite::Put { item: now.item(thread_id), condition: as_read }]
+        }
+        ThreadEvent::ThreadDeleted => match thread_record(read_model, thread_id).await? {
+            Some(was) => thread_removed(thread_id, &was),
+            None => vec![],
+        },
+    }
+    .into())
+}
+
+async fn project_entry(
+    entry_id: &str,
+    event: &Envelope,
+    read_model: &dyn Table,
+) -> Result<Projected, ProjectionError> {
+    Ok(match decoded::<EntryEvent>(event)? {
+        EntryEvent::EntryAdded { thread_id, thread_owner, audience, author, media_id, text } => {
+            if erased(read_model, &author).await? {
+                return Ok(Projected::nothing());
+            }
+            let record = EntryRecord {
+                thread_id,
+                thread_owner,
+                audience,
+                author,
+                media_id,
+                text,
+                created_at: occurred(event)?,
+            };
+            let entry = record.entry(entry_id);
+            let mut writes = vec![put(record.item(entry_id)), not_erased(&record.author)];
+            writes.extend(record.lists().into_iter().map(|list| put(list.entry(entry_id, &entry))));
+            writes.push(add(counts_key(&record.thread_id), ENTRY_COUNT, 1));
+            writes
+        }
+        // Taken out by its author's erasure already: nothing left to take.
+        EntryEvent::EntryRemoved => match entry_record(read_model, entry_id).await? {
+            Some(was) => entry_removed(entry_id, &was),
+            None => vec![],
+        },
+    }
+    .into())
+}
+
 async fn project_like(
     post_id: &str,
     liker: &str,
@@ -205,7 +334,7 @@ fn caused_by(event: &Envelope) -> Metadata {
 impl ContentProjection {
     /// An erased account: marked (directly, so the mark is there before the first step reads
     /// anything; a repeat is the same put), and its erasure's first step appended if it has
-    /// posts or likes. Every other
+    /// posts, threads, entries or likes. Every other
     /// account event is nothing to content (read by type: sealed payloads are never opened).
     async fn project_account(
         &self,
@@ -217,13 +346,15 @@ impl ContentProjection {
             return Ok(Projected::nothing());
         }
         read_model.put(erased_key(account).item(json!({})), Condition::Always).await?;
-        // An account with no post and no like has nothing to take out: no step. Read after the
-        // mark, so a post or like committed before it is found, and one not yet committed fails
+        // An account with nothing in its lists has nothing to take out: no step. Read after the
+        // mark, so what was committed before it is found, and what was not yet committed fails
         // its check of the mark.
-        let posts = Query::new(List::By { author: account }.partition()).limit(1);
-        let likes = Query::new(List::LikedBy { liker: account }.partition()).limit(1);
-        let (posts, likes) = tokio::try_join!(read_model.query(&posts), read_model.query(&likes))?;
-        if posts.items.is_empty() && likes.items.is_empty() {
+        let has_any = |(list, _): (List<'_>, usize)| {
+            let query = Query::new(list.partition()).limit(1);
+            async move { Ok::<_, ProjectionError>(!read_model.query(&query).await?.items.is_empty()) }
+        };
+        let found = futures::future::try_join_all(erased_lists(account).into_iter().map(has_any)).await?;
+        if !found.contains(&true) {
             return Ok(Projected::nothing());
         }
         // Each application starts a step: a replay sweeps again after the mark.
@@ -234,9 +365,10 @@ impl ContentProjection {
         Ok(Projected::nothing())
     }
 
-    /// One step of taking an erased account out: a page of its posts, or once none is left a
-    /// page of its likes, taken out in this step's transaction, and the next step appended (the
-    /// projector applies it after this one). A step that finds nothing is the last.
+    /// One step of taking an erased account out: a page of its posts, or once none is left of
+    /// its threads, then of its entries, then of its likes, taken out in this step's
+    /// transaction, and the next step appended (the projector applies it after this one). A step
+    /// that finds nothing is the last.
     async fn erasure_step(
         &self,
         account: &str,
@@ -244,26 +376,10 @@ impl ContentProjection {
         read_model: &dyn Table,
     ) -> Result<Projected, ProjectionError> {
         let mut writes = Vec::new();
-        let posts = Query::new(List::By { author: account }.partition()).limit(ERASURE_POSTS);
-        let posts = read_model.query(&posts).await?.items;
-        // A transaction changes an item once: two replies to one parent go in two steps.
-        let mut parents = HashSet::new();
-        for item in &posts {
-            let Some(post_id) = item.get("sk").and_then(serde_json::Value::as_str) else { continue };
-            match record(read_model, post_id).await? {
-                Some(was) if was.reply_to.as_ref().is_none_or(|parent| parents.insert(parent.clone())) => {
-                    writes.extend(post_removed(post_id, &was))
-                }
-                Some(_) => {}
-                // An entry whose record is gone (a corrupt table): the entry goes too.
-                None => writes.push(delete(List::By { author: account }.entry_key(post_id))),
-            }
-        }
-        if posts.is_empty() {
-            let likes = Query::new(List::LikedBy { liker: account }.partition()).limit(ERASURE_LIKES);
-            for item in read_model.query(&likes).await?.items {
-                let Some(post_id) = item.get("sk").and_then(serde_json::Value::as_str) else { continue };
-                writes.extend(like_removed(post_id, account));
+        for list in erased_lists(account) {
+            writes = erased_page(list, read_model).await?;
+            if !writes.is_empty() {
+                break;
             }
         }
         if writes.is_empty() {
@@ -277,6 +393,53 @@ impl ContentProjection {
             Err(error) => Err(error.into()),
         }
     }
+}
+
+/// The lists of what an erased account leaves, in the order its erasure takes them, each with
+/// how many of its items one step takes.
+fn erased_lists(account: &str) -> [(List<'_>, usize); 4] {
+    [
+        (List::By { author: account }, ERASURE_POSTS),
+        (List::ThreadsBy { owner: account }, ERASURE_THREADS),
+        (List::EntriesBy { author: account }, ERASURE_ENTRIES),
+        (List::LikedBy { liker: account }, ERASURE_LIKES),
+    ]
+}
+
+/// The writes that take the first `page` items of `list` (one of [`erased_lists`]) out. A transaction
+/// changes an item once: two replies to one parent, or two entries of one thread, go in two steps.
+async fn erased_page(
+    (list, page): (List<'_>, usize),
+    read_model: &dyn Table,
+) -> Result<Vec<TransactWrite>, ProjectionError> {
+    let items = read_model.query(&Query::new(list.partition()).limit(page)).await?.items;
+    let ids = items.iter().filter_map(|item| item.get("sk").and_then(serde_json::Value::as_str));
+    let mut writes = Vec::new();
+    let mut counted = HashSet::new();
+    for id in ids {
+        match list {
+            List::By { .. } => match record(read_model, id).await? {
+                Some(was) if was.reply_to.as_ref().is_none_or(|parent| counted.insert(parent.clone())) => {
+                    writes.extend(post_removed(id, &was))
+                }
+                Some(_) => {}
+                // An entry whose record is gone (a corrupt table): the entry goes too.
+                None => writes.push(delete(list.entry_key(id))),
+            },
+            List::ThreadsBy { .. } => match thread_record(read_model, id).await? {
+                Some(was) => writes.extend(thread_removed(id, &was)),
+                None => writes.push(delete(list.entry_key(id))),
+            },
+            List::EntriesBy { .. } => match entry_record(read_model, id).await? {
+                Some(was) if counted.insert(was.thread_id.clone()) => writes.extend(entry_removed(id, &was)),
+                Some(_) => {}
+                None => writes.push(delete(list.entry_key(id))),
+            },
+            List::LikedBy { liker } => writes.extend(like_removed(id, liker)),
+            List::Replies { .. } | List::Tag { .. } | List::Entries { .. } => {}
+        }
+    }
+    Ok(writes)
 }
 
 #[cfg(test)]
@@ -339,6 +502,11 @@ mod tests {
             self.read_model.get(key).await.unwrap().is_some()
         }
 
+        async fn entry_count(&self, thread: &str) -> i64 {
+            let item = self.read_model.get(&counts_key(thread)).await.unwrap().unwrap_or_default();
+            item.get(ENTRY_COUNT).and_then(serde_json::Value::as_i64).unwrap_or(0)
+        }
+
         async fn counts(&self, post: &str) -> (i64, i64) {
             let item = self.read_model.get(&counts_key(post)).await.unwrap().unwrap_or_default();
             let count = |name: &str| item.get(name).and_then(serde_json::Value::as_i64).unwrap_or(0);
@@ -378,6 +546,51 @@ mod tests {
         content.created("pst_late", "ana", Some("pst_bo"), &[]).await;
         assert!(!content.has(&post_key("pst_late")).await);
         assert_eq!(content.counts("pst_bo").await, (0, 0));
+    }
+
+    #[tokio::test]
+    async fn an_erased_accounts_threads_entries_and_entry_likes_leave_and_counts_follow() {
+        use huddle_catalog::content::{entry_stream, thread_stream, EntryEvent, JoinableBy, ThreadEvent};
+        let content = Content::new();
+        for (thread, owner) in [("thr_bo", "bo"), ("thr_ana", "ana")] {
+            let created = ThreadEvent::ThreadCreated {
+                owner: owner.into(),
+                title: "a story".into(),
+                media_id: "med_1".into(),
+                audience: Audience::Public,
+                joinable_by: JoinableBy::Audience,
+            };
+            content.record(&thread_stream(thread), created).await;
+        }
+        // Two of ana's entries in bo's thread (two steps: one counts item per transaction), one of bo's.
+        for (entry, author) in [("ent_ana1", "ana"), ("ent_ana2", "ana"), ("ent_bo", "bo")] {
+            let added = EntryEvent::EntryAdded {
+                thread_id: "thr_bo".into(),
+                thread_owner: "bo".into(),
+                audience: Audience::Public,
+                author: author.into(),
+                media_id: "med_1".into(),
+                text: String::new(),
+            };
+            content.record(&entry_stream(entry), added).await;
+        }
+        content.record(&like_stream("ent_bo", "ana"), LikeEvent::Liked).await;
+        assert_eq!((content.entry_count("thr_bo").await, content.counts("ent_bo").await.1), (3, 1));
+
+        content.record("account#ana", AccountEvent::AccountErased).await;
+        for _ in 0..5 {
+            content.project(&erasure_stream("ana")).await;
+        }
+        for entry in ["ent_ana1", "ent_ana2"] {
+            assert!(!content.has(&entry_key(entry)).await, "{entry}'s record");
+            assert!(!content.has(&List::Entries { thread: "thr_bo" }.entry_key(entry)).await);
+            assert!(!content.has(&List::EntriesBy { author: "ana" }.entry_key(entry)).await);
+        }
+        assert!(!content.has(&thread_key("thr_ana")).await);
+        assert!(!content.has(&List::ThreadsBy { owner: "ana" }.entry_key("thr_ana")).await);
+        assert!(!content.has(&like_key("ent_bo", "ana")).await);
+        assert_eq!((content.entry_count("thr_bo").await, content.counts("ent_bo").await.1), (1, 0));
+        assert!(content.has(&entry_key("ent_bo")).await && content.has(&thread_key("thr_bo")).await);
     }
 
     #[tokio::test]

@@ -9,14 +9,26 @@
 //! | `tag#<tag>` | `<post id>` | an entry per public post with the tag |
 //! | `like#<post>#<liker>` | `like` | that the liker likes the post (`liked_by_me`) |
 //! | `likes-by#<liker>` | `<post id>` | an entry per post the account likes, for its erasure |
-//! | `erased#<account>` | `erased` | the account was erased: its posts and likes leave, page by page |
+//! | `thread#<id>` | `thread` | a video thread's record: what its view shows but its counts |
+//! | `counts#<thread id>` | `counts` | its `entry_count`, changed only by atomic adds |
+//! | `threads-by#<owner>` | `<thread id>` | an entry per thread of the owner (read backward: newest first) |
+//! | `entry#<id>` | `entry` | a thread entry's record |
+//! | `counts#<entry id>` | `counts` | its `like_count` |
+//! | `entries#<thread>` | `<entry id>` | an entry per entry of the thread (read forward: oldest first) |
+//! | `entries-by#<author>` | `<entry id>` | an entry per entry of the author, for its erasure |
+//! | `like#<entry>#<liker>`, `likes-by#<liker>` | | an entry's likes, as a post's |
+//! | `erased#<account>` | `erased` | the account was erased: its posts, threads, entries and likes leave, page by page |
 //!
-//! Entries carry the post's author and audience, so a list checks what the caller may see
-//! before it reads any record.
+//! Entries carry the item's author and audience, so a list checks what the caller may see
+//! before it reads any record. A thread's entries are listed with audience `public`: an entry
+//! shows to whoever may see its thread (asked once for the page) and is not blocked either way
+//! with the entrant, who is not erased (`may_see(viewer, entrant, public)`).
 
+use huddle_catalog::content::JoinableBy;
 use huddle_catalog::graph::Audience;
 use huddle_graph::visibility::{may_view, GraphReader, Standing};
 use huddle_ports::{get_all, Item, Key, Table, TableError};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -31,6 +43,15 @@ pub fn counts_key(post_id: &str) -> Key {
 
 pub const LIKE_COUNT: &str = "like_count";
 pub const REPLY_COUNT: &str = "reply_count";
+pub const ENTRY_COUNT: &str = "entry_count";
+
+pub fn thread_key(thread_id: &str) -> Key {
+    Key::new(format!("thread#{thread_id}"), "thread")
+}
+
+pub fn entry_key(entry_id: &str) -> Key {
+    Key::new(format!("entry#{entry_id}"), "entry")
+}
 
 pub fn like_key(post_id: &str, liker: &str) -> Key {
     Key::new(format!("like#{post_id}#{liker}"), "like")
@@ -102,7 +123,22 @@ async fn standing_with(graph: &GraphReader, viewer: &str, author: &str) -> Resul
     }
 }
 
-/// The lists of posts, each newest first.
+/// Whether `viewer`, who may see a thread of `owner`'s, may add an entry to it now
+/// ([`crate::thread::may_join`], with the follow read from the graph only where it matters).
+pub async fn may_join(
+    graph: &GraphReader,
+    viewer: &str,
+    owner: &str,
+    joinable_by: JoinableBy,
+) -> Result<bool, TableError> {
+    let follows = match joinable_by {
+        JoinableBy::Followers if viewer != owner => graph.standing(viewer, owner).await?.follows,
+        _ => false,
+    };
+    Ok(crate::thread::may_join(viewer, owner, joinable_by, follows))
+}
+
+/// The lists, each newest first but a thread's entries (oldest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum List<'a> {
     Replies {
@@ -119,6 +155,18 @@ pub enum List<'a> {
     LikedBy {
         liker: &'a str,
     },
+    /// The owner's threads.
+    ThreadsBy {
+        owner: &'a str,
+    },
+    /// The thread's entries, oldest first.
+    Entries {
+        thread: &'a str,
+    },
+    /// The author's entries (read by its erasure only).
+    EntriesBy {
+        author: &'a str,
+    },
 }
 
 impl List<'_> {
@@ -128,7 +176,15 @@ impl List<'_> {
             List::By { author } => format!("posts-by#{author}"),
             List::Tag { tag } => format!("tag#{tag}"),
             List::LikedBy { liker } => format!("likes-by#{liker}"),
+            List::ThreadsBy { owner } => format!("threads-by#{owner}"),
+            List::Entries { thread } => format!("entries#{thread}"),
+            List::EntriesBy { author } => format!("entries-by#{author}"),
         }
+    }
+
+    /// Whether the list is read oldest first (its sort keys are ULID ids).
+    pub fn oldest_first(self) -> bool {
+        matches!(self, List::Entries { .. })
     }
 
     pub fn entry_key(self, post_id: &str) -> Key {
@@ -151,9 +207,14 @@ pub struct Entry {
 
 impl Entry {
     pub fn of(item: &Item) -> Result<Self, TableError> {
-        serde_json::from_value(Value::Object(item.clone()))
-            .map_err(|e| TableError::Invalid(format!("a corrupt list entry: {e}")))
+        decoded(item, "list entry")
     }
+}
+
+/// A record of the read table, read back.
+fn decoded<T: DeserializeOwned>(item: &Item, what: &str) -> Result<T, TableError> {
+    serde_json::from_value(Value::Object(item.clone()))
+        .map_err(|e| TableError::Invalid(format!("a corrupt {what}: {e}")))
 }
 
 /// A post as the read table keeps it.
@@ -174,8 +235,7 @@ pub struct PostRecord {
 
 impl PostRecord {
     pub fn of(item: &Item) -> Result<Self, TableError> {
-        serde_json::from_value(Value::Object(item.clone()))
-            .map_err(|e| TableError::Invalid(format!("a corrupt post record: {e}")))
+        decoded(item, "post record")
     }
 
     pub fn item(&self, post_id: &str) -> Item {
@@ -195,6 +255,69 @@ impl PostRecord {
             lists.extend(self.tags.iter().map(|tag| List::Tag { tag }));
         }
         lists
+    }
+}
+
+/// A video thread as the read table keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ThreadRecord {
+    pub owner: String,
+    pub title: String,
+    pub media_id: String,
+    pub audience: Audience,
+    pub joinable_by: JoinableBy,
+    /// RFC 3339.
+    pub created_at: String,
+    pub edited_at: Option<String>,
+}
+
+impl ThreadRecord {
+    pub fn of(item: &Item) -> Result<Self, TableError> {
+        decoded(item, "thread record")
+    }
+
+    pub fn item(&self, thread_id: &str) -> Item {
+        thread_key(thread_id).item(serde_json::to_value(self).expect("records serialize"))
+    }
+
+    /// Its entry in its owner's list.
+    pub fn entry(&self, thread_id: &str) -> Entry {
+        Entry { id: thread_id.to_owned(), author: self.owner.clone(), audience: self.audience }
+    }
+}
+
+/// A thread's entry as the read table keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntryRecord {
+    pub thread_id: String,
+    pub thread_owner: String,
+    /// The thread's.
+    pub audience: Audience,
+    pub author: String,
+    pub media_id: String,
+    pub text: String,
+    /// RFC 3339.
+    pub created_at: String,
+}
+
+impl EntryRecord {
+    pub fn of(item: &Item) -> Result<Self, TableError> {
+        decoded(item, "entry record")
+    }
+
+    pub fn item(&self, entry_id: &str) -> Item {
+        entry_key(entry_id).item(serde_json::to_value(self).expect("records serialize"))
+    }
+
+    /// Its entry in the thread's list and its author's: public on the entrant's side (the
+    /// thread's audience is asked of the thread).
+    pub fn entry(&self, entry_id: &str) -> Entry {
+        Entry { id: entry_id.to_owned(), author: self.author.clone(), audience: Audience::Public }
+    }
+
+    /// The lists the entry is in.
+    pub fn lists(&self) -> [List<'_>; 2] {
+        [List::Entries { thread: &self.thread_id }, List::EntriesBy { author: &self.author }]
     }
 }
 

@@ -1,11 +1,13 @@
-//! Posts as the caller sees them, from their records: their counts, whether the caller likes
-//! them, and their media (the media domain's records, with presigned GETs, as `GET
-//! /v1/media/{id}` makes them: `huddle_media::query::MediaQueryRole::view`). The command answers
-//! with one as the query does; a page renders all of its posts at once, each kind of item read
-//! in batches, so a page of 20 posts costs a few requests, not a hundred.
+//! A post, a thread or a thread's entry as the caller sees it, from its record: its counts,
+//! whether the caller likes it, and its media (the media domain's records, with presigned GETs,
+//! as `GET /v1/media/{id}` makes them: `huddle_media::query::MediaQueryRole::view`). The command
+//! answers with them as the query does. A page of posts renders all of them at once, each kind
+//! of item read in batches, so 20 posts cost a few requests, not a hundred.
 
-use crate::read_model::{count, counts_key, like_key, PostRecord, LIKE_COUNT, REPLY_COUNT};
-use crate::views::PostView;
+use crate::read_model::{
+    count, counts_key, like_key, EntryRecord, PostRecord, ThreadRecord, ENTRY_COUNT, LIKE_COUNT, REPLY_COUNT,
+};
+use crate::views::{EntryView, PostView, ThreadView};
 use huddle_http::ApiError;
 use huddle_media::query::MediaQueryRole;
 use huddle_media::read_model::Status;
@@ -98,5 +100,74 @@ impl Renderer {
             })
         });
         Ok(futures::future::try_join_all(shown).await?.into_iter().collect())
+    }
+
+    /// Thread `thread_id` as `viewer` sees it (`may_join`: whether it may add an entry now).
+    pub async fn thread_view(
+        &self,
+        thread_id: &str,
+        record: ThreadRecord,
+        may_join: bool,
+        request_id: &str,
+    ) -> Result<ThreadView, ApiError> {
+        let failed = |e: huddle_ports::TableError| ApiError::internal(request_id, &e);
+        let (counts, media) = tokio::try_join!(
+            async { self.read_model.get(&counts_key(thread_id)).await.map_err(failed) },
+            self.shown(&record.media_id, &record.owner, request_id),
+        )?;
+        Ok(ThreadView {
+            id: thread_id.to_owned(),
+            owner: record.owner,
+            title: record.title,
+            media,
+            audience: record.audience,
+            joinable_by: record.joinable_by,
+            entry_count: count(counts.as_ref(), ENTRY_COUNT),
+            may_join,
+            created_at: record.created_at,
+            edited_at: record.edited_at,
+        })
+    }
+
+    /// Entry `entry_id` as `viewer` sees it.
+    pub async fn entry_view(
+        &self,
+        entry_id: &str,
+        record: EntryRecord,
+        viewer: &str,
+        request_id: &str,
+    ) -> Result<EntryView, ApiError> {
+        let failed = |e: huddle_ports::TableError| ApiError::internal(request_id, &e);
+        let keys = [counts_key(entry_id), like_key(entry_id, viewer)];
+        let (read, media) = tokio::try_join!(
+            async { get_all(self.read_model.as_ref(), &keys).await.map_err(failed) },
+            self.shown(&record.media_id, &record.author, request_id),
+        )?;
+        let mut read = read.into_iter();
+        let (counts, liked) = (read.next().flatten(), read.next().flatten());
+        Ok(EntryView {
+            id: entry_id.to_owned(),
+            thread_id: record.thread_id,
+            author: record.author,
+            media,
+            text: record.text,
+            like_count: count(counts.as_ref(), LIKE_COUNT),
+            liked_by_me: liked.is_some(),
+            created_at: record.created_at,
+        })
+    }
+
+    /// Media `media_id` while it is there, ready and `owner`'s.
+    async fn shown(
+        &self,
+        media_id: &str,
+        owner: &str,
+        request_id: &str,
+    ) -> Result<Option<MediaView>, ApiError> {
+        let media = self.media.record(media_id, request_id).await?;
+        match media.filter(|media| media.status == Status::Ready && media.owner == owner) {
+            Some(media) => self.media.view(media_id.to_owned(), media, request_id).await.map(Some),
+            None => Ok(None),
+        }
     }
 }

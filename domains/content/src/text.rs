@@ -1,4 +1,4 @@
-//! What a post's text must be, and what it says besides itself: the `@names` it mentions and the
+//! What a post's text and a thread's title must be, and what it says besides itself: the `@names` it mentions and the
 //! `#tags` it carries. Pure: the command resolves the names to accounts.
 
 use huddle_accounts::validation::{is_tag_char, username, MAX_TAG_CHARS};
@@ -10,15 +10,31 @@ pub const MAX_TEXT_GRAPHEMES: usize = 2_000;
 /// And at most this many bytes of UTF-8, whatever the characters: a stored event is at most
 /// 24 KiB, and 2,000 emoji of several code points each would be more.
 pub const MAX_TEXT_BYTES: usize = 16 * 1024;
+/// A thread's title: at most this many characters, and this many bytes of UTF-8.
+pub const MAX_TITLE_GRAPHEMES: usize = 100;
+pub const MAX_TITLE_BYTES: usize = 2 * 1024;
 /// At most this many different accounts named in one text: each costs a read when it is written.
 pub const MAX_MENTIONS: usize = 20;
 /// At most this many different tags in one text: each is an entry of the tag's list.
 pub const MAX_TAGS: usize = 10;
 
-/// Why a text is refused, for the 422's message.
+/// Why a text (of a post or a thread's entry) is refused, for the 422's message.
 pub fn refusal(text: &str) -> Option<String> {
-    if text.len() > MAX_TEXT_BYTES || text.graphemes(true).nth(MAX_TEXT_GRAPHEMES).is_some() {
-        return Some(format!("at most {MAX_TEXT_GRAPHEMES} characters ({MAX_TEXT_BYTES} bytes of UTF-8)"));
+    refusal_within(text, MAX_TEXT_GRAPHEMES, MAX_TEXT_BYTES)
+}
+
+/// Why a thread's title is refused: one is required (more than white space), and it follows a
+/// text's rules within its own limits.
+pub fn title_refusal(title: &str) -> Option<String> {
+    if title.trim().is_empty() {
+        return Some("is required".into());
+    }
+    refusal_within(title, MAX_TITLE_GRAPHEMES, MAX_TITLE_BYTES)
+}
+
+fn refusal_within(text: &str, max_graphemes: usize, max_bytes: usize) -> Option<String> {
+    if text.len() > max_bytes || text.graphemes(true).nth(max_graphemes).is_some() {
+        return Some(format!("at most {max_graphemes} characters ({max_bytes} bytes of UTF-8)"));
     }
     // Control characters other than line breaks and tabs, and the two non-characters a queue
     // refuses, have no place in a post.
@@ -98,6 +114,19 @@ mod tests {
         assert!(refusal(&"a".repeat(MAX_TEXT_GRAPHEMES + 1)).is_some());
         assert_eq!(refusal("two\nlines\twith a tab"), None);
         assert!(refusal("a bell \u{7}").is_some() && refusal("\u{FFFF}").is_some());
+    }
+
+    #[test]
+    fn a_title_is_required_and_short_with_a_texts_characters() {
+        assert_eq!(title_refusal("Summer 🇸🇪"), None);
+        assert_eq!(title_refusal(&"🇸🇪".repeat(MAX_TITLE_GRAPHEMES)), None);
+        assert!(title_refusal(&"a".repeat(MAX_TITLE_GRAPHEMES + 1)).is_some());
+        // One character of a letter and 1,100 combining accents: 2,201 bytes.
+        let heavy = format!("e{}", "\u{301}".repeat(1_100));
+        assert!(heavy.graphemes(true).count() == 1 && title_refusal(&heavy).is_some(), "past the bytes");
+        assert_eq!(title_refusal(""), Some("is required".into()));
+        assert_eq!(title_refusal(" \n\t"), Some("is required".into()));
+        assert!(title_refusal("a bell \u{7}").is_some());
     }
 
     #[test]

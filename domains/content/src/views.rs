@@ -1,5 +1,6 @@
 //! The JSON shapes content takes and answers with.
 
+use huddle_catalog::content::JoinableBy;
 use huddle_catalog::graph::Audience;
 use huddle_media::views::MediaView;
 use serde::{Deserialize, Serialize};
@@ -66,4 +67,95 @@ pub struct PostPage {
 pub struct Liked {
     pub liked: bool,
     pub like_count: u64,
+}
+
+/// `POST /v1/threads`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewThread {
+    /// 1 to 100 characters (grapheme clusters).
+    pub title: String,
+    /// A ready video of the caller's.
+    pub media_id: String,
+    /// `public`, `followers` (the default), `acquaintances`, `friends` or `close_friends`; for good.
+    #[schema(value_type = Option<String>, example = "followers")]
+    pub audience: Option<Audience>,
+    /// Who besides the owner may add entries: `audience` (whoever may see the thread),
+    /// `followers` (the default: those of them who follow the owner) or `nobody`.
+    #[schema(value_type = Option<String>, example = "followers")]
+    pub joinable_by: Option<JoinableBy>,
+}
+
+/// `PATCH /v1/threads/{id}`: what is sent changes, the rest stays; at least one.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThreadChange {
+    pub title: Option<String>,
+    /// `nobody` closes the thread to new entries.
+    #[schema(value_type = Option<String>, example = "nobody")]
+    pub joinable_by: Option<JoinableBy>,
+}
+
+/// `POST /v1/threads/{id}/entries`.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewEntry {
+    /// A ready video of the caller's.
+    pub media_id: String,
+    /// Up to 2,000 characters, as a post's text (its `@names` and `#tags` stay text).
+    #[serde(default)]
+    pub text: String,
+}
+
+/// A video thread as the caller may see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct ThreadView {
+    pub id: String,
+    pub owner: String,
+    pub title: String,
+    /// The thread's video with presigned URLs for the next minutes (absent once it is gone).
+    pub media: Option<MediaView>,
+    #[schema(value_type = String, example = "followers")]
+    pub audience: Audience,
+    #[schema(value_type = String, example = "followers")]
+    pub joinable_by: JoinableBy,
+    pub entry_count: u64,
+    /// Whether the caller may add an entry now.
+    pub may_join: bool,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+    #[schema(format = DateTime)]
+    pub edited_at: Option<String>,
+}
+
+/// An entry of a video thread as the caller may see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct EntryView {
+    pub id: String,
+    pub thread_id: String,
+    pub author: String,
+    /// The entry's video with presigned URLs for the next minutes (absent once it is gone).
+    pub media: Option<MediaView>,
+    pub text: String,
+    pub like_count: u64,
+    pub liked_by_me: bool,
+    #[schema(format = DateTime)]
+    pub created_at: String,
+}
+
+/// `GET /v1/threads/{id}`: the thread and a page of its entries, oldest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ThreadPage {
+    pub thread: ThreadView,
+    pub entries: Vec<EntryView>,
+    /// Pass as `cursor` for the next page of entries; absent on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// A page of threads, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ThreadList {
+    pub items: Vec<ThreadView>,
+    /// Pass as `cursor` for the next page; absent on the last.
+    pub next_cursor: Option<String>,
 }

@@ -1,11 +1,14 @@
 //! A randomized run of content against a reference model: random likes, unlikes (repeated
 //! ones among them), replies, deletions and account erasures among a few accounts and their
-//! public posts, made through the content command role as HTTP requests on a real event store,
+//! public posts, and entries to their public video threads with their likes, unlikes and
+//! removals, made through the content command role as HTTP requests on a real event store,
 //! each answer checked; every event then delivered to the projector twice over, in shuffled
-//! batches; and every count, `liked_by_me` and reply list (paged through the query role)
-//! compared with what plain sets say. The seed is printed; `HUDDLE_TEST_SEED=N` repeats a run.
+//! batches; and every count, `liked_by_me`, reply list and thread's entries (paged through the
+//! query role) compared with what plain sets say. The seed is printed; `HUDDLE_TEST_SEED=N`
+//! repeats a run.
 
 use huddle_catalog::accounts::{account_stream, AccountEvent};
+use huddle_catalog::media::{media_stream, MediaEvent, MediaKind, Rendition};
 use huddle_content::ContentDomain;
 use huddle_delivery::testing::deliver_until_applied;
 use huddle_delivery::Projector;
@@ -37,6 +40,11 @@ struct Model {
     parents: BTreeMap<usize, usize>,
     deleted: BTreeSet<usize>,
     erased: BTreeSet<usize>,
+    /// Each thread entry's (thread, author): account n's thread is thread n.
+    entries: Vec<(usize, usize)>,
+    removed: BTreeSet<usize>,
+    /// (entry, liker).
+    entry_likes: BTreeSet<(usize, usize)>,
 }
 
 impl Model {
@@ -53,6 +61,23 @@ impl Model {
         let replies = self.parents.iter().filter(|(_, of)| **of == parent).map(|(reply, _)| *reply);
         replies.filter(|reply| self.shown(*reply)).collect()
     }
+
+    /// The entries thread `thread` shows (while its owner is not erased): not removed, their
+    /// author not erased.
+    fn thread_entries(&self, thread: usize) -> BTreeSet<usize> {
+        let of_thread = self.entries.iter().enumerate().filter(|(_, (of, _))| *of == thread);
+        of_thread
+            .filter(|(entry, (_, author))| !self.removed.contains(entry) && !self.erased.contains(author))
+            .map(|(entry, _)| entry)
+            .collect()
+    }
+
+    fn entry_like_count(&self, entry: usize) -> usize {
+        self.entry_likes
+            .iter()
+            .filter(|(liked, liker)| *liked == entry && !self.erased.contains(liker))
+            .count()
+    }
 }
 
 /// Content's roles over one in-memory database (the graph's and media's read tables granted and
@@ -64,6 +89,10 @@ struct Content {
     projector: Projector,
     ids: Vec<String>,
     posts: Vec<String>,
+    /// Account n's ready video, and its public thread, joinable by its audience.
+    videos: Vec<String>,
+    threads: Vec<String>,
+    entries: Vec<String>,
     _folder: tempfile::TempDir,
 }
 
@@ -93,6 +122,9 @@ impl Content {
             projector,
             ids: (0..ACCOUNTS).map(|_| format!("acc_{}", ulid::Ulid::new())).collect(),
             posts: Vec::new(),
+            videos: (0..ACCOUNTS).map(|_| format!("med_{}", ulid::Ulid::new())).collect(),
+            threads: Vec::new(),
+            entries: Vec::new(),
             _folder: folder,
         };
         for author in 0..ACCOUNTS {
@@ -101,19 +133,72 @@ impl Content {
                 assert_eq!(status, 201, "{post}");
                 content.posts.push(post["id"].as_str().unwrap().to_owned());
             }
+            content.ready_video(author).await;
+            let body = json!({ "title": "a story", "media_id": content.videos[author], "audience": "public", "joinable_by": "audience" });
+            let (status, thread) = content
+                .call(content.command.as_ref(), ("POST", "/v1/threads"), author, &[], &[], Some(body))
+                .await;
+            assert_eq!(status, 201, "{thread}");
+            content.threads.push(thread["id"].as_str().unwrap().to_owned());
         }
         content
     }
 
+    /// The media domain's record of `account`'s video, processed.
+    async fn ready_video(&self, account: usize) {
+        let original = Rendition {
+            key: format!("media/{}/original.mp4", self.videos[account]),
+            content_type: "video/mp4".into(),
+            width: 160,
+            height: 120,
+        };
+        let ready = [
+            MediaEvent::MediaRequested {
+                owner: self.ids[account].clone(),
+                kind: MediaKind::Video,
+                content_type: "video/mp4".into(),
+                size_bytes: 4_000,
+            },
+            MediaEvent::MediaUploaded,
+            MediaEvent::MediaProcessed {
+                width: 160,
+                height: 120,
+                duration_ms: Some(2_000),
+                codec: Some("avc1".into()),
+                blurhash: None,
+                original,
+                thumbnails: vec![],
+            },
+        ];
+        let stream = media_stream(&self.videos[account]);
+        let events = ready.iter().map(encode).collect();
+        self.events
+            .append(&stream, ExpectedVersion::NoStream, events, &Metadata::new("model"), None)
+            .await
+            .unwrap();
+    }
+
+    /// `method route` on entry `entry` (of the thread it was added to) as `who`.
+    async fn on_entry(
+        &self,
+        (method, route): (&str, &str),
+        who: usize,
+        entry: usize,
+        thread: usize,
+    ) -> (u16, Value) {
+        let ids = [("id", self.threads[thread].as_str()), ("entry_id", self.entries[entry].as_str())];
+        self.call(self.command.as_ref(), (method, route), who, &ids, &[], None).await
+    }
+
     async fn create(&self, author: usize, text: &str, reply_to: Option<&str>) -> (u16, Value) {
         let body = json!({ "text": text, "audience": "public", "reply_to": reply_to });
-        self.call(self.command.as_ref(), ("POST", "/v1/posts"), author, None, &[], Some(body)).await
+        self.call(self.command.as_ref(), ("POST", "/v1/posts"), author, &[], &[], Some(body)).await
     }
 
     /// `method route` on post `post` as `who`.
     async fn on_post(&self, (method, route): (&str, &str), who: usize, post: usize) -> (u16, Value) {
         let function = if method == "GET" { self.query.as_ref() } else { self.command.as_ref() };
-        self.call(function, (method, route), who, Some(&self.posts[post]), &[], None).await
+        self.call(function, (method, route), who, &[("id", &self.posts[post])], &[], None).await
     }
 
     /// The accounts domain's record of `account`'s erasure.
@@ -126,19 +211,21 @@ impl Content {
             .unwrap();
     }
 
-    /// `method route` as account `caller`, with the route's `{id}`, a query and a body.
+    /// `method route` as account `caller`, with the route's path parameters (`{id}`, …), a
+    /// query and a body.
     async fn call(
         &self,
         function: &dyn HttpFunction,
         (method, route): (&str, &str),
         caller: usize,
-        id: Option<&str>,
+        ids: &[(&str, &str)],
         query: &[(&str, &str)],
         body: Option<Value>,
     ) -> (u16, Value) {
-        let path = id.map_or_else(|| route.to_owned(), |id| route.replace("{id}", id));
+        let path =
+            ids.iter().fold(route.to_owned(), |path, (name, id)| path.replace(&format!("{{{name}}}"), id));
         let parameters: serde_json::Map<String, Value> =
-            id.map(|id| ("id".to_owned(), json!(id))).into_iter().collect();
+            ids.iter().map(|(name, id)| (name.to_string(), json!(id))).collect();
         let event = json!({
             "version": "2.0",
             "routeKey": format!("{method} {route}"),
@@ -174,8 +261,8 @@ impl Content {
                 query.push(("cursor", cursor));
             }
             let route = ("GET", "/v1/posts/{id}/replies");
-            let (status, page) =
-                self.call(self.query.as_ref(), route, viewer, Some(&self.posts[parent]), &query, None).await;
+            let ids = [("id", self.posts[parent].as_str())];
+            let (status, page) = self.call(self.query.as_ref(), route, viewer, &ids, &query, None).await;
             assert_eq!(status, 200, "{page}");
             for item in page["items"].as_array().unwrap() {
                 let n = self.posts.iter().position(|known| item["id"] == json!(known)).expect("a known post");
@@ -187,8 +274,42 @@ impl Content {
             }
         }
     }
+
+    /// Thread `thread` as `viewer` sees it: its entry count, and each entry it lists (walking
+    /// every cursor) with its like count and whether the viewer likes it; `None` for a 404.
+    async fn thread(&self, thread: usize, viewer: usize) -> Option<(u64, BTreeMap<usize, (u64, bool)>)> {
+        let mut listed = BTreeMap::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let mut query = vec![("limit", "2")];
+            if let Some(cursor) = &cursor {
+                query.push(("cursor", cursor));
+            }
+            let ids = [("id", self.threads[thread].as_str())];
+            let route = ("GET", "/v1/threads/{id}");
+            let (status, page) = self.call(self.query.as_ref(), route, viewer, &ids, &query, None).await;
+            if status == 404 {
+                return None;
+            }
+            assert_eq!(status, 200, "{page}");
+            for item in page["entries"].as_array().unwrap() {
+                let n =
+                    self.entries.iter().position(|known| item["id"] == json!(known)).expect("a known entry");
+                let shown = (item["like_count"].as_u64().unwrap(), item["liked_by_me"].as_bool().unwrap());
+                assert!(listed.insert(n, shown).is_none(), "listed twice: {item}");
+            }
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return Some((page["thread"]["entry_count"].as_u64().unwrap(), listed)),
+            }
+        }
+    }
 }
 
+const ADD_ENTRY: (&str, &str) = ("POST", "/v1/threads/{id}/entries");
+const REMOVE_ENTRY: (&str, &str) = ("DELETE", "/v1/threads/{id}/entries/{entry_id}");
+const LIKE_ENTRY: (&str, &str) = ("PUT", "/v1/threads/{id}/entries/{entry_id}/like");
+const UNLIKE_ENTRY: (&str, &str) = ("DELETE", "/v1/threads/{id}/entries/{entry_id}/like");
 const LIKE: (&str, &str) = ("PUT", "/v1/posts/{id}/like");
 const UNLIKE: (&str, &str) = ("DELETE", "/v1/posts/{id}/like");
 const DELETE: (&str, &str) = ("DELETE", "/v1/posts/{id}");
@@ -202,6 +323,9 @@ async fn step(rng: &mut StdRng, content: &mut Content, model: &mut Model, contex
     // An erased account makes no more requests (its tokens are revoked).
     if model.erased.contains(&who) {
         return;
+    }
+    if rng.random_ratio(1, 3) {
+        return thread_step(rng, content, model, who, context).await;
     }
     let post = rng.random_range(0..content.posts.len());
     let gone = model.deleted.contains(&post);
@@ -247,6 +371,47 @@ async fn step(rng: &mut StdRng, content: &mut Content, model: &mut Model, contex
     }
 }
 
+/// One random command on the threads' entries by `who`, as [`step`]: nothing is projected yet,
+/// so every thread is there and lets everyone join, and only removals refuse.
+async fn thread_step(rng: &mut StdRng, content: &mut Content, model: &mut Model, who: usize, context: &str) {
+    let thread = rng.random_range(0..ACCOUNTS);
+    let entry = (!model.entries.is_empty()).then(|| rng.random_range(0..model.entries.len()));
+    match (rng.random_range(0..10), entry) {
+        (0..=2, _) | (_, None) => {
+            let body = json!({ "media_id": content.videos[who], "text": "me too" });
+            let ids = [("id", content.threads[thread].as_str())];
+            let (status, body) =
+                content.call(content.command.as_ref(), ADD_ENTRY, who, &ids, &[], Some(body)).await;
+            assert_eq!(status, 201, "{context}: {body}");
+            content.entries.push(body["id"].as_str().unwrap().to_owned());
+            model.entries.push((thread, who));
+        }
+        (3..=5, Some(entry)) => {
+            let (status, body) = content.on_entry(LIKE_ENTRY, who, entry, model.entries[entry].0).await;
+            if model.removed.contains(&entry) {
+                assert_eq!(status, 404, "{context}: a like of a removed entry: {body}");
+            } else {
+                assert_eq!((status, &body["liked"]), (200, &json!(true)), "{context}: {body}");
+                model.entry_likes.insert((entry, who));
+            }
+        }
+        (6..=7, Some(entry)) => {
+            let (status, body) = content.on_entry(UNLIKE_ENTRY, who, entry, model.entries[entry].0).await;
+            assert_eq!(status, 204, "{context}: {body}");
+            model.entry_likes.remove(&(entry, who));
+        }
+        (_, Some(entry)) => {
+            let (of, author) = model.entries[entry];
+            let (status, body) = content.on_entry(REMOVE_ENTRY, who, entry, of).await;
+            let may = !model.removed.contains(&entry) && (author == who || of == who);
+            assert_eq!(status, if may { 204 } else { 404 }, "{context}: {body}");
+            if may {
+                model.removed.insert(entry);
+            }
+        }
+    }
+}
+
 /// Every event of the log that content's subscription takes (the erasure steps the projection
 /// appends as it goes among them), each twice, in shuffled batches of up to ten, round after
 /// round until a round appends nothing new.
@@ -288,7 +453,8 @@ async fn deliver_round(rng: &mut StdRng, content: &Content, envelopes: Vec<Envel
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn likes_replies_deletions_and_erasures_count_as_plain_sets_say_under_duplicated_shuffled_delivery() {
+async fn likes_replies_entries_deletions_and_erasures_count_as_plain_sets_say_under_duplicated_shuffled_delivery(
+) {
     let seed: u64 =
         std::env::var("HUDDLE_TEST_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(rand::random);
     println!("reference_model: seed {seed}; rerun with HUDDLE_TEST_SEED={seed}");
@@ -325,6 +491,26 @@ async fn likes_replies_deletions_and_erasures_count_as_plain_sets_say_under_dupl
                     "{}",
                     context("replies")
                 );
+            }
+        }
+        for thread in 0..ACCOUNTS {
+            for &viewer in &viewers {
+                let shown = content.thread(thread, viewer).await;
+                let seen = format!("{shown:?}");
+                let what = |field: &str| context(&format!("{field} of thread {thread} for {viewer}: {seen}"));
+                if model.erased.contains(&thread) {
+                    assert!(shown.is_none(), "{}", what("an erased owner's thread"));
+                    continue;
+                }
+                let (entry_count, entries) = shown.unwrap_or_else(|| panic!("{}", what("the thread")));
+                let expected = model.thread_entries(thread);
+                assert_eq!(entries.keys().copied().collect::<BTreeSet<_>>(), expected, "{}", what("entries"));
+                assert_eq!(entry_count, expected.len() as u64, "{}", what("entry_count"));
+                for (entry, (like_count, liked_by_me)) in entries {
+                    assert_eq!(like_count, model.entry_like_count(entry) as u64, "{}", what("like_count"));
+                    let liked = model.entry_likes.contains(&(entry, viewer));
+                    assert_eq!(liked_by_me, liked, "{}", what("liked_by_me"));
+                }
             }
         }
     }

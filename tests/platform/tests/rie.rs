@@ -309,10 +309,13 @@ async fn graph_roles_answer_their_routes(emulator: &Path, bootstrap: &Path, fixt
 }
 
 /// The content binary in each role: the command posts (a public post, which the graph's and
-/// media's empty read tables let anyone see), the projector takes the post's stream, and the
-/// query shows the post by the id the command made (put into the fixture's path).
+/// media's empty read tables let anyone see) and begins a public thread (with a video the log
+/// says is ready), the projector takes their streams, and the query shows each by the id the
+/// command made (put into the fixture's path).
 async fn content_roles_post_project_and_show(emulator: &Path, bootstrap: &Path, fixtures: &[Value]) {
-    let [create_post, get_post] = fixtures else { panic!("the content fixtures, in INVOCATIONS order") };
+    let [create_post, get_post, create_thread, get_thread] = fixtures else {
+        panic!("the content fixtures, in INVOCATIONS order")
+    };
     let config = moto::sdk_config().await;
     let dynamodb = aws_sdk_dynamodb::Client::new(&config);
     let tables = [unique_name("events"), unique_name("content"), unique_name("graph"), unique_name("media")];
@@ -355,6 +358,65 @@ async fn content_roles_post_project_and_show(emulator: &Path, bootstrap: &Path, 
     let shown = query.invoke(&get_post).await;
     assert_eq!(shown["statusCode"], 200, "{shown}; log:\n{}", query.log());
     assert_eq!(http_body(&shown), post, "the post as the command answered it");
+
+    // The thread's video, ready as the media domain's log would say.
+    let owner = create_thread["requestContext"]["authorizer"]["lambda"]["account_id"].as_str().unwrap();
+    let body: Value = serde_json::from_str(create_thread["body"].as_str().unwrap()).unwrap();
+    ready_video(&events, owner, body["media_id"].as_str().unwrap()).await;
+    let created = command.invoke(create_thread).await;
+    assert_eq!(created["statusCode"], 201, "{created}; log:\n{}", command.log());
+    let thread = http_body(&created);
+    let thread_id = thread["id"].as_str().unwrap().to_owned();
+    let stored = events.read_stream(&format!("thread#{thread_id}"), 1..).await.unwrap();
+    let records: Vec<Value> = stored.iter().map(|envelope| sqs_record(envelope, "1")).collect();
+    let projected = projector.invoke(&json!({ "Records": records })).await;
+    assert_eq!(projected, json!({"batchItemFailures": []}), "log:\n{}", projector.log());
+    let mut get_thread = get_thread.clone();
+    let path = format!("/v1/threads/{thread_id}");
+    get_thread["rawPath"] = json!(path);
+    get_thread["requestContext"]["http"]["path"] = json!(path);
+    get_thread["pathParameters"]["id"] = json!(thread_id);
+    let shown = query.invoke(&get_thread).await;
+    assert_eq!(shown["statusCode"], 200, "{shown}; log:\n{}", query.log());
+    let page = http_body(&shown);
+    assert_eq!(
+        (&page["thread"], &page["entries"]),
+        (&thread, &json!([])),
+        "the thread as the command answered it"
+    );
+}
+
+/// Media `media_id` of `owner`'s in the log as a processed video.
+async fn ready_video(events: &huddle_eventstore::EventStore, owner: &str, media_id: &str) {
+    use huddle_catalog::media::{media_stream, MediaEvent, MediaKind, Rendition};
+    let original = Rendition {
+        key: format!("media/{media_id}/original.mp4"),
+        content_type: "video/mp4".to_owned(),
+        width: 160,
+        height: 120,
+    };
+    let ready = [
+        MediaEvent::MediaRequested {
+            owner: owner.to_owned(),
+            kind: MediaKind::Video,
+            content_type: "video/mp4".to_owned(),
+            size_bytes: 3_967,
+        },
+        MediaEvent::MediaUploaded,
+        MediaEvent::MediaProcessed {
+            width: 160,
+            height: 120,
+            duration_ms: Some(2_000),
+            codec: Some("avc1".to_owned()),
+            blurhash: None,
+            original,
+            thumbnails: vec![],
+        },
+    ];
+    let metadata = huddle_eventstore::Metadata::new("rie").actor(owner);
+    let new = ready.iter().map(huddle_eventstore::encode).collect();
+    let stream = media_stream(media_id);
+    events.append(&stream, huddle_eventstore::ExpectedVersion::NoStream, new, &metadata, None).await.unwrap();
 }
 
 /// The media binary in each role: the command hands out an upload URL; the uploads role takes

@@ -1,11 +1,12 @@
-//! What a post must be before anything is appended: its text, its media (each a ready media of
-//! the author's, read from its `media#` stream), its audience within its parent's. Every field's
-//! problem is reported at once, as a 422.
+//! What a post, a thread or an entry must be before anything is appended: its text or title, its
+//! media (each a ready media of the author's, a thread's and an entry's a ready video, read from
+//! its `media#` stream), a reply's audience within its parent's. Every field's problem is
+//! reported at once, as a 422.
 
 use super::{Caller, ContentCommand};
 use crate::text::{self, MAX_MENTIONS, MAX_TAGS};
 use huddle_catalog::graph::Audience;
-use huddle_catalog::media::{media_stream, MEDIA_ID_PREFIX};
+use huddle_catalog::media::{media_stream, MediaKind, MEDIA_ID_PREFIX};
 use huddle_domain::decider::load;
 use huddle_http::{is_prefixed_id, ApiError, FieldError};
 use huddle_media::media::{Media, MediaFile};
@@ -24,6 +25,16 @@ pub(crate) fn text_problems(text: &str) -> Vec<FieldError> {
         problems.push(FieldError::new("text", format!("may hold at most {MAX_TAGS} tags")));
     }
     problems
+}
+
+/// The problems of a thread's title.
+pub(crate) fn title_problems(title: &str) -> Vec<FieldError> {
+    text::title_refusal(title).map(|why| FieldError::new("title", why)).into_iter().collect()
+}
+
+/// The problems of an entry's text: a post's rules (its `@names` and `#tags` stay text).
+pub(crate) fn entry_text_problems(text: &str) -> Vec<FieldError> {
+    text::refusal(text).map(|why| FieldError::new("text", why)).into_iter().collect()
 }
 
 /// The problems of `media_ids` as sent: how many, their form, repeats (before any read).
@@ -72,6 +83,30 @@ impl ContentCommand {
             )
             .map(|(at, _)| FieldError::new(format!("media_ids[{at}]"), "must be a ready media of yours"))
             .collect())
+    }
+
+    /// The problem of `media_id` (a thread's or an entry's `media_id`) when it is not a ready
+    /// video of `caller`'s (its stream read once it is an id).
+    pub(crate) async fn video_problems(
+        &self,
+        media_id: &str,
+        caller: &Caller,
+    ) -> Result<Vec<FieldError>, ApiError> {
+        if !is_prefixed_id(media_id, MEDIA_ID_PREFIX) {
+            return Ok(vec![FieldError::new("media_id", "must be a media id such as med_01J…")]);
+        }
+        let media = load::<MediaFile>(&self.events, media_stream(media_id))
+            .await
+            .map_err(|e| ApiError::internal(&caller.request_id, &e))?;
+        let ready_video = matches!(
+            &media.state,
+            Media::Ready { owner, kind: MediaKind::Video, .. } if *owner == caller.account
+        );
+        Ok(if ready_video {
+            vec![]
+        } else {
+            vec![FieldError::new("media_id", "must be a ready video of yours")]
+        })
     }
 }
 

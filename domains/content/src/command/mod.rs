@@ -1,20 +1,29 @@
-//! The command role: posts (`posts.rs`: create, edit, delete) and likes (`likes.rs`), each one
-//! `Execution` on its stream. What a post may be is checked before (`checks.rs`: text, media,
-//! audience, the parent); mentions are resolved to accounts as it is written (`mentions.rs`).
-//! Whether the caller may see a post is the graph's rule, read through its granted port.
+//! The command role: posts (`posts.rs`: create, edit, delete), video threads (`threads.rs`:
+//! create, change, delete), their entries (`entries.rs`: add, remove, like) and likes
+//! (`likes.rs`), each one `Execution` on its stream. What a post, thread or entry may be is
+//! checked before (`checks.rs`: text, title, media, audience, the parent); mentions are resolved
+//! to accounts as a post is written (`mentions.rs`). Whether the caller may see a post or a
+//! thread is the graph's rule, read through its granted port.
 
 mod checks;
+mod entries;
 mod likes;
 mod mentions;
 mod posts;
+mod threads;
 
+use crate::entry::EntryError;
 use crate::post::{LivePost, Post, PostError, PostStream};
 use crate::read_model::{may_see, PostRecord};
 use crate::render::Renderer;
 use crate::routes::{Operation, ROUTES};
+use crate::thread::{Thread, ThreadError, ThreadStream};
 use async_trait::async_trait;
-use huddle_catalog::content::{post_stream, POST_ID_PREFIX};
-use huddle_domain::decider::load;
+use huddle_catalog::content::{
+    post_stream, thread_stream, ENTRY_ID_PREFIX, POST_ID_PREFIX, THREAD_ID_PREFIX,
+};
+use huddle_catalog::graph::Audience;
+use huddle_domain::decider::{load, Current, Decider};
 use huddle_domain::operation;
 use huddle_eventstore::{EventStore, Metadata};
 use huddle_graph::visibility::GraphReader;
@@ -53,8 +62,34 @@ impl From<PostError> for ApiError {
     }
 }
 
+impl From<ThreadError> for ApiError {
+    fn from(error: ThreadError) -> Self {
+        match error {
+            ThreadError::NotFound => no_thread(),
+            ThreadError::AlreadyExists => ApiError::conflict("conflict", error.to_string()),
+        }
+    }
+}
+
+impl From<EntryError> for ApiError {
+    fn from(error: EntryError) -> Self {
+        match error {
+            EntryError::NotFound => no_entry(),
+            EntryError::AlreadyExists => ApiError::conflict("conflict", error.to_string()),
+        }
+    }
+}
+
 pub(crate) fn not_found() -> ApiError {
     ApiError::not_found("no post you may see has this id")
+}
+
+pub(crate) fn no_thread() -> ApiError {
+    ApiError::not_found("no thread you may see has this id")
+}
+
+pub(crate) fn no_entry() -> ApiError {
+    ApiError::not_found("no entry you may see has this id in this thread")
 }
 
 fn no_content() -> Response<Body> {
@@ -95,12 +130,28 @@ impl ContentCommand {
         let metadata = Metadata::new(correlation_id(&request)).actor(&account).caused_by(&request_id);
         let caller = Caller { account, metadata, request_id };
         let post_id = || prefixed_id(&request, "id", POST_ID_PREFIX);
+        let thread_id = || prefixed_id(&request, "id", THREAD_ID_PREFIX);
+        let entry_id = || prefixed_id(&request, "entry_id", ENTRY_ID_PREFIX);
         match operation {
             Operation::CreatePost => self.create(&caller, &request).await,
             Operation::EditPost => self.edit(&caller, &post_id()?, &request).await,
             Operation::DeletePost => self.delete(&caller, &post_id()?).await.map(|()| no_content()),
-            Operation::LikePost => self.like(&caller, &post_id()?).await,
+            Operation::LikePost => self.like_post(&caller, &post_id()?).await,
             Operation::UnlikePost => self.unlike(&caller, &post_id()?).await.map(|()| no_content()),
+            Operation::CreateThread => self.create_thread(&caller, &request).await,
+            Operation::ChangeThread => self.change_thread(&caller, &thread_id()?, &request).await,
+            Operation::DeleteThread => {
+                self.delete_thread(&caller, &thread_id()?).await.map(|()| no_content())
+            }
+            Operation::AddEntry => self.add_entry(&caller, &thread_id()?, &request).await,
+            Operation::RemoveEntry => {
+                self.remove_entry(&caller, &thread_id()?, &entry_id()?).await.map(|()| no_content())
+            }
+            Operation::LikeEntry => self.like_entry(&caller, &thread_id()?, &entry_id()?).await,
+            Operation::UnlikeEntry => {
+                thread_id()?;
+                self.unlike(&caller, &entry_id()?).await.map(|()| no_content())
+            }
             query => Err(ApiError::not_found(format!("{query:?} is not a command"))),
         }
     }
@@ -112,13 +163,38 @@ impl ContentCommand {
         &self,
         post_id: &str,
         viewer: &Caller,
-    ) -> Result<Option<huddle_domain::decider::Current<PostStream>>, ApiError> {
+    ) -> Result<Option<Current<PostStream>>, ApiError> {
+        let shared = |post: &Post| post.live().map(|post| (post.author.clone(), post.audience));
+        self.visible_stream(post_stream(post_id), viewer, shared).await
+    }
+
+    /// Thread `thread_id` as its stream has it, if `viewer` may see it (as [`Self::visible`]).
+    pub(crate) async fn visible_thread(
+        &self,
+        thread_id: &str,
+        viewer: &Caller,
+    ) -> Result<Option<Current<ThreadStream>>, ApiError> {
+        let shared = |thread: &Thread| thread.live().map(|thread| (thread.owner.clone(), thread.audience));
+        self.visible_stream(thread_stream(thread_id), viewer, shared).await
+    }
+
+    /// `stream` loaded, if what it holds exists (`shared`: by whom, with whom) and `viewer` may
+    /// see it.
+    async fn visible_stream<D>(
+        &self,
+        stream: String,
+        viewer: &Caller,
+        shared: impl Fn(&D::State) -> Option<(String, Audience)>,
+    ) -> Result<Option<Current<D>>, ApiError>
+    where
+        D: Decider,
+        D::State: serde::Serialize + serde::de::DeserializeOwned,
+        D::Event: huddle_eventstore::EventSchema,
+    {
         let internal = |e: &dyn std::fmt::Display| ApiError::internal(&viewer.request_id, e);
-        let current =
-            load::<PostStream>(&self.events, post_stream(post_id)).await.map_err(|e| internal(&e))?;
-        let Post::Live(post) = &current.state else { return Ok(None) };
-        let may =
-            may_see(self.read_model.as_ref(), &self.graph, &viewer.account, &post.author, post.audience);
+        let current = load::<D>(&self.events, stream).await.map_err(|e| internal(&e))?;
+        let Some((author, audience)) = shared(&current.state) else { return Ok(None) };
+        let may = may_see(self.read_model.as_ref(), &self.graph, &viewer.account, &author, audience);
         Ok(may.await.map_err(|e| internal(&e))?.then_some(current))
     }
 }

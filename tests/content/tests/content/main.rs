@@ -1,6 +1,7 @@
 //! The content domain end to end through the local runner with the accounts, graph and media
 //! domains, on both adapter families: posts with their audiences, replies, likes, mentions and
-//! tags, edits and deletions, erasure and blocks, over HTTP as an app calls them.
+//! tags, edits and deletions, erasure and blocks, video threads and their entries (`threads.rs`),
+//! over HTTP as an app calls them.
 
 mod audiences;
 mod cost;
@@ -8,6 +9,7 @@ mod erasure;
 mod input;
 mod likes;
 mod posts;
+mod threads;
 
 use huddle_domain::consistency::HEADER;
 use huddle_test_support::system::{accounts_domain, accounts_settings, SystemUnderTest, PASSWORD};
@@ -186,12 +188,24 @@ impl System {
 
     /// A ready image of `user`'s (a small PNG through its presigned URL and processing): its id.
     pub async fn ready_image(&self, user: &User) -> String {
-        let png = small_png();
-        let declared = json!({"kind": "image", "content_type": "image/png", "size_bytes": png.len()});
+        self.ready_media(user, "image", "image/png", small_png()).await
+    }
+
+    /// A ready video of `user`'s (the media domain's 2-second H.264 fixture): its id.
+    pub async fn ready_video(&self, user: &User) -> String {
+        let fixture =
+            concat!(env!("CARGO_MANIFEST_DIR"), "/../../domains/media/tests/fixtures/h264-160x120-2s.mp4");
+        let mp4 = std::fs::read(fixture).expect("the media domain's video fixture");
+        self.ready_media(user, "video", "video/mp4", mp4).await
+    }
+
+    /// `bytes` uploaded as a `kind` of `user`'s through its presigned URL, and processed: its id.
+    async fn ready_media(&self, user: &User, kind: &str, content_type: &str, bytes: Vec<u8>) -> String {
+        let declared = json!({"kind": kind, "content_type": content_type, "size_bytes": bytes.len()});
         let ticket = self.call(Method::POST, "/v1/media", user, Some(&declared)).await;
         assert_eq!(ticket.status, StatusCode::CREATED, "{}", ticket.body);
         let upload = &ticket.body["upload"];
-        let mut request = self.client.put(upload["url"].as_str().unwrap()).body(png);
+        let mut request = self.client.put(upload["url"].as_str().unwrap()).body(bytes);
         for (name, value) in upload["headers"].as_object().unwrap() {
             request = request.header(name, value.as_str().unwrap());
         }

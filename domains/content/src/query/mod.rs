@@ -1,7 +1,10 @@
 //! The query role: a post, and the lists of posts (a post's replies, an account's posts, a tag's
-//! public posts), newest first, keyset-paginated with signed cursors. Everything shown is what
-//! the caller may see by the graph's rule (a block either way hides each side from the other);
-//! a post it may not see, or whose author was erased, is not there.
+//! public posts), newest first, keyset-paginated with sealed cursors; a video thread with a page
+//! of its entries, oldest first, and an account's threads (`threads.rs`). Everything shown is
+//! what the caller may see by the graph's rule (a block either way hides each side from the
+//! other); a post or thread it may not see, or whose author was erased, is not there.
+
+mod threads;
 
 use crate::read_model::{may_see, may_see_each, post_key, Entry, List, PostRecord};
 use crate::render::Renderer;
@@ -10,7 +13,7 @@ use crate::text::is_tag;
 use crate::views::{PostPage, PostView};
 use async_trait::async_trait;
 use huddle_catalog::accounts::ACCOUNT_ID_PREFIX;
-use huddle_catalog::content::POST_ID_PREFIX;
+use huddle_catalog::content::{POST_ID_PREFIX, THREAD_ID_PREFIX};
 use huddle_catalog::graph::Audience;
 use huddle_domain::operation;
 use huddle_graph::visibility::GraphReader;
@@ -31,6 +34,10 @@ pub struct ContentQuery {
 
 fn no_post() -> ApiError {
     ApiError::not_found("no post you may see has this id")
+}
+
+fn no_thread() -> ApiError {
+    ApiError::not_found("no thread you may see has this id")
 }
 
 /// One request's viewer, and the answers it needed so far.
@@ -114,23 +121,37 @@ impl Viewer<'_> {
         }
     }
 
-    /// The page `?limit=&cursor=` asks for of `list`: the posts of its entries that the viewer
-    /// may see, in the list's order, each kind of item read in batches (see `may_see_each` and
-    /// `Renderer::views`). A page may hold fewer than the limit; its cursor still resumes after it.
-    async fn page(&self, request: &Request, list: List<'_>) -> Result<PostPage, ApiError> {
+    /// The entries of the page `?limit=&cursor=` asks for of `list` that the viewer may see
+    /// (`may_see_each`: each author's standing read once), in the list's order, and the cursor
+    /// that resumes after the page. A page may hold fewer than the limit; its cursor still
+    /// resumes after it.
+    async fn visible_entries(
+        &self,
+        request: &Request,
+        list: List<'_>,
+    ) -> Result<(Vec<Entry>, Option<String>), ApiError> {
         let partition = list.partition();
         let scope = format!("content-list:{partition}");
         let (limit, after) = self.query.cursors.page::<String>(request, &scope)?;
-        let query =
-            Query::new(&partition).backward().limit(limit).after(after.map(|sk| Key::new(&partition, sk)));
+        let query = Query::new(&partition);
+        let query = if list.oldest_first() { query } else { query.backward() };
+        let query = query.limit(limit).after(after.map(|sk| Key::new(&partition, sk)));
         let page = self.query.read_model.query(&query).await.map_err(self.failed())?;
         let entries: Vec<Entry> =
             page.items.iter().map(Entry::of).collect::<Result<_, _>>().map_err(self.failed())?;
         let shared: Vec<(&str, Audience)> =
             entries.iter().map(|entry| (entry.author.as_str(), entry.audience)).collect();
         let seen = self.may_see_each(&shared).await?;
-        let shown: Vec<&str> =
-            entries.iter().zip(seen).filter(|(_, seen)| *seen).map(|(entry, _)| entry.id.as_str()).collect();
+        let shown = entries.into_iter().zip(seen).filter(|(_, seen)| *seen).map(|(entry, _)| entry).collect();
+        let next_cursor = page.next.map(|key| self.query.cursors.encode(&scope, &key.sk));
+        Ok((shown, next_cursor))
+    }
+
+    /// The page `?limit=&cursor=` asks for of `list`: the posts of its entries that the viewer
+    /// may see, in the list's order, each kind of item read in batches (`Renderer::views`).
+    async fn page(&self, request: &Request, list: List<'_>) -> Result<PostPage, ApiError> {
+        let (entries, next_cursor) = self.visible_entries(request, list).await?;
+        let shown: Vec<&str> = entries.iter().map(|entry| entry.id.as_str()).collect();
         // Deleted since the entry was read: left out.
         let records: Vec<(String, PostRecord)> = shown
             .iter()
@@ -143,7 +164,6 @@ impl Viewer<'_> {
             .filter(|(_, record)| !answered_by(record).iter().any(|id| hidden.iter().any(|h| h == id)))
             .collect();
         let items = self.query.renderer.views(answered, &self.account, &self.request_id).await?;
-        let next_cursor = page.next.map(|key| self.query.cursors.encode(&scope, &key.sk));
         Ok(PostPage { items, next_cursor })
     }
 }
@@ -183,6 +203,14 @@ impl ContentQuery {
                     return Err(ApiError::not_found("a tag is 1 to 30 of a-z, digits, - and _"));
                 }
                 Ok(page(viewer.page(&request, List::Tag { tag: &tag }).await?))
+            }
+            Operation::GetThread => {
+                let thread_id = prefixed_id(&request, "id", THREAD_ID_PREFIX)?;
+                Ok(json_response(StatusCode::OK, &viewer.thread_page(&request, &thread_id).await?))
+            }
+            Operation::ListAccountThreads => {
+                let owner = prefixed_id(&request, "id", ACCOUNT_ID_PREFIX)?;
+                Ok(json_response(StatusCode::OK, &viewer.threads(&request, &owner).await?))
             }
             command => Err(ApiError::not_found(format!("{command:?} is not a query"))),
         }

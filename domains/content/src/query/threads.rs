@@ -1,0 +1,81 @@
+//! Video threads as the caller may see them: one with a page of its entries (oldest first; an
+//! entry shows only when its entrant is not blocked either way with the caller, nor erased), and
+//! an account's threads (newest first).
+
+use super::{no_thread, Viewer};
+use crate::read_model::{entry_key, may_join, thread_key, EntryRecord, List, ThreadRecord};
+use crate::thread;
+use crate::views::{ThreadList, ThreadPage};
+use huddle_catalog::content::JoinableBy;
+use huddle_http::{ApiError, Request};
+use huddle_ports::get_all;
+
+impl Viewer<'_> {
+    async fn thread_record(&self, thread_id: &str) -> Result<Option<ThreadRecord>, ApiError> {
+        let item = self.query.read_model.get(&thread_key(thread_id)).await.map_err(self.failed())?;
+        item.as_ref().map(ThreadRecord::of).transpose().map_err(self.failed())
+    }
+
+    /// The records of `entry_ids`, in their order (a removed entry's is `None`), read in batches.
+    async fn entry_records(&self, entry_ids: &[&str]) -> Result<Vec<Option<EntryRecord>>, ApiError> {
+        let keys: Vec<_> = entry_ids.iter().map(|id| entry_key(id)).collect();
+        let items = get_all(self.query.read_model.as_ref(), &keys).await.map_err(self.failed())?;
+        items
+            .iter()
+            .map(|item| item.as_ref().map(EntryRecord::of).transpose().map_err(self.failed()))
+            .collect()
+    }
+
+    /// `GET /v1/threads/{id}`: the thread if the viewer may see it (else 404, as a missing one),
+    /// with the page `?limit=&cursor=` asks for of its entries.
+    pub(super) async fn thread_page(
+        &self,
+        request: &Request,
+        thread_id: &str,
+    ) -> Result<ThreadPage, ApiError> {
+        let record = self.thread_record(thread_id).await?.ok_or_else(no_thread)?;
+        if !self.may_see(&record.owner, record.audience).await? {
+            return Err(no_thread());
+        }
+        let query = self.query;
+        let joins = may_join(&query.graph, &self.account, &record.owner, record.joinable_by);
+        let (may_join, (entries, next_cursor)) = tokio::try_join!(
+            async { joins.await.map_err(self.failed()) },
+            self.visible_entries(request, List::Entries { thread: thread_id }),
+        )?;
+        // Removed since the list entry was read: left out.
+        let ids: Vec<&str> = entries.iter().map(|entry| entry.id.as_str()).collect();
+        let records = self.entry_records(&ids).await?;
+        let views = ids.iter().zip(records).filter_map(|(id, record)| {
+            Some(query.renderer.entry_view(id, record?, &self.account, &self.request_id))
+        });
+        let (thread, entries) = tokio::try_join!(
+            query.renderer.thread_view(thread_id, record, may_join, &self.request_id),
+            futures::future::try_join_all(views),
+        )?;
+        Ok(ThreadPage { thread, entries, next_cursor })
+    }
+
+    /// `GET /v1/accounts/{id}/threads`: the page of the owner's threads that the viewer may see.
+    pub(super) async fn threads(&self, request: &Request, owner: &str) -> Result<ThreadList, ApiError> {
+        let (entries, next_cursor) = self.visible_entries(request, List::ThreadsBy { owner }).await?;
+        let records = futures::future::try_join_all(entries.iter().map(|entry| async move {
+            Ok::<_, ApiError>(self.thread_record(&entry.id).await?.map(|record| (entry, record)))
+        }))
+        .await?;
+        // Deleted since the list entry was read: left out.
+        let records: Vec<_> = records.into_iter().flatten().collect();
+        // One owner: whether the viewer follows it is read once, and only if a thread asks.
+        let asks = records.iter().any(|(_, record)| record.joinable_by == JoinableBy::Followers);
+        let follows = if asks && self.account != owner {
+            self.query.graph.standing(&self.account, owner).await.map_err(self.failed())?.follows
+        } else {
+            false
+        };
+        let views = records.into_iter().map(|(entry, record)| {
+            let may_join = thread::may_join(&self.account, owner, record.joinable_by, follows);
+            self.query.renderer.thread_view(&entry.id, record, may_join, &self.request_id)
+        });
+        Ok(ThreadList { items: futures::future::try_join_all(views).await?, next_cursor })
+    }
+}
