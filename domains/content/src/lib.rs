@@ -20,17 +20,19 @@ pub mod text;
 pub mod thread;
 pub mod views;
 
+pub use command::WRITES_PER_ACCOUNT;
 use huddle_catalog::accounts::{account_stream, AccountEvent};
 use huddle_catalog::content::{
     EntryEvent, ErasureEvent, LikeEvent, PostEvent, ThreadEvent, ENTRY, ERASURE, LIKE, POST, THREAD,
 };
 use huddle_delivery::Projection;
+use huddle_domain::throttle::Throttle;
 use huddle_domain::{Domain, DomainPorts, DomainRoute, Role};
 use huddle_eventstore::{attribute, EventSchema};
 use huddle_graph::visibility::GraphReader;
 use huddle_http::HttpFunction;
 use huddle_media::query::MediaQueryRole;
-use huddle_ports::FilterPolicy;
+use huddle_ports::{FilterPolicy, Table};
 use render::Renderer;
 use std::sync::Arc;
 
@@ -38,6 +40,12 @@ use std::sync::Arc;
 pub const NAME: &str = "content";
 
 pub struct ContentDomain;
+
+/// The throttle of an account's posts, edits, threads and entries ([`WRITES_PER_ACCOUNT`]), on
+/// the counters table.
+pub fn write_throttle(counters: Arc<dyn Table>) -> Throttle {
+    Throttle::new(counters, "content-write", WRITES_PER_ACCOUNT)
+}
 
 impl ContentDomain {
     fn renderer(ports: &DomainPorts) -> Renderer {
@@ -89,6 +97,7 @@ impl Domain for ContentDomain {
             read_model: ports.read_model.clone(),
             graph: GraphReader::new(ports.granted(huddle_graph::NAME)),
             renderer: Self::renderer(ports),
+            writes: write_throttle(ports.counters.clone()),
         })
     }
 

@@ -42,6 +42,10 @@ const REFUSED_POST: (StatusCode, &str) = (
     StatusCode::UNPROCESSABLE_ENTITY,
     "Text over 2,000 characters, or empty without media; more than 10 media, or one that is not a ready media of the caller's; an audience wider than the parent's; too many mentions or tags.",
 );
+const TOO_MANY_WRITES: (StatusCode, &str) = (
+    StatusCode::TOO_MANY_REQUESTS,
+    "300 posts, edits, threads and entries in 3 hours per account (`too_many_writes`).",
+);
 const RACED: (StatusCode, &str) =
     (StatusCode::CONFLICT, "The post changed at the same time, more than retries could absorb.");
 
@@ -104,7 +108,7 @@ fn routes() -> Vec<Route> {
             request: Some(body::<NewPost>),
             status: StatusCode::CREATED,
             response: Some(body::<PostView>),
-            errors: &[REFUSED_POST, NO_POST],
+            errors: &[REFUSED_POST, NO_POST, TOO_MANY_WRITES],
             links: TO_POST,
             ..route(
                 CreatePost,
@@ -122,7 +126,7 @@ fn routes() -> Vec<Route> {
         Route {
             request: Some(body::<PostEdit>),
             response: Some(body::<PostView>),
-            errors: &[NOT_YOURS, REFUSED_POST, RACED],
+            errors: &[NOT_YOURS, REFUSED_POST, RACED, TOO_MANY_WRITES],
             ..route(
                 EditPost,
                 Method::PATCH,
@@ -188,7 +192,7 @@ fn routes() -> Vec<Route> {
             request: Some(body::<NewThread>),
             status: StatusCode::CREATED,
             response: Some(body::<ThreadView>),
-            errors: &[REFUSED_THREAD],
+            errors: &[REFUSED_THREAD, TOO_MANY_WRITES],
             links: TO_THREAD,
             ..route(
                 CreateThread,
@@ -237,7 +241,7 @@ fn routes() -> Vec<Route> {
             request: Some(body::<NewEntry>),
             status: StatusCode::CREATED,
             response: Some(body::<EntryView>),
-            errors: &[NO_THREAD, NOT_JOINABLE, REFUSED_ENTRY, RACED],
+            errors: &[NO_THREAD, NOT_JOINABLE, REFUSED_ENTRY, RACED, TOO_MANY_WRITES],
             links: TO_ENTRY,
             ..route(
                 AddEntry,

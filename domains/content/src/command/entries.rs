@@ -38,6 +38,7 @@ impl ContentCommand {
         if !problems.is_empty() {
             return Err(ApiError::validation(problems));
         }
+        self.counted(caller).await?;
         let Some(live) = thread.state.live() else { return Err(no_thread()) };
         let entry = LiveEntry {
             thread_id: thread_id.to_owned(),

@@ -25,6 +25,7 @@ use huddle_catalog::content::{
 use huddle_catalog::graph::Audience;
 use huddle_domain::decider::{load, Current, Decider};
 use huddle_domain::operation;
+use huddle_domain::throttle::{Limit, Throttle};
 use huddle_eventstore::{EventStore, Metadata};
 use huddle_graph::visibility::GraphReader;
 use huddle_http::{
@@ -43,6 +44,29 @@ pub struct ContentCommand {
     pub(crate) read_model: Arc<dyn Table>,
     pub(crate) graph: GraphReader,
     pub(crate) renderer: Renderer,
+    /// Counts [`WRITES_PER_ACCOUNT`].
+    pub(crate) writes: Throttle,
+}
+
+/// What an account may write in a window: posts, replies, edits, threads and entries together,
+/// Mastodon's limit on statuses (300 per 3 hours). Each carries text or mentions others would
+/// read, so a script that posts or edits without end is stopped, as an upload script is.
+pub const WRITES_PER_ACCOUNT: Limit = Limit::new(300, 3 * 60 * 60);
+
+impl ContentCommand {
+    /// Counts one write of the caller's, once it is one Huddle takes; 429 over the limit
+    /// (account ids are no personal data).
+    pub(crate) async fn counted(&self, caller: &Caller) -> Result<(), ApiError> {
+        let counted = self.writes.take(&caller.account).await;
+        match counted.map_err(|e| ApiError::internal(&caller.request_id, &e))? {
+            Ok(_) => Ok(()),
+            Err(throttled) => Err(ApiError::too_many_requests(
+                "too_many_writes",
+                format!("at most {WRITES_PER_ACCOUNT} posts, edits, threads and entries per account (a count per seconds)"),
+                throttled.retry_after,
+            )),
+        }
+    }
 }
 
 /// Who asks, and what their appends carry.

@@ -42,6 +42,7 @@ impl ContentCommand {
         if !problems.is_empty() {
             return Err(ApiError::validation(problems));
         }
+        self.counted(caller).await?;
         let annotations = self.annotations(&text, caller).await?;
         let post_id = format!("{POST_ID_PREFIX}{}", ulid::Ulid::new());
         let thread_id = parent_post.map_or_else(|| post_id.clone(), |post| post.thread_id.clone());
@@ -101,6 +102,7 @@ impl ContentCommand {
         if !problems.is_empty() {
             return Err(ApiError::validation(problems));
         }
+        self.counted(caller).await?;
         let annotations = self.annotations(&text, caller).await?;
         let command = PostCommand::Edit { by: caller.account.clone(), text, annotations };
         let executed = Execution::<PostStream>::new(

@@ -26,6 +26,7 @@ impl ContentCommand {
         if !problems.is_empty() {
             return Err(ApiError::validation(problems));
         }
+        self.counted(caller).await?;
         let thread_id = format!("{THREAD_ID_PREFIX}{}", ulid::Ulid::new());
         let command = ThreadCommand::Create(LiveThread {
             owner: caller.account.clone(),

@@ -35,12 +35,13 @@ const PROJECTED_TAIL: [(&str, u64); 6] = [
 /// they are.
 fn expected(action: Action) -> Vec<(&'static str, u64)> {
     let lines: &[(&str, u64)] = match action {
-        // A fresh stream: nothing read (no mention, no media, no parent here), one append; the
-        // answer reads the new post's counts and the caller's like in one batch. The projector
-        // reads the checkpoint and the author's erasure mark (a post rests on its author not
-        // erased).
+        // The author's write counted (its throttle); a fresh stream: nothing read (no mention,
+        // no media, no parent here), one append; the answer reads the new post's counts and the
+        // caller's like in one batch. The projector reads the checkpoint and the author's
+        // erasure mark (a post rests on its author not erased).
         Action::CreatePost => &[
             ("Lambda ContentCommandFunction", 1),
+            ("DynamoDB UpdateItem by ContentCommandFunction", 1),
             ("DynamoDB BatchGetItem by ContentCommandFunction", 1),
             ("DynamoDB TransactWriteItems by ContentCommandFunction", 1),
             ("DynamoDB GetItem by ContentProjectorFunction", 2),

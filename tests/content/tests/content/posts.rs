@@ -9,6 +9,7 @@ on_both_families!(
     a_post_shows_its_media_mentions_and_tags_and_public_ones_are_listed_under_their_tags,
     an_edit_by_the_author_changes_text_mentions_and_tags,
     a_deleted_post_is_gone_from_every_read_and_its_parents_count,
+    an_account_writes_at_most_300_posts_and_edits_in_three_hours,
 );
 
 /// A view without its media's URLs, which are signed anew on every read.
@@ -119,4 +120,34 @@ async fn a_deleted_post_is_gone_from_every_read_and_its_parents_count(family: Fa
     assert_eq!(again.status, StatusCode::NOT_FOUND, "deleted once");
     let edit = system.call(Method::PATCH, &path, &bob, Some(&json!({ "text": "back" }))).await;
     assert_eq!(edit.status, StatusCode::NOT_FOUND);
+}
+
+async fn an_account_writes_at_most_300_posts_and_edits_in_three_hours(family: Family) {
+    let system = System::start(family).await;
+    let (ana, bob) = (system.user("ana").await, system.user("bob").await);
+    // A refused post costs nothing of the allowance.
+    let refused = system.post(&ana, json!({ "text": "x".repeat(2_001) })).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.body);
+    // All but two of the allowance spent as the command spends it (the same throttle on the
+    // same counters), then a post and an edit through HTTP take the last two.
+    let throttle = huddle_content::write_throttle(system.running.events_table.clone());
+    for _ in 2..huddle_content::WRITES_PER_ACCOUNT.max {
+        assert!(throttle.take(&ana.id).await.unwrap().is_ok());
+    }
+    let last = system.posted(&ana, "the last", "public").await;
+    let edit = json!({ "text": "the last, edited" });
+    let edited = system.call(Method::PATCH, &format!("/v1/posts/{last}"), &ana, Some(&edit)).await;
+    assert_eq!(edited.status, StatusCode::OK, "{}", edited.body);
+
+    let over = system.post(&ana, json!({ "text": "one too many" })).await;
+    assert_eq!(
+        (over.status, code(&over.body)),
+        (StatusCode::TOO_MANY_REQUESTS, "too_many_writes"),
+        "{}",
+        over.body
+    );
+    let again = system.call(Method::PATCH, &format!("/v1/posts/{last}"), &ana, Some(&edit)).await;
+    assert_eq!(again.status, StatusCode::TOO_MANY_REQUESTS, "edits too: {}", again.body);
+    // Another account's allowance is its own.
+    assert_eq!(system.post(&bob, json!({ "text": "mine" })).await.status, StatusCode::CREATED);
 }
