@@ -234,7 +234,7 @@ fn routes() -> Vec<Route> {
                 Method::DELETE,
                 "/v1/threads/{id}",
                 Role::Command,
-                "Delete one of the caller's threads (its entries go with it).",
+                "Delete one of the caller's threads (its entries are no longer shown anywhere).",
             )
         },
         Route {

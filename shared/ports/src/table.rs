@@ -358,7 +358,14 @@ pub async fn get_all(table: &dyn Table, keys: &[Key]) -> Result<Vec<Option<Item>
             })
         })
         .collect();
-    let batches = distinct.chunks(MAX_BATCH_GETS).map(|batch| table.batch_get(batch));
+    // An adapter answers each key of a batch; one that did not would shift every item after.
+    let batches = distinct.chunks(MAX_BATCH_GETS).map(|batch| async move {
+        let found = table.batch_get(batch).await?;
+        match found.len() == batch.len() {
+            true => Ok(found),
+            false => Err(TableError::Invalid(format!("{} answers to {} keys", found.len(), batch.len()))),
+        }
+    });
     let found: Vec<Option<Item>> =
         futures::future::try_join_all(batches).await?.into_iter().flatten().collect();
     Ok(positions.into_iter().map(|at| found[at].clone()).collect())

@@ -113,10 +113,18 @@ impl ContentCommand {
         let Some(entry) = entry.state.live().filter(|entry| entry.thread_id == thread_id) else {
             return Err(no_entry());
         };
-        self.visible_thread(thread_id, caller).await?.ok_or_else(no_entry)?;
-        let entrant =
-            may_see(self.read_model.as_ref(), &self.graph, &caller.account, &entry.author, Audience::Public);
-        if !entrant.await.map_err(|e| internal(&e))? {
+        let thread = self.visible_thread(thread_id, caller).await?.ok_or_else(no_entry)?;
+        let Some(owner) = thread.state.live().map(|thread| thread.owner.as_str()) else {
+            return Err(no_entry());
+        };
+        // Shown to the caller: neither it nor the thread's owner in a block with the entrant.
+        let read_model = self.read_model.as_ref();
+        let (by_caller, by_owner) = tokio::try_join!(
+            may_see(read_model, &self.graph, &caller.account, &entry.author, Audience::Public),
+            may_see(read_model, &self.graph, owner, &entry.author, Audience::Public),
+        )
+        .map_err(|e| internal(&e))?;
+        if !(by_caller && by_owner) {
             return Err(no_entry());
         }
         self.like(caller, entry_id).await

@@ -65,6 +65,7 @@ impl ContentCommand {
         if !problems.is_empty() {
             return Err(ApiError::validation(problems));
         }
+        self.counted(caller).await?;
         let command = ThreadCommand::Change { by: caller.account.clone(), title, joinable_by };
         let executed = Execution::<ThreadStream>::new(
             &self.events,

@@ -3,10 +3,11 @@
 //! an account's threads (newest first).
 
 use super::{no_thread, Viewer};
-use crate::read_model::{entry_key, may_join, thread_key, EntryRecord, List, ThreadRecord};
+use crate::read_model::{entry_key, may_join, may_see_each, thread_key, EntryRecord, List, ThreadRecord};
 use crate::thread;
 use crate::views::{ThreadList, ThreadPage};
 use huddle_catalog::content::JoinableBy;
+use huddle_catalog::graph::Audience;
 use huddle_http::{ApiError, Request};
 use huddle_ports::get_all;
 
@@ -43,6 +44,15 @@ impl Viewer<'_> {
             async { joins.await.map_err(self.failed()) },
             self.visible_entries(request, List::Entries { thread: thread_id }),
         )?;
+        // An entrant in a block with the thread's owner (either way) is out of the thread for
+        // everyone: the owner could neither see nor remove its entries, shown to the owner's
+        // audience (a block placed after the join, or racing it).
+        let entrants: Vec<(&str, Audience)> =
+            entries.iter().map(|entry| (entry.author.as_str(), Audience::Public)).collect();
+        let with_owner = may_see_each(query.read_model.as_ref(), &query.graph, &record.owner, &entrants);
+        let with_owner = with_owner.await.map_err(self.failed())?;
+        let entries: Vec<_> =
+            entries.into_iter().zip(with_owner).filter(|(_, kept)| *kept).map(|(entry, _)| entry).collect();
         // Removed since the list entry was read: left out.
         let ids: Vec<&str> = entries.iter().map(|entry| entry.id.as_str()).collect();
         let records = self.entry_records(&ids).await?;

@@ -317,6 +317,13 @@ async fn a_block_hides_a_blocked_entrants_entries_and_their_likes(family: Family
     assert_eq!(system.events_in(&format!("like#{cyds_entry}#{}", dan.id)).await, 0, "nothing appended");
     let liked = system.call(Method::PUT, &like(&bobs_entry), &dan, None).await;
     assert_eq!(liked.status, StatusCode::OK, "{}", liked.body);
+    // The owner blocking an entrant takes its entries out of the thread for everyone (the owner
+    // could neither see nor remove them).
+    system.blocks(&ana, &bob).await;
+    system.entries_become(&thread, &dan, &[]).await;
+    system.entries_become(&thread, &cyd, &[&cyds_entry]).await;
+    let refused = system.call(Method::PUT, &like(&bobs_entry), &dan, None).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND, "{}", refused.body);
     // The blocked side sees nothing of the blocker's either.
     let dans = system.ready_video(&dan).await;
     let dans_thread = system.thread(&dan, &dans, "public", "audience").await;
