@@ -1,8 +1,8 @@
-//! A post, a thread or a thread's entry as the caller sees it, from its record: its counts,
-//! whether the caller likes it, and its media (the media domain's records, with presigned GETs,
-//! as `GET /v1/media/{id}` makes them: `huddle_media::query::MediaQueryRole::view`). The command
-//! answers with them as the query does. A page of posts renders all of them at once, each kind
-//! of item read in batches, so 20 posts cost a few requests, not a hundred.
+//! Posts, threads and a thread's entries as the caller sees them, from their records: their
+//! counts, whether the caller likes them, and their media (the media domain's records, with
+//! presigned GETs, as `GET /v1/media/{id}` makes them: `huddle_media::query::MediaQueryRole::view`).
+//! The command answers with one as the query does. A page renders all of its items at once, each
+//! kind of item read in one batch (`get_all`), so 20 posts cost a few requests, not a hundred.
 
 use crate::read_model::{
     count, counts_key, like_key, EntryRecord, PostRecord, ThreadRecord, ENTRY_COUNT, LIKE_COUNT, REPLY_COUNT,
@@ -12,8 +12,7 @@ use huddle_http::ApiError;
 use huddle_media::query::MediaQueryRole;
 use huddle_media::read_model::Status;
 use huddle_media::views::MediaView;
-use huddle_ports::{get_all, Key, Table};
-use std::collections::HashMap;
+use huddle_ports::{get_all, Item, Key, Table, TableError};
 use std::sync::Arc;
 
 #[derive(Clone)]
@@ -24,6 +23,12 @@ pub struct Renderer {
     pub media: Arc<MediaQueryRole>,
 }
 
+/// The first of a list of views made of one item.
+fn only<T>(views: Vec<T>, request_id: &str) -> Result<T, ApiError> {
+    let missing = || ApiError::internal(request_id, &"a view of one item made none");
+    views.into_iter().next().ok_or_else(missing)
+}
+
 impl Renderer {
     pub async fn view(
         &self,
@@ -32,33 +37,35 @@ impl Renderer {
         viewer: &str,
         request_id: &str,
     ) -> Result<PostView, ApiError> {
-        let mut views = self.views(vec![(post_id.to_owned(), record)], viewer, request_id).await?;
-        Ok(views.remove(0))
+        only(self.views(vec![(post_id.to_owned(), record)], viewer, request_id).await?, request_id)
     }
 
-    /// The view of each of `posts` (an id and its record), in their order: their counts and
-    /// the viewer's likes in one batch of reads, their media records in another.
+    /// The view of each of `posts` (an id and its record), in their order: their counts and the
+    /// viewer's likes in one batch of reads, their media in another.
     pub async fn views(
         &self,
         posts: Vec<(String, PostRecord)>,
         viewer: &str,
         request_id: &str,
     ) -> Result<Vec<PostView>, ApiError> {
-        let failed = |e: huddle_ports::TableError| ApiError::internal(request_id, &e);
         let keys: Vec<Key> =
             posts.iter().flat_map(|(id, _)| [counts_key(id), like_key(id, viewer)]).collect();
-        let (read, mut media) = tokio::try_join!(
-            async { get_all(self.read_model.as_ref(), &keys).await.map_err(failed) },
-            async { self.media(&posts, request_id).await },
-        )?;
-        let mut read = read.into_iter();
+        let attached: Vec<(&str, &str)> = posts
+            .iter()
+            .flat_map(|(_, post)| {
+                post.media_ids.iter().map(|media_id| (media_id.as_str(), post.author.as_str()))
+            })
+            .collect();
+        let (read, media) =
+            tokio::try_join!(self.read(&keys, request_id), self.shown(&attached, request_id))?;
+        let (mut read, mut media) = (read.into_iter(), media.into_iter());
         let mut views = Vec::with_capacity(posts.len());
         for (id, record) in posts {
             let (counts, liked) = (read.next().flatten(), read.next().flatten());
-            let media =
-                record.media_ids.iter().filter_map(|media_id| media.remove(&(id.clone(), media_id.clone())));
+            // In the post's order, those still there.
+            let media = media.by_ref().take(record.media_ids.len()).flatten().collect();
             views.push(PostView {
-                media: media.collect(),
+                media,
                 like_count: count(counts.as_ref(), LIKE_COUNT),
                 reply_count: count(counts.as_ref(), REPLY_COUNT),
                 liked_by_me: liked.is_some(),
@@ -77,32 +84,7 @@ impl Renderer {
         Ok(views)
     }
 
-    /// Each post's media that are there and ready and its author's (an erased owner's are
-    /// gone), by post and media id.
-    async fn media(
-        &self,
-        posts: &[(String, PostRecord)],
-        request_id: &str,
-    ) -> Result<HashMap<(String, String), MediaView>, ApiError> {
-        let attached: Vec<(&str, &PostRecord, &str)> = posts
-            .iter()
-            .flat_map(|(id, record)| {
-                record.media_ids.iter().map(move |media_id| (id.as_str(), record, media_id.as_str()))
-            })
-            .collect();
-        let ids: Vec<&str> = attached.iter().map(|(_, _, media_id)| *media_id).collect();
-        let records = self.media.records(&ids, request_id).await?;
-        let shown = attached.into_iter().zip(records).filter_map(|((post_id, post, media_id), media)| {
-            let media = media.filter(|media| media.status == Status::Ready && media.owner == post.author)?;
-            Some(async move {
-                let view = self.media.view(media_id.to_owned(), media, request_id).await?;
-                Ok::<_, ApiError>(((post_id.to_owned(), media_id.to_owned()), view))
-            })
-        });
-        Ok(futures::future::try_join_all(shown).await?.into_iter().collect())
-    }
-
-    /// Thread `thread_id` as `viewer` sees it (`may_join`: whether it may add an entry now).
+    /// Thread `thread_id` as the viewer sees it (`may_join`: whether it may add an entry now).
     pub async fn thread_view(
         &self,
         thread_id: &str,
@@ -110,23 +92,37 @@ impl Renderer {
         may_join: bool,
         request_id: &str,
     ) -> Result<ThreadView, ApiError> {
-        let failed = |e: huddle_ports::TableError| ApiError::internal(request_id, &e);
-        let (counts, media) = tokio::try_join!(
-            async { self.read_model.get(&counts_key(thread_id)).await.map_err(failed) },
-            self.shown(&record.media_id, &record.owner, request_id),
-        )?;
-        Ok(ThreadView {
-            id: thread_id.to_owned(),
-            owner: record.owner,
-            title: record.title,
-            media,
-            audience: record.audience,
-            joinable_by: record.joinable_by,
-            entry_count: count(counts.as_ref(), ENTRY_COUNT),
-            may_join,
-            created_at: record.created_at,
-            edited_at: record.edited_at,
-        })
+        only(self.thread_views(vec![(thread_id.to_owned(), record, may_join)], request_id).await?, request_id)
+    }
+
+    /// The view of each of `threads` (an id, its record, whether the viewer may join it), in
+    /// their order: their counts in one batch of reads, their videos in another.
+    pub async fn thread_views(
+        &self,
+        threads: Vec<(String, ThreadRecord, bool)>,
+        request_id: &str,
+    ) -> Result<Vec<ThreadView>, ApiError> {
+        let keys: Vec<Key> = threads.iter().map(|(id, _, _)| counts_key(id)).collect();
+        let videos: Vec<(&str, &str)> =
+            threads.iter().map(|(_, thread, _)| (thread.media_id.as_str(), thread.owner.as_str())).collect();
+        let (counts, media) =
+            tokio::try_join!(self.read(&keys, request_id), self.shown(&videos, request_id))?;
+        Ok(threads
+            .into_iter()
+            .zip(counts.into_iter().zip(media))
+            .map(|((id, record, may_join), (counts, media))| ThreadView {
+                id,
+                owner: record.owner,
+                title: record.title,
+                media,
+                audience: record.audience,
+                joinable_by: record.joinable_by,
+                entry_count: count(counts.as_ref(), ENTRY_COUNT),
+                may_join,
+                created_at: record.created_at,
+                edited_at: record.edited_at,
+            })
+            .collect())
     }
 
     /// Entry `entry_id` as `viewer` sees it.
@@ -137,37 +133,65 @@ impl Renderer {
         viewer: &str,
         request_id: &str,
     ) -> Result<EntryView, ApiError> {
-        let failed = |e: huddle_ports::TableError| ApiError::internal(request_id, &e);
-        let keys = [counts_key(entry_id), like_key(entry_id, viewer)];
-        let (read, media) = tokio::try_join!(
-            async { get_all(self.read_model.as_ref(), &keys).await.map_err(failed) },
-            self.shown(&record.media_id, &record.author, request_id),
-        )?;
-        let mut read = read.into_iter();
-        let (counts, liked) = (read.next().flatten(), read.next().flatten());
-        Ok(EntryView {
-            id: entry_id.to_owned(),
-            thread_id: record.thread_id,
-            author: record.author,
-            media,
-            text: record.text,
-            like_count: count(counts.as_ref(), LIKE_COUNT),
-            liked_by_me: liked.is_some(),
-            created_at: record.created_at,
-        })
+        only(self.entry_views(vec![(entry_id.to_owned(), record)], viewer, request_id).await?, request_id)
     }
 
-    /// Media `media_id` while it is there, ready and `owner`'s.
+    /// The view of each of `entries` (an id and its record), in their order: their counts and
+    /// the viewer's likes in one batch of reads, their videos in another.
+    pub async fn entry_views(
+        &self,
+        entries: Vec<(String, EntryRecord)>,
+        viewer: &str,
+        request_id: &str,
+    ) -> Result<Vec<EntryView>, ApiError> {
+        let keys: Vec<Key> =
+            entries.iter().flat_map(|(id, _)| [counts_key(id), like_key(id, viewer)]).collect();
+        let videos: Vec<(&str, &str)> =
+            entries.iter().map(|(_, entry)| (entry.media_id.as_str(), entry.author.as_str())).collect();
+        let (read, media) = tokio::try_join!(self.read(&keys, request_id), self.shown(&videos, request_id))?;
+        let mut read = read.into_iter();
+        Ok(entries
+            .into_iter()
+            .zip(media)
+            .map(|((id, record), media)| {
+                let (counts, liked) = (read.next().flatten(), read.next().flatten());
+                EntryView {
+                    id,
+                    thread_id: record.thread_id,
+                    author: record.author,
+                    media,
+                    text: record.text,
+                    like_count: count(counts.as_ref(), LIKE_COUNT),
+                    liked_by_me: liked.is_some(),
+                    created_at: record.created_at,
+                }
+            })
+            .collect())
+    }
+
+    /// What `keys` hold of the content read table, in their order.
+    async fn read(&self, keys: &[Key], request_id: &str) -> Result<Vec<Option<Item>>, ApiError> {
+        get_all(self.read_model.as_ref(), keys)
+            .await
+            .map_err(|e: TableError| ApiError::internal(request_id, &e))
+    }
+
+    /// Each media of `attached` (its id and the account whose item shows it) while it is there,
+    /// ready and that account's (an erased owner's are gone), in their order: the records in one
+    /// batch, then their presigned URLs.
     async fn shown(
         &self,
-        media_id: &str,
-        owner: &str,
+        attached: &[(&str, &str)],
         request_id: &str,
-    ) -> Result<Option<MediaView>, ApiError> {
-        let media = self.media.record(media_id, request_id).await?;
-        match media.filter(|media| media.status == Status::Ready && media.owner == owner) {
-            Some(media) => self.media.view(media_id.to_owned(), media, request_id).await.map(Some),
-            None => Ok(None),
-        }
+    ) -> Result<Vec<Option<MediaView>>, ApiError> {
+        let ids: Vec<&str> = attached.iter().map(|(media_id, _)| *media_id).collect();
+        let records = self.media.records(&ids, request_id).await?;
+        let views = attached.iter().zip(records).map(|((media_id, owner), media)| async move {
+            match media.filter(|media| media.status == Status::Ready && media.owner == *owner) {
+                Some(media) => self.media.view((*media_id).to_owned(), media, request_id).await.map(Some),
+                None => Ok(None),
+            }
+        });
+        futures::future::try_join_all(views).await
     }
 }

@@ -56,12 +56,11 @@ impl Viewer<'_> {
         // Removed since the list entry was read: left out.
         let ids: Vec<&str> = entries.iter().map(|entry| entry.id.as_str()).collect();
         let records = self.entry_records(&ids).await?;
-        let views = ids.iter().zip(records).filter_map(|(id, record)| {
-            Some(query.renderer.entry_view(id, record?, &self.account, &self.request_id))
-        });
+        let shown: Vec<(String, EntryRecord)> =
+            ids.iter().zip(records).filter_map(|(id, record)| Some((id.to_string(), record?))).collect();
         let (thread, entries) = tokio::try_join!(
             query.renderer.thread_view(thread_id, record, may_join, &self.request_id),
-            futures::future::try_join_all(views),
+            query.renderer.entry_views(shown, &self.account, &self.request_id),
         )?;
         Ok(ThreadPage { thread, entries, next_cursor })
     }
@@ -69,12 +68,16 @@ impl Viewer<'_> {
     /// `GET /v1/accounts/{id}/threads`: the page of the owner's threads that the viewer may see.
     pub(super) async fn threads(&self, request: &Request, owner: &str) -> Result<ThreadList, ApiError> {
         let (entries, next_cursor) = self.visible_entries(request, List::ThreadsBy { owner }).await?;
-        let records = futures::future::try_join_all(entries.iter().map(|entry| async move {
-            Ok::<_, ApiError>(self.thread_record(&entry.id).await?.map(|record| (entry, record)))
-        }))
-        .await?;
+        let ids: Vec<&str> = entries.iter().map(|entry| entry.id.as_str()).collect();
+        let keys: Vec<_> = ids.iter().map(|id| thread_key(id)).collect();
+        let items = get_all(self.query.read_model.as_ref(), &keys).await.map_err(self.failed())?;
         // Deleted since the list entry was read: left out.
-        let records: Vec<_> = records.into_iter().flatten().collect();
+        let records: Vec<(&str, ThreadRecord)> = ids
+            .iter()
+            .zip(items)
+            .filter_map(|(id, item)| Some(ThreadRecord::of(&item?).map(|record| (*id, record))))
+            .collect::<Result<_, _>>()
+            .map_err(self.failed())?;
         // One owner: whether the viewer follows it is read once, and only if a thread asks.
         let asks = records.iter().any(|(_, record)| record.joinable_by == JoinableBy::Followers);
         let follows = if asks && self.account != owner {
@@ -82,10 +85,11 @@ impl Viewer<'_> {
         } else {
             false
         };
-        let views = records.into_iter().map(|(entry, record)| {
+        let threads = records.into_iter().map(|(id, record)| {
             let may_join = thread::may_join(&self.account, owner, record.joinable_by, follows);
-            self.query.renderer.thread_view(&entry.id, record, may_join, &self.request_id)
+            (id.to_owned(), record, may_join)
         });
-        Ok(ThreadList { items: futures::future::try_join_all(views).await?, next_cursor })
+        let items = self.query.renderer.thread_views(threads.collect(), &self.request_id).await?;
+        Ok(ThreadList { items, next_cursor })
     }
 }
