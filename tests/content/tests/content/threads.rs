@@ -3,6 +3,7 @@
 //! the entrant, paged oldest first, liked exactly, hidden across a block, closed with `nobody`,
 //! and an erased entrant's entries and likes gone.
 
+use crate::likes::{twenty_likers, Liked};
 use crate::{code, Answer, System, User};
 use huddle_test_support::{on_both_families, Family};
 use reqwest::{Method, StatusCode};
@@ -341,49 +342,11 @@ async fn twenty_concurrent_likes_and_unlikes_of_an_entry_are_counted_exactly(fam
     let thread = system.thread(&ana, &anas, "public", "audience").await;
     system.thread_seen(&thread, &bob).await;
     let entry = system.joined(&bob, &thread, &bobs).await;
-    let mut likers: Vec<User> = Vec::new();
-    for n in 0..20 {
-        likers.push(system.user(&format!("liker{n:02}")).await);
-    }
+    let likers = twenty_likers(&system).await;
     system.entries_become(&thread, &likers[0], &[&entry]).await;
     let like = format!("{}/like", entry_path(&thread, &entry));
-
-    // Every liker at once, each twice: twenty likes.
-    let likes = likers.iter().chain(&likers).map(|liker| system.call(Method::PUT, &like, liker, None));
-    for answer in futures::future::join_all(likes).await {
-        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
-        assert_eq!(answer.body["liked"], true);
-        assert!(
-            answer.body["like_count"].as_u64().is_some_and(|count| (1..=20).contains(&count)),
-            "{}",
-            answer.body
-        );
-    }
-    let path = format!("/v1/threads/{thread}");
-    system.read_until(&path, &ana, |_, page| page["entries"][0]["like_count"] == 20).await;
-    assert_eq!(
-        system.events_in(&format!("like#{entry}#{}", likers[0].id)).await,
-        1,
-        "a repeat appends nothing"
-    );
-
-    // Half take theirs back (twice each) while the other half like again: ten.
-    let (leaving, staying) = likers.split_at(10);
-    let unlikes = leaving.iter().chain(leaving).map(|liker| system.call(Method::DELETE, &like, liker, None));
-    let again = staying.iter().map(|liker| system.call(Method::PUT, &like, liker, None));
-    let (unliked, liked) = tokio::join!(futures::future::join_all(unlikes), futures::future::join_all(again));
-    assert!(unliked.iter().all(|answer| answer.status == StatusCode::NO_CONTENT));
-    assert!(liked.iter().all(|answer| answer.status == StatusCode::OK));
-    let counted = system.read_until(&path, &ana, |_, page| page["entries"][0]["like_count"] == 10).await;
-    assert_eq!(counted["entries"][0]["liked_by_me"], false, "the owner did not like it");
-    let (_, staying_view) = system.get(&path, &staying[0].token).await;
-    assert_eq!(staying_view["entries"][0]["liked_by_me"], true);
-    let (_, leaving_view) = system.get(&path, &leaving[0].token).await;
-    assert_eq!(leaving_view["entries"][0]["liked_by_me"], false);
-    // Settled: nothing more arrives.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let (_, settled) = system.get(&path, &ana.token).await;
-    assert_eq!(settled["entries"][0]["like_count"], 10);
+    let liked = Liked { item: &entry, like, view: format!("/v1/threads/{thread}"), at: "/entries/0" };
+    liked.counted_exactly(&system, &ana, &likers).await;
 }
 
 async fn closing_a_thread_to_nobody_refuses_new_entries_and_only_the_owner_changes_or_deletes_it(
