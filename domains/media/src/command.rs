@@ -29,11 +29,17 @@ pub const UPLOAD_URL_LIFETIME: Duration = Duration::from_secs(5 * 60);
 /// (and costs processing) for five minutes.
 pub const UPLOADS_PER_ACCOUNT: Limit = Limit::new(60, 60 * 60);
 
+/// At most this many poster attachments per account: each appends to the video's stream (and
+/// is projected), so a script attaching posters without end is stopped as an upload script is.
+pub const POSTERS_PER_ACCOUNT: Limit = Limit::new(60, 60 * 60);
+
 pub struct MediaCommandRole {
     pub(crate) events: EventStore,
     pub(crate) blobs: Arc<dyn Blobs>,
     /// Counts [`UPLOADS_PER_ACCOUNT`].
     pub(crate) uploads: Throttle,
+    /// Counts [`POSTERS_PER_ACCOUNT`].
+    pub(crate) posters: Throttle,
 }
 
 impl From<MediaError> for ApiError {
@@ -148,6 +154,14 @@ impl MediaCommandRole {
         match &image.state {
             Media::Ready { owner, kind: MediaKind::Image, .. } if *owner == by => {}
             _ => return Err(not_a_poster()),
+        }
+        // Counted once the attachment is one Huddle takes.
+        let counted =
+            self.posters.take(&by).await.map_err(|error| ApiError::internal(&request_id, &error))?;
+        if let Err(throttled) = counted {
+            let why =
+                format!("at most {POSTERS_PER_ACCOUNT} poster attachments per account (a count per seconds)");
+            return Err(ApiError::too_many_requests("too_many_posters", why, throttled.retry_after));
         }
         let metadata = Metadata::new(correlation_id(request)).actor(&by).caused_by(&request_id);
         let command = MediaCommand::AttachPoster { by, poster_id: poster.media_id };

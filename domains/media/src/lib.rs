@@ -30,6 +30,12 @@ pub const NAME: &str = "media";
 
 pub struct MediaDomain;
 
+/// The throttle of an account's poster attachments ([`command::POSTERS_PER_ACCOUNT`]), on the
+/// counters table.
+pub fn poster_throttle(counters: Arc<dyn huddle_ports::Table>) -> Throttle {
+    Throttle::new(counters, "media-poster", command::POSTERS_PER_ACCOUNT)
+}
+
 impl Domain for MediaDomain {
     fn name(&self) -> &'static str {
         NAME
@@ -56,6 +62,7 @@ impl Domain for MediaDomain {
             events: ports.events.clone(),
             blobs: ports.blobs(),
             uploads: Throttle::new(ports.counters.clone(), "media-upload", command::UPLOADS_PER_ACCOUNT),
+            posters: poster_throttle(ports.counters.clone()),
         })
     }
 

@@ -20,6 +20,8 @@ const REFUSED_FILE: (StatusCode, &str) = (
 );
 const TOO_MANY_UPLOADS: (StatusCode, &str) =
     (StatusCode::TOO_MANY_REQUESTS, "60 upload requests an hour per account (`too_many_uploads`).");
+const TOO_MANY_POSTERS: (StatusCode, &str) =
+    (StatusCode::TOO_MANY_REQUESTS, "60 poster attachments an hour per account (`too_many_posters`).");
 const NOT_A_POSTER: (StatusCode, &str) = (
     StatusCode::UNPROCESSABLE_ENTITY,
     "The media is no ready video, or the poster no ready image of the caller's.",
@@ -62,7 +64,7 @@ fn routes() -> Vec<Route> {
         Route {
             request: Some(body::<Poster>),
             status: StatusCode::NO_CONTENT,
-            errors: &[NO_MEDIA, NOT_A_POSTER],
+            errors: &[NO_MEDIA, NOT_A_POSTER, TOO_MANY_POSTERS],
             ..Route::new(
                 AttachPoster,
                 Method::PUT,

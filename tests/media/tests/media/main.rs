@@ -30,6 +30,7 @@ impl Deref for System {
 }
 
 pub struct User {
+    pub id: String,
     pub token: String,
 }
 
@@ -40,7 +41,8 @@ impl System {
     }
 
     pub async fn user(&self, username: &str) -> User {
-        User { token: self.signed_up_user(username).await.1 }
+        let (id, token) = self.signed_up_user(username).await;
+        User { id, token }
     }
 
     pub async fn post(&self, path: &str, user: &User, body: &Value) -> (StatusCode, Value) {

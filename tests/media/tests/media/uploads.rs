@@ -13,6 +13,7 @@ on_both_families!(
     bytes_that_are_not_what_was_declared_end_rejected_with_a_reason,
     declarations_huddle_does_not_take_are_refused_and_change_nothing,
     an_account_asks_for_at_most_sixty_uploads_an_hour,
+    an_account_attaches_at_most_sixty_posters_an_hour,
 );
 
 async fn a_photo_with_gps_goes_through_its_presigned_url_to_ready_without_it(family: Family) {
@@ -195,4 +196,27 @@ async fn an_account_asks_for_at_most_sixty_uploads_an_hour(family: Family) {
     assert!((limit..=2 * limit).contains(&created), "{created} created before the throttle");
     assert_eq!((status, code(&body)), (StatusCode::TOO_MANY_REQUESTS, "too_many_uploads"), "{body}");
     assert_eq!(system.post("/v1/media", &bob, &declared).await.0, StatusCode::CREATED, "per account");
+}
+
+async fn an_account_attaches_at_most_sixty_posters_an_hour(family: Family) {
+    let system = System::start(family).await;
+    let ana = system.user("ana").await;
+    let video = system.upload(&ana, "video", "video/mp4", &fixture("h264-160x120-2s.mp4")).await;
+    let image = system.upload(&ana, "image", "image/jpeg", &jpeg(&red_left_blue_right(64, 32), 80)).await;
+    for media in [&video, &image] {
+        assert_eq!(system.processed(&ana, media).await["status"], "ready");
+    }
+    let poster = format!("/v1/media/{video}/poster");
+    // A refused attachment costs nothing of the allowance.
+    let (status, body) = system.put(&poster, &ana, &json!({ "media_id": video })).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // All but one of the allowance spent as the command spends it, then the last through HTTP.
+    let throttle = huddle_media::poster_throttle(system.running.events_table.clone());
+    for _ in 1..huddle_media::command::POSTERS_PER_ACCOUNT.max {
+        assert!(throttle.take(&ana.id).await.unwrap().is_ok());
+    }
+    let (status, body) = system.put(&poster, &ana, &json!({ "media_id": image })).await;
+    assert_eq!(status, StatusCode::NO_CONTENT, "{body}");
+    let (status, body) = system.put(&poster, &ana, &json!({ "media_id": image })).await;
+    assert_eq!((status, code(&body)), (StatusCode::TOO_MANY_REQUESTS, "too_many_posters"), "{body}");
 }
