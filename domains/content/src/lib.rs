@@ -1,4 +1,4 @@
-//! Content (issue 11, being built): posts and replies shared with an audience, likes, mentions
+//! Content (issue 11): posts and replies shared with an audience, likes, mentions
 //! and tags, and video threads (a story others join) with their entries. A post is a stream of
 //! its own (`post`, its decider), a like another (`like`), a thread another (`thread`) and each
 //! of its entries another (`entry`); the command role checks and appends them (`command`: text,

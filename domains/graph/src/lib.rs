@@ -1,4 +1,4 @@
-//! The social graph (issue 10, being built): who follows whom (and who asked to), who blocks and
+//! The social graph (issue 10): who follows whom (and who asked to), who blocks and
 //! mutes whom, the audience tiers each owner keeps, and the one visibility rule every other
 //! domain asks (`visibility`). Every relationship is a short stream of its own (`follow`,
 //! `relation`, `tiers` are their deciders); the command role runs the use cases on them

@@ -1,4 +1,4 @@
-//! The media domain (issue 11, being built; not registered yet): uploaded images and videos.
+//! The media domain (issue 11): uploaded images and videos.
 //! A client asks to upload (`command`: the media's stream begins, a presigned PUT comes back),
 //! sends the file straight to the bucket, and the bucket's notification brings it to the uploads
 //! role (`uploads`), which checks and processes its bytes (`processing`) and appends ready or
